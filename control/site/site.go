@@ -1,0 +1,324 @@
+package site
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/BurntSushi/toml"
+)
+
+// ErrInvalid is wrapped by every validation error.
+var ErrInvalid = errors.New("site: invalid configuration")
+
+// Duration is a time.Duration written in TOML as a Go duration string ("2s", "5m").
+type Duration struct{ time.Duration }
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	if err != nil {
+		return fmt.Errorf("site: bad duration %q (want e.g. \"2s\", \"5m\")", string(b))
+	}
+	d.Duration = v
+	return nil
+}
+
+// MarshalText implements encoding.TextMarshaler.
+func (d Duration) MarshalText() ([]byte, error) { return []byte(d.Duration.String()), nil }
+
+// D is shorthand for building a Duration in code.
+func D(v time.Duration) Duration { return Duration{v} }
+
+// Config is one site.
+type Config struct {
+	Site    string   `toml:"site"`    // name shown in the console prompt
+	NodeID  int      `toml:"node_id"` // owner id this board writes into the units' command block, 1..65535
+	Control Control  `toml:"control"`
+	Mesh    Mesh     `toml:"mesh"`
+	Lines   []Line   `toml:"line"`
+	Units   []Unit   `toml:"unit"`
+	Zones   []Zone   `toml:"zone"`
+	Sensors []Sensor `toml:"sensor"`
+	Board   Board    `toml:"board"`
+	// Profiles holds custom register-map profiles as raw TOML text, parsed by drivers/ahu.
+	Profiles string `toml:"profiles,omitempty"`
+}
+
+// Control holds the settings shared by every loop.
+type Control struct {
+	Period       Duration `toml:"period"`         // control period, default 2s
+	SetpointC    float64  `toml:"setpoint_c"`     // default zone inlet setpoint, default 25
+	AlarmC       float64  `toml:"alarm_c"`        // inlet alarm limit, default 27 (ASHRAE recommended max)
+	MaxAge       Duration `toml:"max_age"`        // a reading older than this is stale, default 10m
+	FrozenAfter  Duration `toml:"frozen_after"`   // unchanged this long is frozen, default 30m
+	ValidMinC    float64  `toml:"valid_min_c"`    // plausible inlet range, default 5..50
+	ValidMaxC    float64  `toml:"valid_max_c"`    //
+	Checkpoint   Duration `toml:"checkpoint"`     // state checkpoint interval, default 5s
+	Watchdog     Duration `toml:"watchdog"`       // hardware watchdog timeout, default 30s
+	FanTuning    Tuning   `toml:"fan_tuning"`     // default zone loop tuning
+	ValveTuning  Tuning   `toml:"valve_tuning"`   // default supply-air loop tuning
+	SupplySPC    float64  `toml:"supply_sp_c"`    // default supply air setpoint, default 18
+	SafeFanPct   float64  `toml:"safe_fan_pct"`   // default fail-safe fan speed, default 100
+	FanRatePct   float64  `toml:"fan_rate_pct_s"` // default fan rate limit in %/s, default 2
+	ValveRatePct float64  `toml:"valve_rate_pct_s"`
+}
+
+// Tuning is a PID tuning with where it came from.
+type Tuning struct {
+	Kp     float64 `toml:"kp"`
+	Ti     float64 `toml:"ti_s"` // integral time, seconds (0 = no integral action)
+	Td     float64 `toml:"td_s"` // derivative time, seconds
+	Date   string  `toml:"date,omitempty"`
+	Method string  `toml:"method,omitempty"` // "manual", "relay+simc", "relay+amigo"
+	Data   string  `toml:"data,omitempty"`   // summary of the experiment the gains came from
+}
+
+// Mesh is the gateway link.
+type Mesh struct {
+	Port string `toml:"port"` // serial device of the mesh gateway
+	Baud int    `toml:"baud"` // default 115200
+}
+
+// Line is one Modbus line: a serial bus or a TCP endpoint.
+type Line struct {
+	Name    string   `toml:"name"`
+	Target  string   `toml:"target"`  // tcp://host:port or rtu:///dev/ttyX?baud=19200&parity=E&stop=1
+	Timeout Duration `toml:"timeout"` // per-request timeout, default 500ms
+}
+
+// Unit is one air handler.
+type Unit struct {
+	Name            string   `toml:"name"`
+	Line            string   `toml:"line"`
+	UnitID          int      `toml:"unit_id"`
+	Profile         string   `toml:"profile"` // crah-generic, vfd-fan or a custom profile name
+	MinFanPct       float64  `toml:"min_fan_pct"`
+	MaxFanPct       float64  `toml:"max_fan_pct"`
+	SafeFanPct      float64  `toml:"safe_fan_pct"`
+	FanRatePct      float64  `toml:"fan_rate_pct_s"`
+	MinValvePct     float64  `toml:"min_valve_pct"`
+	MaxValvePct     float64  `toml:"max_valve_pct"`
+	ValveRatePct    float64  `toml:"valve_rate_pct_s"`
+	SupplySPC       float64  `toml:"supply_sp_c"`
+	BMSTimeout      Duration `toml:"bms_timeout"`
+	FallbackFanPct  float64  `toml:"fallback_fan_pct"`
+	Fencing         bool     `toml:"fencing"`
+	FanTuning       *Tuning  `toml:"fan_tuning,omitempty"`
+	ValveTuning     *Tuning  `toml:"valve_tuning,omitempty"`
+	ManualFanPct    *float64 `toml:"manual_fan_pct,omitempty"` // set: the unit starts in manual at this fan speed
+	DisableControls bool     `toml:"disabled,omitempty"`       // true: never written; left on its own control
+}
+
+// Zone is a group of inlets served by one or more units.
+type Zone struct {
+	Name      string             `toml:"name"`
+	Sensors   []string           `toml:"sensors"`
+	Units     []string           `toml:"units"`
+	Influence map[string]float64 `toml:"influence,omitempty"` // unit name -> share of this zone's cold air, default equal
+	SetpointC float64            `toml:"setpoint_c"`          // default Control.SetpointC
+	MinValid  int                `toml:"min_valid"`           // valid sensors needed, default min(2, len(sensors))
+	Aggregate string             `toml:"aggregate"`           // "max" (default) or "pNN", e.g. "p90"
+}
+
+// Sensor is optional metadata for a sensor id used by zones.
+type Sensor struct {
+	ID     string `toml:"id"` // 00-17-0d-00-00-38-0a-1f/2
+	Rack   string `toml:"rack,omitempty"`
+	Height string `toml:"height,omitempty"`
+}
+
+// Board is the appliance hardware profile.
+type Board struct {
+	WatchdogDev string `toml:"watchdog_dev,omitempty"` // default /dev/watchdog; "none" disables
+	LEDRole     string `toml:"led_role,omitempty"`     // GPIO pin names, empty = absent
+	LEDHealth   string `toml:"led_health,omitempty"`
+	LEDField    string `toml:"led_field,omitempty"`
+	RelayPin    string `toml:"relay_pin,omitempty"` // RS-485 bus-transfer relay, energised only while controlling
+}
+
+// Load reads, decodes, defaults and validates a site file.
+func Load(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("site: %w", err)
+	}
+	return Parse(data, path)
+}
+
+// Parse decodes data (named filename in errors), applies defaults and validates.
+func Parse(data []byte, filename string) (*Config, error) {
+	var c Config
+	md, err := toml.NewDecoder(bytes.NewReader(data)).Decode(&c)
+	if err != nil {
+		var pe toml.ParseError
+		if errors.As(err, &pe) {
+			return nil, fmt.Errorf("%w: %s:%d: %s", ErrInvalid, filename, pe.Position.Line, pe.Message)
+		}
+		return nil, fmt.Errorf("%w: %s: %v", ErrInvalid, filename, err)
+	}
+	if und := md.Undecoded(); len(und) > 0 {
+		var errs []error
+		for _, k := range und {
+			errs = append(errs, fmt.Errorf("%w: %s: %s: unknown key", ErrInvalid, filename, k.String()))
+		}
+		return nil, errors.Join(errs...)
+	}
+	c.ApplyDefaults()
+	if err := c.validate(filename); err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+// Encode writes the configuration as TOML.
+func Encode(c *Config) ([]byte, error) {
+	var b bytes.Buffer
+	if err := toml.NewEncoder(&b).Encode(c); err != nil {
+		return nil, fmt.Errorf("site: encode: %w", err)
+	}
+	return b.Bytes(), nil
+}
+
+// Clone returns a deep copy (through TOML, so it is exactly what would be stored).
+func (c *Config) Clone() (*Config, error) {
+	data, err := Encode(c)
+	if err != nil {
+		return nil, err
+	}
+	var out Config
+	if _, err := toml.Decode(string(data), &out); err != nil {
+		return nil, fmt.Errorf("site: clone: %w", err)
+	}
+	return &out, nil
+}
+
+// ApplyDefaults fills every unset field with its documented default.
+func (c *Config) ApplyDefaults() {
+	ct := &c.Control
+	setD := func(d *Duration, v time.Duration) {
+		if d.Duration == 0 {
+			d.Duration = v
+		}
+	}
+	setF := func(f *float64, v float64) {
+		if *f == 0 {
+			*f = v
+		}
+	}
+	setD(&ct.Period, 2*time.Second)
+	setF(&ct.SetpointC, 25)
+	setF(&ct.AlarmC, 27)
+	setD(&ct.MaxAge, 10*time.Minute)
+	setD(&ct.FrozenAfter, 30*time.Minute)
+	setF(&ct.ValidMinC, 5)
+	setF(&ct.ValidMaxC, 50)
+	setD(&ct.Checkpoint, 5*time.Second)
+	setD(&ct.Watchdog, 30*time.Second)
+	setF(&ct.SupplySPC, 18)
+	setF(&ct.SafeFanPct, 100)
+	setF(&ct.FanRatePct, 2)
+	setF(&ct.ValveRatePct, 5)
+	if ct.FanTuning.Kp == 0 && ct.FanTuning.Ti == 0 {
+		ct.FanTuning = Tuning{Kp: 8, Ti: 120, Method: "default"}
+	}
+	if ct.ValveTuning.Kp == 0 && ct.ValveTuning.Ti == 0 {
+		ct.ValveTuning = Tuning{Kp: 6, Ti: 60, Method: "default"}
+	}
+	if c.Mesh.Baud == 0 {
+		c.Mesh.Baud = 115200
+	}
+	if c.NodeID == 0 {
+		c.NodeID = 1
+	}
+	for i := range c.Lines {
+		setD(&c.Lines[i].Timeout, 500*time.Millisecond)
+	}
+	for i := range c.Units {
+		u := &c.Units[i]
+		if u.Profile == "" {
+			u.Profile = "crah-generic"
+		}
+		setF(&u.MinFanPct, 30)
+		setF(&u.MaxFanPct, 100)
+		setF(&u.SafeFanPct, ct.SafeFanPct)
+		setF(&u.FanRatePct, ct.FanRatePct)
+		setF(&u.MaxValvePct, 100)
+		setF(&u.ValveRatePct, ct.ValveRatePct)
+		setF(&u.SupplySPC, ct.SupplySPC)
+		setD(&u.BMSTimeout, 10*time.Second)
+		setF(&u.FallbackFanPct, 100)
+	}
+	for i := range c.Zones {
+		z := &c.Zones[i]
+		setF(&z.SetpointC, ct.SetpointC)
+		if z.MinValid == 0 {
+			z.MinValid = min(2, len(z.Sensors))
+		}
+		if z.Aggregate == "" {
+			z.Aggregate = "max"
+		}
+	}
+}
+
+// Validate checks the whole configuration; every problem is reported.
+func (c *Config) Validate() error { return c.validate("site") }
+
+// Unit returns the unit called name, or nil.
+func (c *Config) Unit(name string) *Unit {
+	for i := range c.Units {
+		if c.Units[i].Name == name {
+			return &c.Units[i]
+		}
+	}
+	return nil
+}
+
+// UnitIndex returns the index of the unit called name, or -1.
+func (c *Config) UnitIndex(name string) int {
+	for i := range c.Units {
+		if c.Units[i].Name == name {
+			return i
+		}
+	}
+	return -1
+}
+
+// Line returns the line called name, or nil.
+func (c *Config) Line(name string) *Line {
+	for i := range c.Lines {
+		if c.Lines[i].Name == name {
+			return &c.Lines[i]
+		}
+	}
+	return nil
+}
+
+// ZonesOf returns the indexes of the zones that unit name serves.
+func (c *Config) ZonesOf(name string) []int {
+	var out []int
+	for i, z := range c.Zones {
+		for _, u := range z.Units {
+			if u == name {
+				out = append(out, i)
+				break
+			}
+		}
+	}
+	return out
+}
+
+// InfluenceOf returns the share of zone z's cold air that comes from unit name (0 if it does not serve it).
+func (z *Zone) InfluenceOf(name string) float64 {
+	if len(z.Influence) > 0 {
+		return z.Influence[name]
+	}
+	for _, u := range z.Units {
+		if u == name {
+			return 1 / float64(len(z.Units))
+		}
+	}
+	return 0
+}
