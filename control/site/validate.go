@@ -273,10 +273,10 @@ func checkTarget(t string) error {
 	return nil
 }
 
-var profileNameRe = regexp.MustCompile(`(?m)^\s*name\s*=\s*"([^"]+)"`)
+var profileNameRe = regexp.MustCompile(`(?m)^\s*\[\s*profile\.["']?([A-Za-z0-9_-]+)`)
 
-// customProfileNames finds the names declared in the raw custom-profile TOML; drivers/ahu does the
-// full parse when the configuration is applied.
+// customProfileNames finds the [profile.NAME] tables of the raw custom-profile TOML; drivers/ahu does
+// the full parse when the configuration is applied.
 func customProfileNames(raw string) []string {
 	var out []string
 	for _, m := range profileNameRe.FindAllStringSubmatch(raw, -1) {

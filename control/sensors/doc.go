@@ -1,0 +1,58 @@
+// Package sensors judges rack-inlet readings and turns a zone's sensors into the one measurement a
+// loop controls on. It is pure: no clock, no I/O; every call takes now from the caller's injected
+// monotonic clock.
+//
+// # Classes
+//
+// A sensor's own quality (Store.Classify), checked in this order:
+//
+//   - Missing: never heard from (or forgotten/pruned).
+//   - Stale: its latest reading arrived more than MaxAge ago (default 3 x ReportInterval, i.e. 3 min
+//     for 60 s reports, 15 min for 5 min reports). Ages use the controller's arrival time, never
+//     the gateway's clock.
+//   - ProbeFault: the node flagged the probe in its latest report.
+//   - OutOfRange: the latest value is outside the plausible range (default 5..50 °C).
+//   - Frozen: the value has not moved more than FrozenTol (default 0.001 K, i.e. "repeated
+//     exactly") from the value that started the run for FrozenAfter (default 30 min). A quantised
+//     sensor in a steady room repeats legitimately for minutes and usually flickers by one
+//     quantum, which counts as a change; a stuck one repeats exactly.
+//   - Fresh otherwise.
+//
+// Outlier is a zone's verdict (Store.Zone): a fresh sensor further from the median of the zone's
+// fresh sensors than both K robust standard deviations (1.4826 x MAD, K default 3.5) and a floor.
+// The test is deliberately asymmetric, to fail safe: cold outliers (floor 4 K) are dropped with 3
+// or more fresh sensors; hot ones (floor 15 K) only with 5 or more, because a hot inlet is more
+// often a real hot spot than a broken probe and discarding it would starve that rack of air. A
+// discarded hot outlier is still reported (Aggregate.HotOutliers, HottestFresh) for alarms.
+//
+// Ordering: a reading whose gateway time is not after the sensor's latest is ignored, as a
+// duplicate (same time and node seq) or out of order. If ResyncAfter (default 3) such readings in a
+// row each move forward among themselves, the gateway clock has stepped back (gateway reboot):
+// the last is accepted as the new latest, so a clock step cannot silence a sensor for good.
+//
+// # Aggregation
+//
+// Store.Zone uses only Fresh sensors that are not outliers. The measurement is the hottest of them
+// (default) or a percentile (e.g. p90, linear interpolation). The loop needs N valid sensors of
+// the zone's M (ZoneConfig.MinValid, default min(2, M)); with fewer the Aggregate is not OK, its
+// Value is NaN and Reason says which sensors are missing and why: the engine must put the zone's
+// units in fail-safe. A sensor that dies while reporting a cool value drops out once it is stale,
+// so it can never hold a loop at that value.
+//
+// # Usage
+//
+//	st, err := sensors.NewStore(sensors.Config{ReportInterval: 60 * time.Second, FrozenAfter: 30 * time.Minute})
+//	// mesh goroutine:
+//	st.Update(sensors.Reading{ID: r.Sensor, Value: r.Value, Fault: r.Fault, Gateway: r.Time, Seq: r.NodeSeq}, clock.Now())
+//	// control tick:
+//	pct, _ := sensors.ParseAggregate("p90")
+//	agg := st.Zone(zone.Sensors, sensors.ZoneConfig{MinValid: 2, Percentile: pct}, clock.Now())
+//	if !agg.OK { failSafe(agg.Reason) } else { fan := loop.Update(sp, agg.Value, now) }
+//	// console:
+//	for _, s := range st.Snapshot(clock.Now()) { fmt.Println(s.ID, s.Quality, s.Value, s.Age) }
+//
+// Caveats: a reading delivered late (a delayed mesh report) is judged fresh by its arrival; only
+// readings older than the latest one are dropped. Use the slowest report interval of a mixed fleet
+// for MaxAge (the observed interval per sensor is in the Snapshot). The Store is safe for
+// concurrent use.
+package sensors

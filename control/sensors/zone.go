@@ -1,0 +1,264 @@
+package sensors
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Defaults for zero-valued OutlierConfig fields.
+const (
+	DefaultOutlierK       = 3.5  // robust standard deviations (1.4826 x MAD)
+	DefaultColdFloor      = 4.0  // K below the zone median, at least
+	DefaultHotFloor       = 15.0 // K above the zone median, at least
+	DefaultOutlierMin     = 3    // fresh sensors needed to call any outlier
+	DefaultHotOutlierMinN = 5    // fresh sensors needed to discard a hot one
+)
+
+// OutlierConfig sets the zone outlier test. A fresh sensor is an Outlier when its distance from
+// the median of the zone's fresh sensors exceeds both K robust standard deviations (1.4826 x the
+// median absolute deviation) and a floor in kelvin. The test is asymmetric because cooling must
+// fail safe: a cold outlier (a probe on the floor, in front of a perforated tile) is dropped at
+// ColdFloor with MinSensors fresh sensors; a hot one may be a real hot spot (recirculation, a
+// missing blanking panel) and is dropped only with HotMinSensors fresh sensors and HotFloor
+// kelvin above the median. With fewer sensors the hot one is always kept.
+type OutlierConfig struct {
+	Disable       bool    `json:"disable" toml:"disable"`
+	K             float64 `json:"k" toml:"k"`
+	ColdFloor     float64 `json:"cold_floor_k" toml:"cold_floor_k"`
+	HotFloor      float64 `json:"hot_floor_k" toml:"hot_floor_k"`
+	MinSensors    int     `json:"min_sensors" toml:"min_sensors"`
+	HotMinSensors int     `json:"hot_min_sensors" toml:"hot_min_sensors"`
+}
+
+// ZoneConfig sets how a zone's sensors become one measurement.
+type ZoneConfig struct {
+	// MinValid (N) is how many valid sensors the loop needs; 0 means min(2, M) for M sensors.
+	MinValid int `json:"min_valid" toml:"min_valid"`
+	// Percentile: 0 (or 100) aggregates by the hottest valid inlet; 1..99 takes that percentile
+	// (linear interpolation between order statistics), e.g. 90 for p90. See ParseAggregate.
+	Percentile float64       `json:"percentile" toml:"percentile"`
+	Outliers   OutlierConfig `json:"outliers" toml:"outliers"`
+}
+
+// ParseAggregate turns "max" (or "") into 0 and "pNN" into NN, for ZoneConfig.Percentile.
+func ParseAggregate(s string) (float64, error) {
+	if s == "" || s == "max" {
+		return 0, nil
+	}
+	if n, ok := strings.CutPrefix(s, "p"); ok {
+		if v, err := strconv.ParseFloat(n, 64); err == nil && v >= 1 && v <= 100 {
+			return v, nil
+		}
+	}
+	return 0, cfgErr("aggregate", "must be max or p1..p100 (got %q)", s)
+}
+
+func (z ZoneConfig) withDefaults(m int) (ZoneConfig, error) {
+	if z.MinValid == 0 {
+		z.MinValid = min(2, m)
+	}
+	if z.MinValid < 1 || z.MinValid > m {
+		return z, cfgErr("min_valid", "must be 1..%d, the zone's sensor count (got %d)", m, z.MinValid)
+	}
+	if !finite(z.Percentile) || z.Percentile < 0 || z.Percentile > 100 || (z.Percentile > 0 && z.Percentile < 1) {
+		return z, cfgErr("percentile", "must be 0 (max) or 1..100 (got %g)", z.Percentile)
+	}
+	o := &z.Outliers
+	if o.K == 0 {
+		o.K = DefaultOutlierK
+	}
+	if o.ColdFloor == 0 {
+		o.ColdFloor = DefaultColdFloor
+	}
+	if o.HotFloor == 0 {
+		o.HotFloor = DefaultHotFloor
+	}
+	if o.MinSensors == 0 {
+		o.MinSensors = DefaultOutlierMin
+	}
+	if o.HotMinSensors == 0 {
+		o.HotMinSensors = DefaultHotOutlierMinN
+	}
+	switch {
+	case !finite(o.K) || o.K < 1:
+		return z, cfgErr("outliers.k", "must be >= 1 (got %g)", o.K)
+	case !finite(o.ColdFloor) || o.ColdFloor < 0.5:
+		return z, cfgErr("outliers.cold_floor_k", "must be >= 0.5 K (got %g)", o.ColdFloor)
+	case !finite(o.HotFloor) || o.HotFloor < o.ColdFloor:
+		return z, cfgErr("outliers.hot_floor_k", "must be >= cold_floor_k %g (got %g)", o.ColdFloor, o.HotFloor)
+	case o.MinSensors < 3:
+		return z, cfgErr("outliers.min_sensors", "must be >= 3 (got %d)", o.MinSensors)
+	case o.HotMinSensors < max(o.MinSensors, 4):
+		return z, cfgErr("outliers.hot_min_sensors", "must be >= max(min_sensors, 4) (got %d)", o.HotMinSensors)
+	}
+	return z, nil
+}
+
+// Member is one sensor of a zone in an Aggregate.
+type Member struct {
+	ID      string        `json:"id"`
+	Quality Quality       `json:"quality"`
+	Value   float64       `json:"value"` // latest value (0 when missing or faulty)
+	Age     time.Duration `json:"age"`
+	Used    bool          `json:"used"` // counted in Value
+}
+
+// Aggregate is a zone's measurement at an instant.
+type Aggregate struct {
+	// Value is the loop's measurement: the hottest valid inlet or the configured percentile. It is
+	// NaN unless OK, so that a caller that forgets to check OK cannot drive a loop with it (pid
+	// holds its output on NaN); use Partial for display.
+	Value   float64
+	OK      bool    // Valid >= Need: the loop may run; otherwise the zone is Insufficient -> fail-safe
+	Valid   int     // sensors used
+	Total   int     // distinct sensors configured (M)
+	Need    int     // N
+	Worst   string  // id of the hottest valid sensor
+	Partial float64 // the same aggregate over whatever sensors are valid, OK or not (0 if none)
+	// HottestFresh is the hottest fresh reading including discarded outliers, with its id, for
+	// alarms: a hot outlier is kept out of the loop only when it is very likely a broken probe, but
+	// it is still reported.
+	HottestFresh   float64
+	HottestFreshID string
+	Median         float64  // median of the fresh sensors (outlier reference)
+	HotOutliers    []string // fresh sensors discarded as hot outliers
+	Members        []Member
+	Counts         map[string]int // by quality name
+	Reason         string         // why not OK (empty when OK)
+}
+
+// MarshalJSON writes NaN values as null (encoding/json refuses NaN).
+func (a Aggregate) MarshalJSON() ([]byte, error) {
+	type plain Aggregate
+	var v *float64
+	if finite(a.Value) {
+		v = &a.Value
+	}
+	return json.Marshal(struct {
+		Value *float64
+		plain
+	}{v, plain(a)})
+}
+
+// Zone aggregates the sensors zoneSensors (duplicates ignored) at now. It never fails: a bad cfg
+// gives an Aggregate that is not OK with the reason.
+func (s *Store) Zone(zoneSensors []string, cfg ZoneConfig, now time.Time) Aggregate {
+	ids := make([]string, 0, len(zoneSensors))
+	for _, id := range zoneSensors {
+		if !slices.Contains(ids, id) {
+			ids = append(ids, id)
+		}
+	}
+	a := Aggregate{Value: math.NaN(), Total: len(ids), Counts: map[string]int{}}
+	if len(ids) == 0 {
+		a.Reason = "zone has no sensors"
+		return a
+	}
+	z, err := cfg.withDefaults(len(ids))
+	if err != nil {
+		a.Reason = err.Error()
+		return a
+	}
+	a.Need = z.MinValid
+
+	s.mu.Lock()
+	for _, id := range ids {
+		e := s.m[id]
+		m := Member{ID: id, Quality: s.classify(e, now)}
+		if e != nil && e.accepted > 0 {
+			m.Age = max(now.Sub(e.last.Arrived), 0)
+			if !e.last.Fault {
+				m.Value = e.last.Value
+			}
+		}
+		a.Members = append(a.Members, m)
+	}
+	s.mu.Unlock()
+
+	var fresh []float64
+	for _, m := range a.Members {
+		if m.Quality == Fresh {
+			fresh = append(fresh, m.Value)
+		}
+	}
+	if len(fresh) > 0 {
+		a.Median = quantile(fresh, 50)
+	}
+	o := z.Outliers
+	if !o.Disable && len(fresh) >= o.MinSensors {
+		dev := make([]float64, len(fresh))
+		for i, v := range fresh {
+			dev[i] = math.Abs(v - a.Median)
+		}
+		sigma := 1.4826 * quantile(dev, 50)
+		for i := range a.Members {
+			m := &a.Members[i]
+			if m.Quality != Fresh {
+				continue
+			}
+			d := m.Value - a.Median
+			switch {
+			case d < 0 && -d > math.Max(o.K*sigma, o.ColdFloor):
+				m.Quality = Outlier
+			case d > 0 && d > math.Max(o.K*sigma, o.HotFloor) && len(fresh) >= o.HotMinSensors:
+				m.Quality = Outlier
+				a.HotOutliers = append(a.HotOutliers, m.ID)
+			}
+		}
+	}
+
+	var used []float64
+	for i := range a.Members {
+		m := &a.Members[i]
+		a.Counts[m.Quality.String()]++
+		if m.Quality == Fresh || (m.Quality == Outlier && m.Value > a.Median) {
+			if a.HottestFreshID == "" || m.Value > a.HottestFresh {
+				a.HottestFresh, a.HottestFreshID = m.Value, m.ID
+			}
+		}
+		if m.Quality != Fresh {
+			continue
+		}
+		m.Used = true
+		used = append(used, m.Value)
+		if a.Worst == "" || m.Value > a.Partial {
+			a.Worst, a.Partial = m.ID, m.Value
+		}
+	}
+	a.Valid = len(used)
+	if a.Valid > 0 && z.Percentile > 0 && z.Percentile < 100 {
+		a.Partial = quantile(used, z.Percentile)
+	}
+	a.OK = a.Valid >= a.Need
+	if a.OK {
+		a.Value = a.Partial
+		return a
+	}
+	var bad []string
+	for _, m := range a.Members {
+		if !m.Used {
+			bad = append(bad, m.ID+" "+m.Quality.String())
+		}
+	}
+	a.Reason = fmt.Sprintf("insufficient: %d of %d sensors valid, need %d (%s)", a.Valid, a.Total, a.Need, strings.Join(bad, ", "))
+	return a
+}
+
+// quantile is the p-th percentile (0..100) of xs by linear interpolation between order statistics
+// (Hyndman-Fan type 7). xs is not modified.
+func quantile(xs []float64, p float64) float64 {
+	v := slices.Clone(xs)
+	slices.Sort(v)
+	pos := p / 100 * float64(len(v)-1)
+	lo := int(math.Floor(pos))
+	if lo >= len(v)-1 {
+		return v[len(v)-1]
+	}
+	f := pos - float64(lo)
+	return v[lo] + f*(v[lo+1]-v[lo])
+}

@@ -1,0 +1,292 @@
+package field
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/coldaisle/coldaisle/control/engine"
+	"github.com/coldaisle/coldaisle/control/site"
+	"github.com/coldaisle/coldaisle/drivers/ahu"
+	"github.com/coldaisle/coldaisle/drivers/mesh"
+	"github.com/coldaisle/coldaisle/drivers/modbus"
+	"github.com/coldaisle/coldaisle/drivers/serialport"
+)
+
+// ErrUnknownUnit is returned for a unit name the site does not have.
+var ErrUnknownUnit = errors.New("field: unknown unit")
+
+// Options tune the field. Zero fields take the defaults.
+type Options struct {
+	// Now is the clock readings are stamped with on arrival (default time.Now: monotonic).
+	Now func() time.Time
+	// Logf receives link-level messages (port reopen, unit configure failures).
+	Logf func(format string, args ...any)
+	// OtherReading, if set, gets the mesh readings that are not temperatures.
+	OtherReading func(mesh.Reading)
+}
+
+// Field is the open field I/O of one site. It implements engine.UnitIO.
+type Field struct {
+	cfg   *site.Config
+	opts  Options
+	buses map[string]*modbus.Bus // by line name
+	units map[string]*unitRef    // by unit name
+
+	mu   sync.Mutex
+	mesh *mesh.Client
+}
+
+type unitRef struct {
+	cfg  site.Unit
+	line string
+	bus  *modbus.Bus
+	u    *ahu.Unit
+}
+
+// Open dials every line and builds every unit of cfg. The buses stop when ctx ends or on Close.
+func Open(ctx context.Context, cfg *site.Config, opts Options) (*Field, error) {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	profiles := map[string]*ahu.Profile{}
+	if cfg.Profiles != "" {
+		ps, err := ahu.ParseProfiles([]byte(cfg.Profiles), "site profiles")
+		if err != nil {
+			return nil, fmt.Errorf("field: %w", err)
+		}
+		for _, p := range ps {
+			profiles[p.Name] = p
+		}
+	}
+	f := &Field{cfg: cfg, opts: opts, buses: map[string]*modbus.Bus{}, units: map[string]*unitRef{}}
+	for _, l := range cfg.Lines {
+		b, err := modbus.DialContext(ctx, l.Target, modbus.Options{Timeout: l.Timeout.Duration})
+		if err != nil {
+			f.Close()
+			return nil, fmt.Errorf("field: line %q: %w", l.Name, err)
+		}
+		f.buses[l.Name] = b
+	}
+	for _, uc := range cfg.Units {
+		p, ok := profiles[uc.Profile]
+		if !ok {
+			var err error
+			if p, err = ahu.Builtin(uc.Profile); err != nil {
+				f.Close()
+				return nil, fmt.Errorf("field: unit %q: %w", uc.Name, err)
+			}
+		}
+		b := f.buses[uc.Line]
+		if b == nil {
+			f.Close()
+			return nil, fmt.Errorf("field: unit %q: line %q is not declared", uc.Name, uc.Line)
+		}
+		u := ahu.NewUnit(b, byte(uc.UnitID), p)
+		if err := u.SetMinFanPct(uc.MinFanPct); err != nil {
+			f.Close()
+			return nil, fmt.Errorf("field: unit %q: %w", uc.Name, err)
+		}
+		f.units[uc.Name] = &unitRef{cfg: uc, line: uc.Line, bus: b, u: u}
+	}
+	return f, nil
+}
+
+// Close stops every bus.
+func (f *Field) Close() {
+	for _, b := range f.buses {
+		b.Close()
+	}
+}
+
+func (f *Field) logf(format string, args ...any) {
+	if f.opts.Logf != nil {
+		f.opts.Logf(format, args...)
+	}
+}
+
+func (f *Field) unit(name string) (*unitRef, error) {
+	u, ok := f.units[name]
+	if !ok {
+		return nil, fmt.Errorf("%w %q", ErrUnknownUnit, name)
+	}
+	return u, nil
+}
+
+// Unit returns the typed unit called name (for the console's commissioning and probes).
+func (f *Field) Unit(name string) (*ahu.Unit, error) {
+	u, err := f.unit(name)
+	if err != nil {
+		return nil, err
+	}
+	return u.u, nil
+}
+
+// Bus returns the bus of a line.
+func (f *Field) Bus(line string) (*modbus.Bus, bool) {
+	b, ok := f.buses[line]
+	return b, ok
+}
+
+// BusOf returns the bus and Modbus id of a unit.
+func (f *Field) BusOf(unit string) (*modbus.Bus, byte, error) {
+	u, err := f.unit(unit)
+	if err != nil {
+		return nil, 0, err
+	}
+	return u.bus, byte(u.cfg.UnitID), nil
+}
+
+// ReadState implements engine.UnitIO.
+func (f *Field) ReadState(ctx context.Context, name string) (engine.UnitState, error) {
+	u, err := f.unit(name)
+	if err != nil {
+		return engine.UnitState{}, err
+	}
+	s, err := u.u.ReadState(ctx)
+	if err != nil {
+		return engine.UnitState{}, fmt.Errorf("field: unit %q: %w", name, err)
+	}
+	return engine.UnitState{
+		ReturnC: s.ReturnC, SupplyC: s.SupplyC,
+		FanPct: s.FanPct, ValvePct: s.ValvePct,
+		Running: s.Running, Alarm: s.Alarm, Fallback: s.Fallback, FanFault: s.FanFault, Remote: s.Remote,
+		AlarmCode: s.AlarmCode, FanKW: s.FanKW, CoolingKW: s.CoolingKW,
+	}, nil
+}
+
+// WriteCommand implements engine.UnitIO: the whole command block in one request.
+func (f *Field) WriteCommand(ctx context.Context, name string, c engine.Command) error {
+	u, err := f.unit(name)
+	if err != nil {
+		return err
+	}
+	if !c.Write {
+		return nil
+	}
+	err = u.u.WriteCommand(ctx, ahu.Command{Owner: c.Owner, Epoch: c.Epoch, Heartbeat: c.Heartbeat, FanPct: c.FanPct, ValvePct: c.ValvePct})
+	if err != nil {
+		return fmt.Errorf("field: unit %q: %w", name, err)
+	}
+	return nil
+}
+
+// ReadOwner reads the owner block a unit last accepted (for a standby that checks who drives).
+func (f *Field) ReadOwner(ctx context.Context, name string) (ahu.Owner, error) {
+	u, err := f.unit(name)
+	if err != nil {
+		return ahu.Owner{}, err
+	}
+	return u.u.ReadOwner(ctx)
+}
+
+// Settings returns the unit settings the site asks for.
+func Settings(u site.Unit) ahu.Settings {
+	return ahu.Settings{
+		RemoteEnable:   !u.DisableControls,
+		BMSTimeout:     u.BMSTimeout.Duration,
+		FallbackFanPct: u.FallbackFanPct,
+		MinFanPct:      u.MinFanPct,
+		LocalSupplyC:   u.SupplySPC,
+		Fencing:        u.Fencing,
+	}
+}
+
+// ConfigureUnits writes every unit's own settings (remote enable, BMS timeout, fallback fan,
+// minimum fan, local supply setpoint, fencing). Units that fail are returned by name; the
+// caller retries them later (a unit that was unreachable at start must still be configured).
+func (f *Field) ConfigureUnits(ctx context.Context, timeout time.Duration) map[string]error {
+	type res struct {
+		name string
+		err  error
+	}
+	out := make(chan res, len(f.units))
+	for name, u := range f.units {
+		go func() {
+			cctx, cancel := context.WithTimeout(ctx, timeout)
+			defer cancel()
+			out <- res{name, u.u.Configure(cctx, Settings(u.cfg))}
+		}()
+	}
+	errs := map[string]error{}
+	for range f.units {
+		r := <-out
+		if r.err != nil {
+			errs[r.name] = r.err
+			f.logf("field: configure unit %q: %v", r.name, r.err)
+		}
+	}
+	return errs
+}
+
+// ConfigureUnit writes one unit's settings.
+func (f *Field) ConfigureUnit(ctx context.Context, name string) error {
+	u, err := f.unit(name)
+	if err != nil {
+		return err
+	}
+	return u.u.Configure(ctx, Settings(u.cfg))
+}
+
+// RunMesh runs the mesh gateway session on the site's mesh port until ctx ends, passing every
+// temperature reading to deliver with its arrival time on the field clock. A port that vanishes
+// is reopened.
+func (f *Field) RunMesh(ctx context.Context, deliver func(engine.Reading)) error {
+	port, baud := f.cfg.Mesh.Port, f.cfg.Mesh.Baud
+	if port == "" {
+		<-ctx.Done()
+		return ctx.Err()
+	}
+	open := func() (io.ReadWriteCloser, error) {
+		return serialport.Open(port, serialport.Config{Baud: baud, ReadTimeout: 200 * time.Millisecond})
+	}
+	c := mesh.NewClient(open, mesh.Options{Logf: f.opts.Logf})
+	f.mu.Lock()
+	f.mesh = c
+	f.mu.Unlock()
+	return c.Run(ctx, func(r mesh.Reading) {
+		if r.Kind != mesh.KindTemperature {
+			if f.opts.OtherReading != nil {
+				f.opts.OtherReading(r)
+			}
+			return
+		}
+		deliver(engine.Reading{Sensor: r.Sensor, Value: r.Value, Fault: r.Fault, Time: r.Time, Seq: r.NodeSeq, Arrival: f.opts.Now()})
+	})
+}
+
+// MeshUp reports whether the mesh session is subscribed.
+func (f *Field) MeshUp() bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.mesh != nil && f.mesh.Up()
+}
+
+// Counters returns the mesh counters and, per line, the bus statistics, flattened to names.
+func (f *Field) Counters() map[string]uint64 {
+	out := map[string]uint64{}
+	f.mu.Lock()
+	c := f.mesh
+	f.mu.Unlock()
+	if c != nil {
+		for k, v := range c.Counters() {
+			out["mesh."+k] = v
+		}
+	}
+	names := make([]string, 0, len(f.units))
+	for n := range f.units {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		u := f.units[n]
+		uc := u.bus.Counters(byte(u.cfg.UnitID))
+		out["modbus."+n+".requests"] = uc.Requests
+		out["modbus."+n+".timeouts"] = uc.Timeouts
+	}
+	return out
+}
