@@ -1,0 +1,58 @@
+// Package modbus is the controller's Modbus master for air handlers and fan drives, over RTU
+// serial lines and Modbus TCP. It is the only importer of github.com/goburrow/modbus: the
+// library's client encodes requests and decodes replies, and this package plugs its own
+// transports under it, because the library's transports corrupt the line after ordinary faults:
+//
+//   - RTU: the library reads "at least 4 bytes" and never recognises an exception reply (it
+//     compares against request function & 0x80, which is 0), so a 5-byte exception that
+//     arrives in two pieces is cut to 4 bytes and its last byte answers the next request. It
+//     also never flushes or resynchronises after an error. Here the reply length is computed
+//     from the function code and byte count (exception: 5 bytes), the unit id, function, byte
+//     count and CRC are checked, the t3.5 inter-frame silence (fixed 1.75 ms above 19200 baud)
+//     is kept before sending, input is flushed before each request and, after any error, read
+//     and discarded until the line is silent.
+//   - TCP: after a timeout the library keeps the connection, so the late reply is read as the
+//     answer to the next request, and every later request reads the previous one's reply.
+//     Here any error or timeout closes the connection (the next request opens a new one) and
+//     the MBAP transaction id, protocol id, unit id and length are checked.
+//
+// A Bus owns one line with one goroutine and serves many unit ids through a request queue, so
+// callers never interleave on the wire. Each unit has its own timeout and circuit breaker:
+// after BreakerThreshold consecutive timeouts the unit is isolated and its requests fail fast
+// with ErrUnitIsolated; one probe is let through after ProbeInterval, doubling up to ProbeMax
+// while it keeps failing. A dead unit therefore costs one timeout per probe interval instead of
+// one per request, and the other units on the line keep their poll rate. ReadBlocks merges the
+// ranges of a register map into as few reads as possible (Plan) and splits the replies back.
+//
+// Usage:
+//
+//	bus, err := modbus.Dial("rtu:///dev/ttyUSB0?baud=19200&parity=E&stop=1", modbus.Options{Timeout: 300 * time.Millisecond})
+//	if err != nil {
+//		return err
+//	}
+//	defer bus.Close()
+//	regs, err := bus.ReadBlocks(ctx, 3, modbus.Input, []modbus.Range{{Addr: 0, Count: 6}, {Addr: 6, Count: 4}})
+//	var ex modbus.ExceptionError
+//	switch {
+//	case errors.As(err, &ex): // the unit refused: ex.Code, ex.Name()
+//	case errors.Is(err, modbus.ErrTimeout), errors.Is(err, modbus.ErrUnitIsolated): // unit silent
+//	}
+//	vals, _ := modbus.DecodeValues(regs[1][2:4], "float32", "CDAB")
+//
+// DecodeValues, EncodeValue and EncodeValues convert registers to and from int16, uint16,
+// int32, uint32 and float32 in the word orders ABCD, CDAB, BADC and DCBA (no scaling).
+//
+// Sentinel errors: ErrTimeout, ErrUnitIsolated, ErrClosed, ErrConnect, ErrCRC, ErrProtocol,
+// ErrBadTarget, ErrBadRequest; a refusal by the unit is an ExceptionError{Function, Code}.
+//
+// Caveats:
+//   - RTU has no transaction id: a reply that arrives after its timeout and after the
+//     following request went out is taken for that request's reply if it has the same unit,
+//     function and length. The flush before each request and the resynchronisation after each
+//     timeout make that window small, not zero.
+//   - One request is on a line at a time, TCP included (no pipelining): a gateway with many
+//     units costs one round trip per request.
+//   - Unit ids: 1..247 on RTU (no broadcast), 0..255 on TCP.
+//   - Bridging gaps (Options.MaxGap) reads registers outside the map; units that refuse those
+//     with exception 0x02 are detected and read without bridging from then on.
+package modbus

@@ -1,0 +1,36 @@
+// Package modbussim is a Modbus server for simulations and tests: a TCP gateway (one listener,
+// many connections, every unit id added to it) and RTU slaves on any io.ReadWriter, typically
+// the master side of a pty or a serial port. Devices (the Device interface) hold the register
+// maps; the server does the protocol: functions 3, 4, 6 and 16, exception 0x01 for any other,
+// count limits (1..125 for reads, 1..123 for writes, byte count consistent) answered with 0x03,
+// addresses past 65535 with 0x02.
+//
+// It is written here rather than taken from a library because it must inject frame-level
+// faults per unit (SetFault: no answer, busy 0x06, late replies, replies split in two pieces)
+// and serve RTU on a pty as a multi-drop line: it answers only its own unit ids, ignores frames
+// for others, drops frames with a bad CRC and regains framing on line silence.
+//
+// Usage:
+//
+//	srv := modbussim.NewServer()
+//	bank := modbussim.NewBank(10, 16)
+//	bank.SetInput(0, 215, 180)
+//	srv.Add(1, bank)
+//	srv.SetFault(2, modbussim.Fault{NoAnswer: true})
+//	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+//	go srv.ServeTCP(ctx, ln) // returns ctx.Err() once ctx ends and every connection is closed
+//
+//	pty, _ := serialport.OpenPTY()
+//	go srv.ServeRTU(ctx, pty.Master) // the client opens pty.SlavePath
+//
+// Caveats:
+//   - A delayed reply (Fault.Delay) holds that connection, or the whole RTU line, for the delay:
+//     like a real slave, the server handles one request per line at a time.
+//   - On TCP a unit id with no device is answered with 0x0A (gateway path unavailable).
+//   - ServeRTU can only interrupt a blocked Read if rw has SetReadDeadline (os.File from
+//     serialport.OpenPTY does) or a read timeout (serialport.Port); otherwise the reader
+//     goroutine ends when the caller closes rw.
+//
+// Devices return an Exception (ExIllegalAddress, ...) to refuse a request; any other error is
+// answered with ExSlaveDeviceFailure.
+package modbussim
