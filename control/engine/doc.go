@@ -1,0 +1,91 @@
+// Package engine is the loop engine: pure control code (no drivers, no storage, no wall clock),
+// driven by ticks like etcd's raft: state goes in (Observe, UpdateUnit), commands come out (Tick).
+//
+// # Usage
+//
+//	e, err := engine.New(cfg)                     // cfg: a validated *site.Config
+//	e.SetEpoch(epoch)                             // failover epoch written with every command
+//	go mesh.Run(ctx, func(r mesh.Reading) {      // any goroutine may Observe
+//		e.Observe(engine.Reading{Sensor: r.Sensor, Value: r.Value, Fault: r.Fault,
+//			Time: r.Time, Seq: r.NodeSeq, Arrival: time.Now()})
+//	})
+//	r := &engine.Runner{Engine: e, IO: unitsAdapter, Hook: checkpointAndPet}
+//	err = r.Run(ctx)                              // reads, ticks, writes every control period
+//
+// Without the Runner (the bench, tests): call UpdateUnit for every unit, then Tick(now), write the
+// commands with Write set, and drain Events() for the event log.
+//
+// # Coordination of overlapping zones
+//
+// One PI loop per ZONE (not per unit) turns the zone's measurement (hottest valid inlet, or the
+// configured percentile, with the N-of-M rule of control/sensors) into a zone demand D_z: the
+// zone's cold air as a percentage of what it gets with every serving unit at 100 %, in the linear
+// model  D_z = sum_u w[z][u] * f_u  where w[z][u] is unit u's influence share of zone z
+// (normalised per zone) and f_u its fan %. An allocator then chooses the fan speeds of the units in
+// auto by solving, every period,
+//
+//	minimise sum_u f_u^3  subject to  sum_u w[z][u] f_u >= D_z for every zone,  min_u <= f_u <= max_u
+//
+// (fan power goes with the cube of speed). The KKT conditions give f_u = sqrt(sum_z lambda_z
+// w[z][u]) clamped: a unit carrying a larger share of a zone follows that zone's demand more
+// (f proportional to sqrt(w) within one zone), and a zone whose constraint is already met because
+// other zones force its units up has lambda = 0 and moves nothing. This is the max-selector done
+// properly: a unit serving two zones is never fought over, and a zone's other units may run lower
+// when a shared unit is already high for its neighbour. Dual coordinate ascent, warm-started, costs
+// one sweep in steady state.
+//
+// Feed-forward on a trip: a unit that is isolated (no answer), tripped (fan fault), in local
+// fallback or not running contributes nothing (w = 0 for that period), so in the same period the
+// allocator raises the others to carry the missing share, before any inlet warms. Manual,
+// fail-safe and tracking units contribute their known speed.
+//
+// Anti-windup across the selector: after the allocation every zone loop is told the airflow its
+// zone actually gets (sum_u w f_u of the allocation, before rate limits) and its integrator is
+// pulled towards it (back-calculation, time constant Ti/4). A zone that is not the binding one
+// tracks what the others give it instead of winding down, and takes over bumplessly when it
+// becomes binding; a zone that cannot be satisfied (all its units at max) does not wind up. A zone
+// with no unit in auto, or without a valid measurement, tracks hard.
+//
+// # Modes (per unit)
+//
+//   - tracking: at start, after Restore, and when a unit comes back from isolation or a trip. The
+//     command holds the unit's read-back fan speed (never below its minimum); after two periods
+//     the unit goes to auto. The zone loops have tracked the real airflow meanwhile.
+//   - auto: zone loops + allocator. Every unit entering auto starts from its last command and blends
+//     into the new split with a decaying offset (30 s), so the transfer is bumpless.
+//   - manual: SetManual(unit, pct) (clamped to min..max); SetAuto returns bumplessly. Manual wins
+//     over fail-safe from insufficient sensors (an operator decision, alarmed).
+//   - fail-safe: the unit's safe fan speed (site safe_fan_pct, never below its minimum) when a
+//     zone it serves has too few valid sensors, or when its own read-back is missing (valve: fully
+//     open). It ends by itself when the cause clears: insufficient sensors -> auto (bumpless),
+//     missing read-back -> tracking -> auto.
+//   - autotune: StartAutotune runs a control/autotune relay experiment on the unit's fan with its
+//     main zone's measurement as pv; units sharing a zone hold still. The finished result is an
+//     EventAutotune carrying a site.Tuning (gains rescaled by the unit's share, so they are zone
+//     loop gains; date, method, data summary) for the caller to commit as the unit's fan_tuning.
+//   - disabled: never written (Command.Write false).
+//
+// Every command respects the unit's min/max and rate limits (%/s), in every mode except tracking
+// (which holds where the fan already is). Fail safe is more air: nothing ever commands a fan below
+// its configured minimum. In auto a fan command moves only when the change reaches 1.5 % (sensor
+// noise is not worth a fan change), and a zone far (> 1.5 K) below its setpoint integrates down 3x
+// faster (the inlets are insensitive to airflow there, and an over-cooled start is costly).
+//
+// Each unit also has a supply-air PI loop (control/pid) driving its valve to its supply setpoint.
+//
+// Mode changes and alarms (isolated, tripped, unit-alarm, write, insufficient, inlet-high) are
+// returned by Events with a reason text. State/Restore checkpoint every loop (integrators, last
+// outputs, modes, heartbeats); ApplyConfig switches configuration keeping the loops that still
+// exist and retuning them bumplessly.
+//
+// # Runner
+//
+// Runner reads all units concurrently every period (each request with its own deadline), feeds the
+// engine, ticks, writes concurrently, reports overruns and calls a Hook. A unit that does not answer
+// is isolated by the engine and retried with exponential backoff (up to 1 min) without delaying the
+// others; a request that ignores its context keeps only its own unit waiting.
+//
+// Caveats: the allocator's linear model (zone cold air = sum w f) is only as good as the influence
+// weights; the zone loops correct the rest. A unit whose supply air is warm (a coil restarting) is
+// still counted as cooling. The engine trusts the caller's clock to be monotonic.
+package engine

@@ -1,0 +1,776 @@
+package engine
+
+import (
+	"fmt"
+	"math"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/coldaisle/coldaisle/control/pid"
+	"github.com/coldaisle/coldaisle/control/site"
+)
+
+// Tunables that are not (yet) site settings.
+const (
+	// isolateAfter consecutive failed reads isolate a unit (one lost frame does not).
+	isolateAfter = 2
+	// staleFeedbackPeriods: a read-back older than this many periods counts as missing.
+	staleFeedbackPeriods = 5
+	// trackPeriods: a unit tracks its read-back this many periods before auto takes over.
+	trackPeriods = 2
+	// biasTau is the time constant (s) of the decaying offset that makes entering auto bumpless.
+	biasTau = 30.0
+	// fanDeadbandPct: an auto fan command moves only when the wanted change reaches this.
+	fanDeadbandPct = 1.5
+	// fastDescentGain, fastDescentBandK: a zone more than the band below its setpoint integrates
+	// down this many times faster. Far below the setpoint the inlets hardly respond to airflow
+	// (every rack gets more cold air than it draws), so the fast descent is safe there, and it
+	// cuts the cost of an over-cooled start (fan power goes with the cube of speed).
+	fastDescentGain  = 3.0
+	fastDescentBandK = 1.5
+)
+
+// Engine is the loop engine. Build it with New; drive it with Observe, UpdateUnit and Tick. All
+// methods are safe for concurrent use (one mutex): the mesh reader may Observe while the runner ticks.
+type Engine struct {
+	mu     sync.Mutex
+	cfg    *site.Config
+	period time.Duration
+	owner  uint16
+	epoch  uint16
+
+	meas   measurer
+	zones  []*zoneRT
+	units  []*unitRT
+	byName map[string]int
+	alloc  allocator
+	ain    allocInput
+	target []float64
+
+	events   []Event
+	last     time.Time
+	haveLast bool
+	now      time.Time
+}
+
+type zoneRT struct {
+	cfg      site.Zone
+	share    []float64 // per unit index, normalised to sum 1 over the zone's units
+	pct      float64   // aggregate percentile (100 = max)
+	pid      *pidLoop
+	tt       float64 // tracking time constant (s)
+	meas     float64
+	valid    int
+	ok       bool
+	demand   float64
+	achieved float64
+	alarms   map[string]string
+}
+
+type unitRT struct {
+	cfg      site.Unit
+	mode     Mode
+	prevMode Mode
+	reason   string
+	manual   bool
+	manPct   float64
+	fan      float64 // last fan command
+	valve    float64 // last valve command
+	haveCmd  bool
+	hb       uint16
+	st       UnitState
+	stAt     time.Time
+	haveSt   bool
+	fails    int
+	lastErr  error
+	isolated bool
+	tripped  bool
+	needTrk  bool // came back from isolation/trip/start: go through tracking
+	trkFrom  time.Time
+	valvePID *pid.PID
+	bias     float64
+	primary  int // zone index with the largest share, -1 if none
+	alarms   map[string]string
+	tune     *tuneRT
+	lastTune *AutotuneStatus
+}
+
+// New builds an engine for cfg (which must be valid: site.Load/Parse validate). Every unit starts in
+// tracking: the first commands hold what the units read back.
+func New(cfg *site.Config) (*Engine, error) {
+	if cfg == nil {
+		return nil, fmt.Errorf("%w: nil config", ErrBadValue)
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	e := &Engine{}
+	if err := e.build(cfg, nil); err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+// valveConfig is the valve loop's pid.Config for a unit.
+func valveConfig(c *site.Config, u *site.Unit) pid.Config {
+	t := c.Control.ValveTuning
+	if u.ValveTuning != nil {
+		t = *u.ValveTuning
+	}
+	hi := u.MaxValvePct
+	if hi <= u.MinValvePct {
+		hi = u.MinValvePct + 1e-6
+	}
+	return pid.Config{Kp: t.Kp, Ti: t.Ti, Td: t.Td, OutMin: u.MinValvePct, OutMax: hi,
+		Rate: u.ValveRatePct, Action: pid.Direct}
+}
+
+// fanTuning is the zone loop tuning: the per-unit tuning of the unit that carries the largest share
+// of the zone if it has one, else the site default.
+func fanTuning(c *site.Config, z *site.Zone) site.Tuning {
+	best, bw := "", -1.0
+	for _, u := range z.Units {
+		if w := z.InfluenceOf(u); w > bw {
+			best, bw = u, w
+		}
+	}
+	if u := c.Unit(best); u != nil && u.FanTuning != nil {
+		return *u.FanTuning
+	}
+	return c.Control.FanTuning
+}
+
+// build (re)creates the runtime from cfg, keeping the state of loops that still exist in old.
+func (e *Engine) build(cfg *site.Config, old *Engine) error {
+	e.cfg = cfg
+	e.period = cfg.Control.Period.Duration
+	e.owner = uint16(cfg.NodeID)
+	ct := cfg.Control
+	if old == nil || e.meas == nil || old.cfg.Control.MaxAge != ct.MaxAge || old.cfg.Control.FrozenAfter != ct.FrozenAfter ||
+		old.cfg.Control.ValidMinC != ct.ValidMinC || old.cfg.Control.ValidMaxC != ct.ValidMaxC {
+		m, err := newStoreMeasurer(ct.MaxAge.Duration, ct.FrozenAfter.Duration, ct.ValidMinC, ct.ValidMaxC)
+		if err != nil {
+			return err
+		}
+		if old != nil {
+			if sm, ok := old.meas.(*storeMeasurer); ok {
+				// carry the readings over: a retune must not forget what the sensors said
+				for _, s := range sm.st.Snapshot(old.now) {
+					if r, ok := sm.st.Latest(s.ID); ok {
+						_, _ = m.st.Update(r, r.Arrived)
+					}
+				}
+			}
+		}
+		e.meas = m
+	}
+	oldUnits := map[string]*unitRT{}
+	oldZones := map[string]*zoneRT{}
+	var oldLambda map[string]float64
+	if old != nil {
+		for _, u := range old.units {
+			oldUnits[u.cfg.Name] = u
+		}
+		oldLambda = map[string]float64{}
+		for i, z := range old.zones {
+			oldZones[z.cfg.Name] = z
+			if i < len(old.alloc.lambda) {
+				oldLambda[z.cfg.Name] = old.alloc.lambda[i]
+			}
+		}
+	}
+	e.byName = map[string]int{}
+	units := make([]*unitRT, len(cfg.Units))
+	for i := range cfg.Units {
+		uc := cfg.Units[i]
+		e.byName[uc.Name] = i
+		vc := valveConfig(cfg, &uc)
+		if o := oldUnits[uc.Name]; o != nil {
+			o.cfg = uc
+			if err := o.valvePID.Retune(vc); err != nil {
+				return fmt.Errorf("engine: unit %s valve tuning: %w", uc.Name, err)
+			}
+			units[i] = o
+		} else {
+			vp, err := pid.New(vc)
+			if err != nil {
+				return fmt.Errorf("engine: unit %s valve tuning: %w", uc.Name, err)
+			}
+			units[i] = &unitRT{cfg: uc, needTrk: true, valvePID: vp, alarms: map[string]string{}}
+			if uc.ManualFanPct != nil {
+				units[i].manual, units[i].manPct = true, *uc.ManualFanPct
+			}
+		}
+		u := units[i]
+		if old != nil {
+			// A committed change of manual_fan_pct is an operator action; otherwise keep the mode.
+			if oc := old.cfg.Unit(uc.Name); oc != nil && !sameFloatPtr(oc.ManualFanPct, uc.ManualFanPct) {
+				if uc.ManualFanPct != nil {
+					u.manual, u.manPct = true, *uc.ManualFanPct
+				} else {
+					u.manual = false
+				}
+			}
+		}
+		u.manPct = clamp(u.manPct, uc.MinFanPct, uc.MaxFanPct)
+		if uc.DisableControls {
+			u.mode = ModeDisabled
+		} else if u.mode == ModeDisabled {
+			u.mode, u.needTrk = ModeTracking, true
+		}
+		u.primary = -1
+	}
+	zones := make([]*zoneRT, len(cfg.Zones))
+	for i := range cfg.Zones {
+		zc := cfg.Zones[i]
+		pct, _ := site.ParseAggregate(zc.Aggregate)
+		zr := oldZones[zc.Name]
+		tun := fanTuning(cfg, &zc)
+		if zr == nil {
+			zr = &zoneRT{pid: newPID(tun, true, 0, 100), alarms: map[string]string{}, meas: math.NaN()}
+		} else {
+			zr.pid.retune(tun)
+		}
+		zr.cfg, zr.pct = zc, pct
+		zr.tt = math.Max(tun.Ti/4, e.period.Seconds())
+		zr.share = make([]float64, len(cfg.Units))
+		sum := 0.0
+		for _, un := range zc.Units {
+			if j, ok := e.byName[un]; ok {
+				zr.share[j] = zc.InfluenceOf(un)
+				sum += zr.share[j]
+			}
+		}
+		for j := range zr.share {
+			if sum > 0 {
+				zr.share[j] /= sum
+			}
+		}
+		zones[i] = zr
+	}
+	for j, u := range units {
+		bw := 0.0
+		for i, z := range zones {
+			if z.share[j] > bw {
+				bw, u.primary = z.share[j], i
+			}
+		}
+	}
+	e.units, e.zones = units, zones
+	lam := make([]float64, len(zones))
+	for i, z := range zones {
+		lam[i] = oldLambda[z.cfg.Name]
+	}
+	e.alloc = allocator{lambda: lam}
+	e.ain = allocInput{
+		W: make([][]float64, len(zones)), D: make([]float64, len(zones)),
+		Free: make([]bool, len(units)), Fixed: make([]float64, len(units)),
+		Lo: make([]float64, len(units)), Hi: make([]float64, len(units)),
+	}
+	for i := range zones {
+		e.ain.W[i] = make([]float64, len(units))
+	}
+	e.target = make([]float64, len(units))
+	return nil
+}
+
+func sameFloatPtr(a, b *float64) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return *a == *b
+}
+
+// SetEpoch sets the failover epoch written with every command.
+func (e *Engine) SetEpoch(epoch uint16) {
+	e.mu.Lock()
+	e.epoch = epoch
+	e.mu.Unlock()
+}
+
+// Observe takes one sensor reading.
+func (e *Engine) Observe(r Reading) {
+	e.mu.Lock()
+	e.meas.observe(r)
+	e.mu.Unlock()
+}
+
+// UpdateUnit takes one unit's read-back (err == nil) or the failure to read it.
+func (e *Engine) UpdateUnit(name string, st UnitState, err error, now time.Time) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	i, ok := e.byName[name]
+	if !ok {
+		return
+	}
+	u := e.units[i]
+	if err != nil {
+		u.fails++
+		u.lastErr = err
+		return
+	}
+	for _, v := range []float64{st.FanPct, st.ValvePct, st.SupplyC, st.ReturnC} {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			u.fails++
+			u.lastErr = fmt.Errorf("%w: read-back not finite", ErrBadValue)
+			return
+		}
+	}
+	u.st, u.stAt, u.haveSt, u.fails, u.lastErr = st, now, true, 0, nil
+}
+
+// WriteResult reports the outcome of writing a unit's command (alarms only: a unit that is read
+// fine but refuses writes, e.g. fenced by another controller, is alarmed, not isolated).
+func (e *Engine) WriteResult(name string, err error, now time.Time) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	i, ok := e.byName[name]
+	if !ok {
+		return
+	}
+	u := e.units[i]
+	if err != nil {
+		e.setUnitAlarm(u, "write", "write failed: "+err.Error(), now)
+	} else {
+		e.clearUnitAlarm(u, "write", now)
+	}
+}
+
+// SetManual puts a unit's fan in manual at pct (clamped to its min..max: never below the minimum).
+func (e *Engine) SetManual(unit string, pct float64) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	i, ok := e.byName[unit]
+	if !ok {
+		return fmt.Errorf("%w %q", ErrUnknownUnit, unit)
+	}
+	u := e.units[i]
+	if u.cfg.DisableControls {
+		return fmt.Errorf("%w: %s", ErrDisabled, unit)
+	}
+	if math.IsNaN(pct) || math.IsInf(pct, 0) || pct < 0 || pct > 100 {
+		return fmt.Errorf("%w: fan %g%% is outside 0..100", ErrBadValue, pct)
+	}
+	u.manual, u.manPct = true, clamp(pct, u.cfg.MinFanPct, u.cfg.MaxFanPct)
+	u.tune = nil
+	return nil
+}
+
+// SetAuto returns a unit from manual (or autotune) to automatic control, bumplessly.
+func (e *Engine) SetAuto(unit string) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	i, ok := e.byName[unit]
+	if !ok {
+		return fmt.Errorf("%w %q", ErrUnknownUnit, unit)
+	}
+	u := e.units[i]
+	if u.cfg.DisableControls {
+		return fmt.Errorf("%w: %s", ErrDisabled, unit)
+	}
+	u.manual = false
+	u.tune = nil
+	return nil
+}
+
+// ApplyConfig switches to a committed configuration without a restart and without a bump: loops
+// that still exist (by unit and zone name) keep their state and are retuned bumplessly.
+func (e *Engine) ApplyConfig(cfg *site.Config) error {
+	if cfg == nil {
+		return fmt.Errorf("%w: nil config", ErrBadValue)
+	}
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	n := &Engine{meas: e.meas}
+	if err := n.build(cfg, e); err != nil {
+		return err
+	}
+	e.cfg, e.period, e.owner, e.meas = n.cfg, n.period, n.owner, n.meas
+	e.zones, e.units, e.byName, e.alloc, e.ain, e.target = n.zones, n.units, n.byName, n.alloc, n.ain, n.target
+	e.events = append(e.events, Event{Time: e.now, Kind: EventConfig, Reason: fmt.Sprintf("configuration applied: %d units, %d zones", len(cfg.Units), len(cfg.Zones))})
+	return nil
+}
+
+// Config returns the configuration in force (do not modify it).
+func (e *Engine) Config() *site.Config {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.cfg
+}
+
+// Events drains the events raised since the last call.
+func (e *Engine) Events() []Event {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	ev := e.events
+	e.events = nil
+	return ev
+}
+
+// Isolated reports whether a unit is isolated (no answer), for the runner's retry backoff.
+func (e *Engine) Isolated(unit string) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if i, ok := e.byName[unit]; ok {
+		return e.units[i].isolated
+	}
+	return false
+}
+
+func (e *Engine) setUnitAlarm(u *unitRT, key, text string, now time.Time) {
+	if old, ok := u.alarms[key]; ok && old == text {
+		return
+	} else if ok && strings.SplitN(old, ":", 2)[0] == strings.SplitN(text, ":", 2)[0] {
+		u.alarms[key] = text // same alarm, new detail: no new event
+		return
+	}
+	u.alarms[key] = text
+	e.events = append(e.events, Event{Time: now, Kind: EventAlarm, Unit: u.cfg.Name, Alarm: key, Reason: text})
+}
+
+func (e *Engine) clearUnitAlarm(u *unitRT, key string, now time.Time) {
+	if _, ok := u.alarms[key]; !ok {
+		return
+	}
+	delete(u.alarms, key)
+	e.events = append(e.events, Event{Time: now, Kind: EventClear, Unit: u.cfg.Name, Alarm: key, Reason: key + " cleared"})
+}
+
+func (e *Engine) setZoneAlarm(z *zoneRT, key, text string, now time.Time) {
+	if _, ok := z.alarms[key]; ok {
+		z.alarms[key] = text
+		return
+	}
+	z.alarms[key] = text
+	e.events = append(e.events, Event{Time: now, Kind: EventAlarm, Zone: z.cfg.Name, Alarm: key, Reason: text})
+}
+
+func (e *Engine) clearZoneAlarm(z *zoneRT, key string, now time.Time) {
+	if _, ok := z.alarms[key]; !ok {
+		return
+	}
+	delete(z.alarms, key)
+	e.events = append(e.events, Event{Time: now, Kind: EventClear, Zone: z.cfg.Name, Alarm: key, Reason: key + " cleared"})
+}
+
+func (e *Engine) setMode(u *unitRT, m Mode, reason string, now time.Time) {
+	if u.mode == m && u.reason == reason {
+		return
+	}
+	if u.mode != m {
+		e.events = append(e.events, Event{Time: now, Kind: EventMode, Unit: u.cfg.Name, From: u.mode, To: m, Reason: reason})
+	}
+	u.mode, u.reason = m, reason
+}
+
+// Tick runs one control period at now and returns one command per unit, in configuration order.
+func (e *Engine) Tick(now time.Time) []Command {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	dt := e.period.Seconds()
+	if e.haveLast {
+		if d := now.Sub(e.last).Seconds(); d > 0 {
+			dt = math.Min(d, 10*e.period.Seconds())
+		} else {
+			dt = 0
+		}
+	}
+	e.last, e.haveLast, e.now = now, true, now
+	cfg := e.cfg
+	stale := time.Duration(staleFeedbackPeriods) * e.period
+
+	// 1. Zone measurements and zone alarms.
+	for _, z := range e.zones {
+		z.meas, z.valid, z.ok = e.meas.measure(z.cfg.Sensors, z.pct, z.cfg.MinValid, now)
+		if z.ok {
+			e.clearZoneAlarm(z, "insufficient", now)
+		} else {
+			e.setZoneAlarm(z, "insufficient", fmt.Sprintf("insufficient sensors: %d of %d valid, need %d", z.valid, len(z.cfg.Sensors), z.cfg.MinValid), now)
+		}
+		if z.ok && z.meas > cfg.Control.AlarmC {
+			e.setZoneAlarm(z, "inlet-high", fmt.Sprintf("inlet-high: %.1f C above alarm limit %.1f C", z.meas, cfg.Control.AlarmC), now)
+		} else if z.ok && z.meas < cfg.Control.AlarmC-0.5 {
+			e.clearZoneAlarm(z, "inlet-high", now)
+		}
+	}
+
+	// 2. Unit condition and mode.
+	for j, u := range e.units {
+		u.prevMode = u.mode
+		if u.cfg.DisableControls {
+			e.setMode(u, ModeDisabled, "disabled in the configuration", now)
+			continue
+		}
+		fbOK := u.haveSt && u.fails < isolateAfter && now.Sub(u.stAt) <= stale
+		wasIso := u.isolated
+		u.isolated = !fbOK
+		if u.isolated {
+			why := "no read-back yet"
+			if u.lastErr != nil {
+				why = "no answer: " + u.lastErr.Error()
+			} else if u.haveSt {
+				why = fmt.Sprintf("read-back older than %v", stale)
+			}
+			e.setUnitAlarm(u, "isolated", "isolated: "+why, now)
+			u.needTrk = true
+		} else if wasIso {
+			e.clearUnitAlarm(u, "isolated", now)
+		}
+		u.tripped = false
+		if fbOK {
+			var why []string
+			if u.st.FanFault {
+				why = append(why, "fan fault")
+			}
+			if u.st.Fallback {
+				why = append(why, "local fallback")
+			}
+			if !u.st.Running && !u.st.FanFault {
+				why = append(why, "not running")
+			}
+			if len(why) > 0 {
+				u.tripped, u.needTrk = true, true
+				e.setUnitAlarm(u, "tripped", "tripped: "+strings.Join(why, ", "), now)
+			} else {
+				e.clearUnitAlarm(u, "tripped", now)
+			}
+			if u.st.Alarm {
+				e.setUnitAlarm(u, "unit-alarm", fmt.Sprintf("unit-alarm: code %d", u.st.AlarmCode), now)
+			} else {
+				e.clearUnitAlarm(u, "unit-alarm", now)
+			}
+		}
+		insufficient := ""
+		for _, z := range e.zones {
+			if z.share[j] > 0 && !z.ok {
+				insufficient = fmt.Sprintf("zone %s: %d of %d sensors valid, need %d", z.cfg.Name, z.valid, len(z.cfg.Sensors), z.cfg.MinValid)
+				break
+			}
+		}
+		switch {
+		case u.isolated:
+			u.tune = e.abortTune(u, "unit isolated", now)
+			e.setMode(u, ModeFailSafe, "no read-back", now)
+		case u.tripped:
+			u.tune = e.abortTune(u, "unit tripped", now)
+			e.setMode(u, ModeTracking, "unit tripped: "+u.alarms["tripped"], now)
+			u.trkFrom = now
+		case u.manual:
+			u.needTrk = false
+			e.setMode(u, ModeManual, "operator", now)
+		case u.tune != nil && insufficient == "":
+			e.setMode(u, ModeAutotune, "relay experiment", now)
+		case insufficient != "":
+			u.tune = e.abortTune(u, "zone measurement insufficient", now)
+			e.setMode(u, ModeFailSafe, insufficient, now)
+		case u.needTrk:
+			if u.mode != ModeTracking || u.trkFrom.IsZero() {
+				u.trkFrom = now
+				e.setMode(u, ModeTracking, "tracking the read-back", now)
+			}
+			if now.Sub(u.trkFrom) >= time.Duration(trackPeriods)*e.period {
+				u.needTrk, u.trkFrom = false, time.Time{}
+				e.setMode(u, ModeAuto, "tracking done", now)
+			}
+		default:
+			e.setMode(u, ModeAuto, "auto", now)
+		}
+	}
+
+	// 3. Zone loops, then the allocation. Units sharing a zone with a unit under autotune hold
+	// their speed so that nothing fights the relay.
+	in := &e.ain
+	for j, u := range e.units {
+		in.Free[j] = u.mode == ModeAuto && !e.heldByTune(j)
+		in.Lo[j], in.Hi[j] = u.cfg.MinFanPct, u.cfg.MaxFanPct
+		present := !(u.isolated || u.tripped || u.mode == ModeDisabled)
+		for i, z := range e.zones {
+			in.W[i][j] = 0
+			if present {
+				in.W[i][j] = z.share[j]
+			}
+		}
+		switch u.mode {
+		case ModeManual:
+			in.Fixed[j] = u.manPct
+		case ModeFailSafe:
+			in.Fixed[j] = math.Max(u.cfg.SafeFanPct, u.cfg.MinFanPct)
+		case ModeTracking:
+			in.Fixed[j] = math.Max(0, u.st.FanPct) // what it really moves (the command is clamped below)
+		case ModeAutotune:
+			in.Fixed[j] = e.tuneOutput(u, now)
+		default:
+			in.Fixed[j] = u.fan
+		}
+	}
+	for i, z := range e.zones {
+		free := false
+		for j := range e.units {
+			if in.Free[j] && in.W[i][j] > 0 {
+				free = true
+			}
+		}
+		if z.ok && free && dt > 0 {
+			z.demand = z.pid.update(z.cfg.SetpointC, z.meas, dt)
+		} else {
+			z.demand = z.pid.out
+		}
+		in.D[i] = z.demand
+	}
+	e.alloc.solve(in, e.target)
+
+	// 4. Per unit: bumpless entry into auto, rate limits, absolute limits.
+	// A unit entering auto changes the split for every unit it shares a zone with: all auto units
+	// start from where they are and blend into the new split (a unit lost to a trip does not do
+	// this: that change is the feed-forward and must act at once).
+	entered := false
+	for _, u := range e.units {
+		entered = entered || (u.mode == ModeAuto && u.prevMode != ModeAuto && u.haveCmd)
+	}
+	cmds := make([]Command, len(e.units))
+	for j, u := range e.units {
+		c := Command{Unit: u.cfg.Name, Owner: e.owner, Epoch: e.epoch}
+		if u.mode == ModeDisabled {
+			c.FanPct, c.ValvePct = u.st.FanPct, u.st.ValvePct
+			cmds[j] = c
+			continue
+		}
+		if !u.haveCmd {
+			// First command: hold what the unit reads back (or the safe speed without read-back).
+			u.fan, u.valve = in.Fixed[j], u.cfg.MaxValvePct
+			if u.haveSt {
+				u.fan, u.valve = u.st.FanPct, u.st.ValvePct
+			}
+			u.haveCmd = true
+		}
+		want := e.target[j]
+		if u.mode == ModeAuto {
+			if entered {
+				u.bias = u.fan - want
+			}
+			want += u.bias
+			// decays from the next period on: the first auto command equals the last one
+			u.bias *= math.Exp(-dt / biasTau)
+			if math.Abs(u.bias) < 0.05 {
+				u.bias = 0
+			}
+		} else {
+			u.bias = 0
+		}
+		if u.mode == ModeTracking {
+			want = clamp(u.st.FanPct, u.cfg.MinFanPct, u.cfg.MaxFanPct)
+		}
+		fan := want
+		// Deadband: sub-deadband moves (sensor noise through the loop) are not worth a fan change;
+		// the zone loop keeps integrating, so a real need crosses it within a period or two.
+		if u.mode == ModeAuto && math.Abs(want-u.fan) < fanDeadbandPct && want > u.cfg.MinFanPct && want < u.cfg.MaxFanPct {
+			fan = u.fan
+		}
+		if u.mode != ModeTracking {
+			step := u.cfg.FanRatePct * dt
+			fan = clamp(fan, u.fan-step, u.fan+step)
+		}
+		// Never below the minimum, never above the maximum; fail safe never below its speed.
+		fan = clamp(fan, u.cfg.MinFanPct, u.cfg.MaxFanPct)
+		u.fan = fan
+		u.hb++
+		c.Heartbeat, c.FanPct, c.ValvePct, c.Write = u.hb, fan, e.valve(u, now, dt), true
+		cmds[j] = c
+	}
+
+	// 5. Anti-windup across the selector: every zone loop learns the airflow its zone really gets
+	// from the allocation (before rate limits and the bumpless bias, so that a trip's feed-forward
+	// is not undone while the fans ramp).
+	for i, z := range e.zones {
+		a := 0.0
+		for j := range e.units {
+			a += in.W[i][j] * e.target[j]
+		}
+		z.achieved = a
+		free := false
+		for j := range e.units {
+			if in.Free[j] && in.W[i][j] > 0 {
+				free = true
+			}
+		}
+		if z.ok && free {
+			z.pid.achieved(a, dt, z.tt)
+		} else {
+			z.pid.track(a, z.cfg.SetpointC, z.meas, z.ok)
+		}
+	}
+	e.finishTunes(now)
+	return cmds
+}
+
+// heldByTune reports whether unit j shares a zone with a unit under autotune (not itself).
+func (e *Engine) heldByTune(j int) bool {
+	for k, o := range e.units {
+		if k == j || o.tune == nil {
+			continue
+		}
+		for _, z := range e.zones {
+			if z.share[j] > 0 && z.share[k] > 0 {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// valve runs the unit's supply-air loop and returns the valve command.
+func (e *Engine) valve(u *unitRT, now time.Time, dt float64) float64 {
+	p := u.valvePID
+	switch {
+	case u.isolated:
+		// No read-back: full cooling (fail safe), at the valve's rate limit.
+		_ = p.SetManual(u.cfg.MaxValvePct)
+		p.Step(u.cfg.SupplySPC, u.cfg.SupplySPC, dt)
+	case u.tripped || u.mode == ModeTracking:
+		_ = p.Track(u.st.ValvePct)
+		p.Step(u.cfg.SupplySPC, u.st.SupplyC, dt)
+	default:
+		if p.Mode() != pid.Auto {
+			_ = p.SetMode(pid.Auto)
+		}
+		p.Step(u.cfg.SupplySPC, u.st.SupplyC, dt)
+	}
+	v := clamp(p.Output(), u.cfg.MinValvePct, u.cfg.MaxValvePct)
+	u.valve = v
+	return v
+}
+
+// Snapshot returns the state for a console or UI.
+func (e *Engine) Snapshot() Snapshot {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	s := Snapshot{Time: e.now, Epoch: e.epoch}
+	for _, z := range e.zones {
+		s.Zones = append(s.Zones, ZoneSnapshot{Name: z.cfg.Name, MeasureC: z.meas, SetpointC: z.cfg.SetpointC,
+			Valid: z.valid, Total: len(z.cfg.Sensors), OK: z.ok, DemandPct: z.demand, Alarm: len(z.alarms) > 0})
+	}
+	for _, u := range e.units {
+		us := UnitSnapshot{Name: u.cfg.Name, Mode: u.mode, Reason: u.reason, FanPct: u.fan, ValvePct: u.valve,
+			FanFeedback: u.st.FanPct, ValveFeedback: u.st.ValvePct, SupplyC: u.st.SupplyC, ReturnC: u.st.ReturnC,
+			Isolated: u.isolated, Tripped: u.tripped, Heartbeat: u.hb, MeasureC: math.NaN()}
+		if u.primary >= 0 {
+			z := e.zones[u.primary]
+			us.Zone, us.MeasureC, us.SetpointC = z.cfg.Name, z.meas, z.cfg.SetpointC
+			if len(z.alarms) > 0 {
+				us.Alarm = true
+			}
+		}
+		for _, t := range u.alarms {
+			us.Alarms = append(us.Alarms, t)
+		}
+		sort.Strings(us.Alarms)
+		us.Alarm = us.Alarm || len(us.Alarms) > 0
+		s.Units = append(s.Units, us)
+	}
+	return s
+}

@@ -1,0 +1,139 @@
+package engine
+
+import (
+	"math"
+
+	"github.com/coldaisle/coldaisle/control/site"
+)
+
+// pidLoop is a positional PID with back-calculation tracking. It is written for the engine's needs:
+// the output it produced may be overridden downstream (selector, limits, other modes) and the loop
+// is then told what was actually achieved, so it never winds up and always restarts bumplessly.
+//
+// reverse=true: a measurement above the setpoint raises the output (a fan cooling an inlet).
+type pidLoop struct {
+	kp, ti, td float64
+	reverse    bool
+	lo, hi     float64
+
+	integral float64 // the I part, in output units
+	dState   float64 // filtered derivative state
+	lastPV   float64
+	havePV   bool
+	out      float64 // last output
+}
+
+func newPID(t site.Tuning, reverse bool, lo, hi float64) *pidLoop {
+	return &pidLoop{kp: t.Kp, ti: t.Ti, td: t.Td, reverse: reverse, lo: lo, hi: hi}
+}
+
+func (p *pidLoop) err(sp, pv float64) float64 {
+	if p.reverse {
+		return pv - sp
+	}
+	return sp - pv
+}
+
+// update computes the output for one step of dt seconds.
+func (p *pidLoop) update(sp, pv, dt float64) float64 {
+	e := p.err(sp, pv)
+	if p.ti > 0 {
+		k := 1.0
+		if p.reverse && e < -fastDescentBandK {
+			k = fastDescentGain
+		}
+		p.integral += k * p.kp * dt / p.ti * e
+	}
+	d := 0.0
+	if p.td > 0 && p.havePV && dt > 0 {
+		// derivative on measurement, first-order filter Td/10: a setpoint change does not kick.
+		sign := 1.0
+		if !p.reverse {
+			sign = -1
+		}
+		raw := sign * p.kp * p.td * (pv - p.lastPV) / dt
+		a := dt / (p.td/10 + dt)
+		p.dState += a * (raw - p.dState)
+		d = p.dState
+	}
+	p.lastPV, p.havePV = pv, true
+	if p.ti <= 0 {
+		p.integral = 0
+	}
+	u := p.kp*e + p.integral + d
+	// clamp the integrator so that the output stays in range (conditional integration)
+	if u > p.hi {
+		p.integral -= u - p.hi
+		u = p.hi
+	} else if u < p.lo {
+		p.integral += p.lo - u
+		u = p.lo
+	}
+	p.out = u
+	return u
+}
+
+// achieved tells the loop what the plant actually got this step. The integrator is pulled toward
+// it with time constant tt (back-calculation); tt <= 0 snaps it there.
+func (p *pidLoop) achieved(a, dt, tt float64) {
+	if math.IsNaN(a) {
+		return
+	}
+	k := 1.0
+	if tt > 0 && dt < tt {
+		k = dt / tt
+	}
+	diff := k * (a - p.out)
+	p.integral += diff
+	p.out += diff
+}
+
+// track makes the output equal to a now, given the current error (bumpless transfer point).
+func (p *pidLoop) track(a, sp, pv float64, pvOK bool) {
+	if math.IsNaN(a) {
+		return
+	}
+	e := 0.0
+	if pvOK {
+		e = p.err(sp, pv)
+		p.lastPV, p.havePV = pv, true
+	} else {
+		p.havePV = false
+	}
+	p.dState = 0
+	p.integral = a - p.kp*e
+	p.out = a
+}
+
+// retune changes the gains without moving the output.
+func (p *pidLoop) retune(t site.Tuning) {
+	prop := p.out - p.integral - p.dState // kp*e at the last step
+	e := 0.0
+	if p.kp != 0 {
+		e = prop / p.kp
+	}
+	p.kp, p.ti, p.td = t.Kp, t.Ti, t.Td
+	p.dState = 0
+	p.integral = p.out - p.kp*e
+}
+
+// LoopState is a loop's checkpoint.
+type LoopState struct {
+	Integral float64 `json:"integral"`
+	Output   float64 `json:"output"`
+	LastPV   float64 `json:"last_pv"`
+	HavePV   bool    `json:"have_pv"`
+}
+
+func (p *pidLoop) state() LoopState {
+	return LoopState{Integral: p.integral, Output: p.out, LastPV: p.lastPV, HavePV: p.havePV}
+}
+
+func (p *pidLoop) restore(s LoopState) {
+	if bad(s.Integral) || bad(s.Output) || bad(s.LastPV) {
+		return
+	}
+	p.integral, p.out, p.lastPV, p.havePV = s.Integral, clamp(s.Output, p.lo, p.hi), s.LastPV, s.HavePV
+}
+
+func bad(v float64) bool { return math.IsNaN(v) || math.IsInf(v, 0) }

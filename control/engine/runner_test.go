@@ -1,0 +1,185 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+)
+
+// fakeIO answers every unit at once, except hanging ones, which block until their context ends
+// (or, with ignoreCtx, until released).
+type fakeIO struct {
+	mu        sync.Mutex
+	hang      map[string]bool
+	ignoreCtx bool
+	release   chan struct{}
+	reads     map[string]int
+	writes    map[string][]Command
+}
+
+func newFakeIO() *fakeIO {
+	return &fakeIO{hang: map[string]bool{}, release: make(chan struct{}), reads: map[string]int{}, writes: map[string][]Command{}}
+}
+
+func (f *fakeIO) block(ctx context.Context, unit string) error {
+	f.mu.Lock()
+	h, ign := f.hang[unit], f.ignoreCtx
+	f.mu.Unlock()
+	if !h {
+		return nil
+	}
+	if ign {
+		<-f.release
+		return errors.New("late")
+	}
+	<-ctx.Done()
+	return ctx.Err()
+}
+
+func (f *fakeIO) ReadState(ctx context.Context, unit string) (UnitState, error) {
+	if err := f.block(ctx, unit); err != nil {
+		return UnitState{}, err
+	}
+	f.mu.Lock()
+	f.reads[unit]++
+	f.mu.Unlock()
+	return UnitState{FanPct: 50, ValvePct: 40, SupplyC: 18, ReturnC: 30, Running: true, Remote: true}, nil
+}
+
+func (f *fakeIO) WriteCommand(ctx context.Context, unit string, cmd Command) error {
+	if err := f.block(ctx, unit); err != nil {
+		return err
+	}
+	f.mu.Lock()
+	f.writes[unit] = append(f.writes[unit], cmd)
+	f.mu.Unlock()
+	return nil
+}
+
+func (f *fakeIO) count(unit string) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.writes[unit])
+}
+
+func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+func runnerSetup(t *testing.T, ignoreCtx bool) (*Runner, *fakeIO, *[]PeriodReport, *sync.Mutex) {
+	cfg := testConfig(t, 3, [][]string{{"u1", "u2", "u3"}}, 2)
+	cfg.Control.Period.Duration = 100 * time.Millisecond
+	for i := range cfg.Units {
+		cfg.Units[i].BMSTimeout.Duration = time.Second
+	}
+	cfg.Control.Watchdog.Duration = 5 * time.Second
+	e, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io := newFakeIO()
+	io.ignoreCtx = ignoreCtx
+	io.hang["u2"] = true
+	var mu sync.Mutex
+	var reps []PeriodReport
+	r := &Runner{Engine: e, IO: io, Timeout: 20 * time.Millisecond, MaxBackoff: 400 * time.Millisecond,
+		Hook: func(_ context.Context, rep PeriodReport) {
+			mu.Lock()
+			reps = append(reps, rep)
+			mu.Unlock()
+		}}
+	return r, io, &reps, &mu
+}
+
+func TestRunnerHangingUnitDoesNotDelayOthers(t *testing.T) {
+	for _, ignore := range []bool{false, true} {
+		name := "honours-ctx"
+		if ignore {
+			name = "ignores-ctx"
+		}
+		t.Run(name, func(t *testing.T) {
+			r, io, reps, mu := runnerSetup(t, ignore)
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan error, 1)
+			go func() { done <- r.Run(ctx) }()
+			waitFor(t, 10*time.Second, "20 periods", func() bool {
+				mu.Lock()
+				defer mu.Unlock()
+				return len(*reps) >= 20
+			})
+			cancel()
+			if ignore {
+				close(io.release)
+			}
+			if err := <-done; !errors.Is(err, context.Canceled) {
+				t.Fatalf("Run returned %v", err)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			n := len(*reps)
+			// u1 and u3 written in (nearly) every period despite u2 hanging
+			if c1, c3 := io.count("u1"), io.count("u3"); c1 < n-1 || c3 < n-1 {
+				t.Fatalf("periods %d, writes u1 %d u3 %d", n, c1, c3)
+			}
+			if io.count("u2") != 0 {
+				t.Fatalf("hanging unit recorded writes")
+			}
+			skipped := 0
+			for _, rep := range *reps {
+				// the period itself stays short: the hanging unit costs at most one timeout per op
+				if rep.Elapsed > time.Second {
+					t.Errorf("period took %v", rep.Elapsed)
+				}
+				for _, s := range rep.Skipped {
+					if s == "u2" {
+						skipped++
+					}
+				}
+			}
+			if skipped == 0 {
+				t.Fatal("isolated unit never skipped: no backoff")
+			}
+			if !r.Engine.Isolated("u2") {
+				t.Fatal("u2 not isolated")
+			}
+			// heartbeats of a healthy unit increase by one per period
+			w := io.writes["u1"]
+			for k := 1; k < len(w); k++ {
+				if w[k].Heartbeat != w[k-1].Heartbeat+1 {
+					t.Fatalf("heartbeat %d -> %d", w[k-1].Heartbeat, w[k].Heartbeat)
+				}
+			}
+		})
+	}
+}
+
+func TestRunnerRecoversIsolatedUnit(t *testing.T) {
+	r, io, reps, mu := runnerSetup(t, false)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- r.Run(ctx) }()
+	waitFor(t, 10*time.Second, "u2 isolated", func() bool { return r.Engine.Isolated("u2") })
+	io.mu.Lock()
+	io.hang["u2"] = false
+	io.mu.Unlock()
+	// retried within MaxBackoff, then written again
+	waitFor(t, 10*time.Second, "u2 back", func() bool { return !r.Engine.Isolated("u2") })
+	waitFor(t, 10*time.Second, "u2 written", func() bool { return io.count("u2") > 0 })
+	cancel()
+	<-done
+	mu.Lock()
+	defer mu.Unlock()
+	if len(*reps) == 0 {
+		t.Fatal("no reports")
+	}
+}
