@@ -65,7 +65,7 @@ func SiteConfigWith(sc *plant.Scenario, zm ZoneMapping) *site.Config {
 		}
 		c.Units = append(c.Units, su)
 	}
-	c.Control.Watchdog = site.D(time.Duration(math.Max(30, 3*maxBMS) * float64(time.Second)))
+	c.Board.WatchdogTimeout = site.D(time.Duration(math.Max(30, 3*maxBMS) * float64(time.Second)))
 	for _, s := range sc.Sensors {
 		c.Sensors = append(c.Sensors, site.Sensor{ID: s.ID, Rack: s.Rack, Height: fmt.Sprint(s.Height)})
 	}

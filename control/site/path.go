@@ -135,11 +135,16 @@ var fieldHelp = map[string]string{
 	"Sensor.rack":   "rack of the sensor",
 	"Sensor.height": "height in the rack",
 
-	"Board.watchdog_dev": "watchdog device; none disables it",
-	"Board.led_role":     "GPIO pin of the role LED (empty: none)",
-	"Board.led_health":   "GPIO pin of the health LED (empty: none)",
-	"Board.led_field":    "GPIO pin of the field-bus LED (empty: none)",
-	"Board.relay_pin":    "GPIO pin of the RS-485 bus-transfer relay",
+	"Board.name":             "board profile name",
+	"Board.led_role":         "GPIO pin of the role LED (empty: none)",
+	"Board.led_health":       "GPIO pin of the health LED (empty: none)",
+	"Board.led_field":        "GPIO pin of the field-link LED (empty: none)",
+	"Board.led_active_low":   "true if the LEDs light on a low level",
+	"Board.relay":            "GPIO pin of the RS-485 bus-transfer relay (empty: none)",
+	"Board.relay_active_low": "true if the relay is energised on a low level",
+	"Board.watchdog":         "watchdog device, e.g. /dev/watchdog (empty: none)",
+	"Board.watchdog_timeout": "watchdog timeout; longer than every bms_timeout",
+	"Board.strict":           "true: a missing LED, relay or watchdog is an error",
 }
 
 // createBy names, per list, the fields whose `set` may create a missing element, so that a typo in

@@ -57,7 +57,6 @@ type Control struct {
 	ValidMinC    float64  `toml:"valid_min_c"`    // plausible inlet range, default 5..50
 	ValidMaxC    float64  `toml:"valid_max_c"`    //
 	Checkpoint   Duration `toml:"checkpoint"`     // state checkpoint interval, default 5s
-	Watchdog     Duration `toml:"watchdog"`       // hardware watchdog timeout, default 30s
 	FanTuning    Tuning   `toml:"fan_tuning"`     // default zone loop tuning
 	ValveTuning  Tuning   `toml:"valve_tuning"`   // default supply-air loop tuning
 	SupplySPC    float64  `toml:"supply_sp_c"`    // default supply air setpoint, default 18
@@ -130,13 +129,18 @@ type Sensor struct {
 	Height string `toml:"height,omitempty"`
 }
 
-// Board is the appliance hardware profile.
+// Board is the appliance hardware profile; the keys are those of board.Profile.
 type Board struct {
-	WatchdogDev string `toml:"watchdog_dev,omitempty"` // default /dev/watchdog; "none" disables
-	LEDRole     string `toml:"led_role,omitempty"`     // GPIO pin names, empty = absent
-	LEDHealth   string `toml:"led_health,omitempty"`
-	LEDField    string `toml:"led_field,omitempty"`
-	RelayPin    string `toml:"relay_pin,omitempty"` // RS-485 bus-transfer relay, energised only while controlling
+	Name            string   `toml:"name,omitempty"`
+	LEDRole         string   `toml:"led_role,omitempty"` // GPIO pin names, empty = absent
+	LEDHealth       string   `toml:"led_health,omitempty"`
+	LEDField        string   `toml:"led_field,omitempty"`
+	LEDActiveLow    bool     `toml:"led_active_low,omitempty"`
+	Relay           string   `toml:"relay,omitempty"` // RS-485 bus-transfer relay, energised only while controlling
+	RelayActiveLow  bool     `toml:"relay_active_low,omitempty"`
+	Watchdog        string   `toml:"watchdog,omitempty"` // device, e.g. /dev/watchdog; empty = none
+	WatchdogTimeout Duration `toml:"watchdog_timeout"`   // default 15s; must exceed every unit's bms_timeout
+	Strict          bool     `toml:"strict,omitempty"`   // a missing part is an error, not a warning
 }
 
 // Load reads, decodes, defaults and validates a site file.
@@ -216,7 +220,7 @@ func (c *Config) ApplyDefaults() {
 	setF(&ct.ValidMinC, 5)
 	setF(&ct.ValidMaxC, 50)
 	setD(&ct.Checkpoint, 5*time.Second)
-	setD(&ct.Watchdog, 30*time.Second)
+	setD(&c.Board.WatchdogTimeout, 15*time.Second)
 	setF(&ct.SupplySPC, 18)
 	setF(&ct.SafeFanPct, 100)
 	setF(&ct.FanRatePct, 2)

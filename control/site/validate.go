@@ -148,8 +148,8 @@ func (c *Config) validate(file string) error {
 			k.add(f+".bms_timeout", "%v is outside 1s..1h", u.BMSTimeout.Duration)
 		} else if u.BMSTimeout.Duration <= 2*ct.Period.Duration {
 			k.add(f+".bms_timeout", "%v must be more than twice control.period %v, or the unit falls back between writes", u.BMSTimeout.Duration, ct.Period.Duration)
-		} else if ct.Watchdog.Duration <= u.BMSTimeout.Duration {
-			k.add("control.watchdog", "%v must be longer than unit %q bms_timeout %v (period < bms timeout < watchdog)", ct.Watchdog.Duration, u.Name, u.BMSTimeout.Duration)
+		} else if c.Board.Watchdog != "" && c.Board.WatchdogTimeout.Duration <= u.BMSTimeout.Duration {
+			k.add("board.watchdog_timeout", "%v must be longer than unit %q bms_timeout %v (period < bms timeout < watchdog)", c.Board.WatchdogTimeout.Duration, u.Name, u.BMSTimeout.Duration)
 		}
 		if u.FanTuning != nil {
 			k.tuning(f+".fan_tuning", *u.FanTuning)

@@ -1,0 +1,145 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/coldaisle/coldaisle/storage"
+)
+
+// buildColdaisle builds the real binary once per test into a temporary directory.
+func buildColdaisle(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "coldaisle")
+	cmd := exec.Command("go", "build", "-o", bin, ".")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+type result struct {
+	code           int
+	stdout, stderr string
+}
+
+func runBin(t *testing.T, bin string, args ...string) result {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	code := 0
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatalf("run %v: %v", args, err)
+	}
+	return result{code, out.String(), errb.String()}
+}
+
+func expect(t *testing.T, r result, code int, inStdout, inStderr string) {
+	t.Helper()
+	if r.code != code || !strings.Contains(r.stdout, inStdout) || !strings.Contains(r.stderr, inStderr) {
+		t.Fatalf("exit %d (want %d)\nstdout: %s\nstderr: %s\nwant stdout with %q, stderr with %q", r.code, code, r.stdout, r.stderr, inStdout, inStderr)
+	}
+}
+
+func TestDBCommand(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	bin := buildColdaisle(t)
+	dir := t.TempDir()
+	db := filepath.Join(dir, "coldaisle.db")
+	cfg1 := filepath.Join(dir, "site1.toml")
+	cfg2 := filepath.Join(dir, "site2.toml")
+	bad := filepath.Join(dir, "bad.toml")
+	os.WriteFile(cfg1, []byte("[site]\nname = \"hall-b\"\n\n[[unit]]\nid = 1\n"), 0o600)
+	os.WriteFile(cfg2, []byte("[site]\nname = \"hall-c\"\n"), 0o600)
+	os.WriteFile(bad, []byte("[site\nname = \n"), 0o600)
+
+	// Usage errors: exit 2.
+	expect(t, runBin(t, bin, "db"), 2, "", "missing verb")
+	expect(t, runBin(t, bin, "db", "frobnicate", "--db", db), 2, "", `unknown verb "frobnicate"`)
+	expect(t, runBin(t, bin, "db", "backup", "--db", db), 2, "", "needs exactly one FILE")
+	expect(t, runBin(t, bin, "db", "check", "extra", "--db", db), 2, "", "takes no argument")
+	expect(t, runBin(t, bin, "db", "check", "--bogus"), 2, "", "flag provided but not defined")
+	expect(t, runBin(t, bin, "db", "-h"), 0, "", "verbs:")
+
+	// A database that does not exist yet: check fails clearly, creates nothing.
+	expect(t, runBin(t, bin, "db", "check", "--db", db), 1, "", "does not exist")
+	if _, err := os.Stat(db); err == nil {
+		t.Fatal("check created the database")
+	}
+
+	// import-config: valid TOML creates version 1; invalid TOML stores nothing.
+	expect(t, runBin(t, bin, "db", "import-config", cfg1, "--db", db, "--who", "alice"), 0, "configuration version 1", "")
+	expect(t, runBin(t, bin, "db", "--db", db, "import-config", bad), 1, "", "not valid TOML")
+	expect(t, runBin(t, bin, "db", "import-config", filepath.Join(dir, "nope.toml"), "--db", db), 1, "", "does not exist")
+
+	// Flags before or after the verb.
+	expect(t, runBin(t, bin, "db", "check", "--db", db), 0, "ok (schema 2, 1 configuration versions", "")
+	expect(t, runBin(t, bin, "db", "--db", db, "check"), 0, ": ok", "")
+
+	r := runBin(t, bin, "db", "export-config", "--db", db)
+	want, _ := os.ReadFile(cfg1)
+	if r.code != 0 || r.stdout != string(want) {
+		t.Fatalf("export-config: exit %d, %q", r.code, r.stdout)
+	}
+
+	// backup, change, restore.
+	backup := filepath.Join(dir, "backup.db")
+	expect(t, runBin(t, bin, "db", "backup", backup, "--db", db), 0, "verified", "")
+	expect(t, runBin(t, bin, "db", "import-config", cfg2, "--db", db), 0, "configuration version 2", "")
+	expect(t, runBin(t, bin, "db", "export-config", "--version", "1", "--db", db), 0, "hall-b", "")
+	expect(t, runBin(t, bin, "db", "export-config", "--db", db), 0, "hall-c", "")
+	expect(t, runBin(t, bin, "db", "export-config", "--version", "7", "--db", db), 1, "", "version 7 does not exist")
+	expect(t, runBin(t, bin, "db", "restore", backup, "--db", db), 0, "restored", "")
+	expect(t, runBin(t, bin, "db", "export-config", "--db", db), 0, "hall-b", "")
+
+	expect(t, runBin(t, bin, "db", "compact", "--db", db), 0, "compacted", "")
+	expect(t, runBin(t, bin, "db", "check", "--db", db), 0, ": ok", "")
+
+	// In use: the test process holds the database.
+	held, err := storage.Open(db, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	expect(t, runBin(t, bin, "db", "check", "--db", db, "--timeout", "200ms"), 1, "", "is in use by another process")
+	expect(t, runBin(t, bin, "db", "import-config", cfg2, "--db", db, "--timeout", "200ms"), 1, "", "is in use by another process")
+	expect(t, runBin(t, bin, "db", "restore", backup, "--db", db, "--timeout", "200ms"), 1, "", "is in use by another process")
+	if el := time.Since(start); el > 20*time.Second {
+		t.Fatalf("in-use refusals took %v", el)
+	}
+	held.Close()
+
+	// Corrupt: a truncated copy and a garbage file fail every reading verb with exit 1.
+	good, _ := os.ReadFile(db)
+	broken := filepath.Join(dir, "broken.db")
+	os.WriteFile(broken, good[:len(good)/2], 0o600)
+	expect(t, runBin(t, bin, "db", "check", "--db", broken), 1, "", "is corrupt")
+	garbage := filepath.Join(dir, "garbage.db")
+	os.WriteFile(garbage, bytes.Repeat([]byte("not a database "), 2000), 0o600)
+	expect(t, runBin(t, bin, "db", "check", "--db", garbage), 1, "", "is corrupt")
+	expect(t, runBin(t, bin, "db", "export-config", "--db", garbage), 1, "", "restore a backup")
+	expect(t, runBin(t, bin, "db", "compact", "--db", garbage), 1, "", "is corrupt")
+	// A corrupt backup is refused and the database is left alone.
+	expect(t, runBin(t, bin, "db", "restore", garbage, "--db", db), 1, "", "is corrupt")
+	after, _ := os.ReadFile(db)
+	if !bytes.Equal(good, after) {
+		t.Fatal("a refused restore changed the database")
+	}
+	// Restoring the good backup repairs a broken database.
+	expect(t, runBin(t, bin, "db", "restore", backup, "--db", broken), 0, "restored", "")
+	expect(t, runBin(t, bin, "db", "check", "--db", broken), 0, ": ok", "")
+}
