@@ -105,7 +105,7 @@ func (c *Checkpointer) commitLocked() (bool, error) {
 	if p == nil {
 		return false, nil
 	}
-	if c.committed != nil && maps.Equal(p.Loops, c.committed.Loops) && maps.Equal(p.Counters, c.committed.Counters) {
+	if c.committed != nil && maps.EqualFunc(p.Loops, c.committed.Loops, LoopState.equal) && maps.Equal(p.Counters, c.committed.Counters) {
 		c.pending = nil
 		c.stats.Unchanged++
 		return false, nil

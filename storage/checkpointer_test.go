@@ -48,7 +48,7 @@ func TestCheckpointerSteadyState(t *testing.T) {
 	}
 	// The last offer (t=59 s) is pending; Flush commits it, a second Flush does nothing.
 	want, _ := sampleState(4, 59)
-	if err := c.Flush(); err != nil || !maps.Equal(s.last.Loops, want) {
+	if err := c.Flush(); err != nil || !maps.EqualFunc(s.last.Loops, want, LoopState.equal) {
 		t.Fatalf("Flush: %v; committed %v", err, s.last.Loops)
 	}
 	n := len(s.times)
@@ -141,7 +141,7 @@ func TestCheckpointerOnDB(t *testing.T) {
 	}
 	cp, err := db.LoadCheckpoint()
 	want, wantC := sampleState(16, 99)
-	if err != nil || !maps.Equal(cp.Loops, want) || !maps.Equal(cp.Counters, wantC) || cp.Seq != c.Stats().LastSeq {
+	if err != nil || !maps.EqualFunc(cp.Loops, want, LoopState.equal) || !maps.Equal(cp.Counters, wantC) || cp.Seq != c.Stats().LastSeq {
 		t.Fatalf("stored checkpoint seq %d (Checkpointer says %d), %v", cp.Seq, c.Stats().LastSeq, err)
 	}
 	if st := db.Stats(); st.Commits != c.Stats().Commits || st.BytesWritten <= 0 {

@@ -117,7 +117,7 @@ func TestMigrateFromSchema1(t *testing.T) {
 		t.Fatalf("migrated Config = %+v, %v", cv, err)
 	}
 	loops, err := db.LoadLoopStates()
-	if err != nil || len(loops) != 2 || loops["crah-02"] != (LoopState{Mode: "manual", Integrator: -3.25, LastOut: 100}) {
+	if err != nil || len(loops) != 2 || !loops["crah-02"].equal(LoopState{Mode: "manual", Integrator: -3.25, LastOut: 100}) {
 		t.Fatalf("migrated loops = %+v, %v", loops, err)
 	}
 	if e, _ := db.Epoch(); e != 7 {

@@ -20,7 +20,18 @@ type LoopState struct {
 	LastOut    float64 `json:"o"`            // last commanded output (percent)
 	Setpoint   float64 `json:"sp,omitempty"` // active setpoint
 	LastError  float64 `json:"e,omitempty"`  // previous error, for the derivative term
+	// Data is the loop owner's own checkpoint (JSON), for state the fields above do not cover
+	// (the engine's allocator warm start, manual flags, the valve PID's memory).
+	Data json.RawMessage `json:"d,omitempty"`
 }
+
+func (l LoopState) equal(o LoopState) bool {
+	return l.Mode == o.Mode && l.Integrator == o.Integrator && l.LastOut == o.LastOut &&
+		l.Setpoint == o.Setpoint && l.LastError == o.LastError && bytes.Equal(l.Data, o.Data)
+}
+
+// maxLoopData bounds Data so the hot state stays small (flash wear, see doc.go).
+const maxLoopData = 1024
 
 func (l LoopState) validate(name string) error {
 	if err := checkName("loop", name, maxNameLen); err != nil {
@@ -33,6 +44,12 @@ func (l LoopState) validate(name string) error {
 		if math.IsNaN(f.v) || math.IsInf(f.v, 0) {
 			return invalid("loop %q: %s is %v", name, f.n, f.v)
 		}
+	}
+	if len(l.Data) > maxLoopData {
+		return invalid("loop %q: data is %d bytes, more than %d", name, len(l.Data), maxLoopData)
+	}
+	if len(l.Data) > 0 && !json.Valid(l.Data) {
+		return invalid("loop %q: data is not JSON", name)
 	}
 	return checkText(fmt.Sprintf("loop %q mode", name), l.Mode, maxNameLen)
 }

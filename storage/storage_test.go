@@ -394,7 +394,7 @@ func TestLoopStatesAndCounters(t *testing.T) {
 		t.Fatalf("SaveCheckpoint = %d, %v", seq, err)
 	}
 	got, err := db.LoadLoopStates()
-	if err != nil || len(got) != 16 || got["crah-05"] != loops["crah-05"] {
+	if err != nil || len(got) != 16 || !got["crah-05"].equal(loops["crah-05"]) {
 		t.Fatalf("LoadLoopStates = %v, %v", got, err)
 	}
 	// Replacing the loops removes the ones no longer present and keeps the counters.

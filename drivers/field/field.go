@@ -290,3 +290,28 @@ func (f *Field) Counters() map[string]uint64 {
 	}
 	return out
 }
+
+// Check validates what the site package cannot: the custom profiles parse and every unit's
+// profile exists. It opens nothing.
+func Check(cfg *site.Config) error {
+	names := map[string]bool{}
+	for _, n := range ahu.BuiltinNames() {
+		names[n] = true
+	}
+	if cfg.Profiles != "" {
+		ps, err := ahu.ParseProfiles([]byte(cfg.Profiles), "profiles")
+		if err != nil {
+			return fmt.Errorf("field: %w", err)
+		}
+		for _, p := range ps {
+			names[p.Name] = true
+		}
+	}
+	var errs []error
+	for i, u := range cfg.Units {
+		if !names[u.Profile] {
+			errs = append(errs, fmt.Errorf("field: unit[%d](%s).profile: %q is not a built-in or custom profile", i, u.Name, u.Profile))
+		}
+	}
+	return errors.Join(errs...)
+}

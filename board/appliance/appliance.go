@@ -1,0 +1,518 @@
+package appliance
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/coldaisle/coldaisle/board"
+	"github.com/coldaisle/coldaisle/control/engine"
+	"github.com/coldaisle/coldaisle/control/site"
+	"github.com/coldaisle/coldaisle/drivers/field"
+	"github.com/coldaisle/coldaisle/storage"
+)
+
+// Sentinel errors.
+var (
+	// ErrNoConfig: the database holds no configuration and no site file was given.
+	ErrNoConfig = errors.New("appliance: no configuration (give --config site.toml on first boot)")
+	// ErrRefused: the controller will not control (corrupt database, invalid stored configuration).
+	ErrRefused = errors.New("appliance: refusing to control")
+)
+
+// Options configure Run.
+type Options struct {
+	ConfigPath string // site file: imported on first boot, or always with Import
+	DBPath     string // bbolt file
+	Import     bool   // replace the stored configuration with ConfigPath
+	Version    string // software version for the console and the event log
+
+	// Console, if set, serves the technician's console on it (a serial port, a pty, stdio).
+	Console io.ReadWriter
+	// NoBoard skips periph, LEDs, relay and watchdog (the simulator).
+	NoBoard bool
+	// Logf receives operational messages (default: stderr).
+	Logf func(format string, args ...any)
+	// OnPeriod is called after every control period (the simulator's view).
+	OnPeriod func(engine.PeriodReport, engine.Snapshot)
+	// OnFirstCommand is called once with the time from Run's start to the first command written.
+	OnFirstCommand func(time.Duration)
+}
+
+// App is a running appliance. Its methods are safe for concurrent use (the console calls them).
+type App struct {
+	opts  Options
+	start time.Time
+	db    *storage.DB
+	eng   *engine.Engine
+	ckpt  *storage.Checkpointer
+	brd   *board.Board
+
+	mu      sync.Mutex
+	cfg     *site.Config
+	version int
+	fld     *field.Field
+	fldStop context.CancelFunc
+	ctx     context.Context
+
+	io         switchIO
+	firstWrite atomic.Bool
+	periods    atomic.Uint64
+	overruns   atomic.Uint64
+	lastWrite  atomic.Int64 // unix nanos of the last period with a command written
+}
+
+func (a *App) logf(format string, args ...any) {
+	if a.opts.Logf != nil {
+		a.opts.Logf(format, args...)
+		return
+	}
+	fmt.Fprintf(os.Stderr, "coldaisle: "+format+"\n", args...)
+}
+
+// Run runs the appliance until ctx ends. It returns nil after a clean shutdown.
+func Run(ctx context.Context, o Options) error {
+	a, err := Open(ctx, o)
+	if err != nil {
+		return err
+	}
+	return a.Serve(ctx)
+}
+
+// Open does everything up to the first control period: database, configuration, epoch, engine
+// with its restored state, field, board.
+func Open(ctx context.Context, o Options) (*App, error) {
+	a := &App{opts: o, start: time.Now()}
+	if o.DBPath == "" {
+		return nil, fmt.Errorf("appliance: no database path (--db)")
+	}
+	db, err := storage.Open(o.DBPath, &storage.Options{Timeout: time.Second})
+	if err != nil {
+		if errors.Is(err, storage.ErrCorrupt) {
+			return nil, fmt.Errorf("%w: %w; the units stay on their own BMS fallback; restore a backup with 'coldaisle db restore FILE --db %s'", ErrRefused, err, o.DBPath)
+		}
+		return nil, fmt.Errorf("appliance: %w", err)
+	}
+	a.db = db
+	ok := false
+	defer func() {
+		if !ok {
+			db.Close()
+		}
+	}()
+	if err := db.Check(); err != nil {
+		return nil, fmt.Errorf("%w: %w; the units stay on their own BMS fallback", ErrRefused, err)
+	}
+	cfg, version, err := a.loadConfig()
+	if err != nil {
+		return nil, err
+	}
+	a.cfg, a.version = cfg, version
+
+	epoch, err := db.BumpEpoch()
+	if err != nil {
+		return nil, fmt.Errorf("appliance: bump epoch: %w", err)
+	}
+	eng, err := engine.New(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("%w: configuration v%d: %w", ErrRefused, version, err)
+	}
+	eng.SetEpoch(uint16(epoch))
+	a.eng = eng
+	if cp, err := db.LoadCheckpoint(); err != nil {
+		a.logf("state: %v (starting from tracking)", err)
+	} else if st, ok := fromLoops(cp.Loops); ok {
+		st.Epoch = uint16(epoch)
+		if err := eng.Restore(st); err != nil {
+			a.logf("state checkpoint %d not restored: %v (starting from tracking)", cp.Seq, err)
+		} else {
+			a.logf("resumed from checkpoint %d of %s", cp.Seq, cp.Time.Format(time.RFC3339))
+		}
+	}
+	a.ckpt = storage.NewCheckpointer(db, cfg.Control.Checkpoint.Duration, time.Now)
+
+	if !o.NoBoard {
+		p := boardProfile(cfg.Board)
+		if err := board.ValidateTimeouts(cfg.Control.Period.Duration, maxBMS(cfg), p.WatchdogTime); err != nil && p.Watchdog != "" {
+			return nil, fmt.Errorf("%w: %w", ErrRefused, err)
+		}
+		b, err := board.Open(p, &board.Options{ControlPeriod: cfg.Control.Period.Duration})
+		if err != nil {
+			return nil, fmt.Errorf("appliance: board: %w", err)
+		}
+		for _, w := range b.Warnings() {
+			a.logf("board: %s (running without it)", w)
+		}
+		a.brd = b
+	}
+	a.event(storage.KindSystem, "system", fmt.Sprintf("start %s, configuration v%d, epoch %d", o.Version, version, epoch))
+	ok = true
+	return a, nil
+}
+
+// loadConfig imports the site file on first boot (or with Import) and returns the configuration
+// the controller runs from.
+func (a *App) loadConfig() (*site.Config, int, error) {
+	cur, err := a.db.Config()
+	haveStored := err == nil
+	if err != nil && !errors.Is(err, storage.ErrNotFound) {
+		return nil, 0, fmt.Errorf("%w: %w", ErrRefused, err)
+	}
+	if a.opts.ConfigPath != "" && (!haveStored || a.opts.Import) {
+		data, err := os.ReadFile(a.opts.ConfigPath)
+		if err != nil {
+			return nil, 0, fmt.Errorf("appliance: %w", err)
+		}
+		cfg, err := site.Parse(data, a.opts.ConfigPath)
+		if err != nil {
+			return nil, 0, err // names file, field and reason; nothing was stored
+		}
+		if err := checkField(cfg); err != nil {
+			return nil, 0, fmt.Errorf("%s: %w", a.opts.ConfigPath, err)
+		}
+		canon, err := site.Encode(cfg)
+		if err != nil {
+			return nil, 0, err
+		}
+		v, err := a.db.SaveConfig(canon, "import", "imported from "+a.opts.ConfigPath)
+		if err != nil {
+			return nil, 0, fmt.Errorf("appliance: store configuration: %w", err)
+		}
+		a.logf("configuration %s imported as version %d", a.opts.ConfigPath, v)
+		return cfg, v, nil
+	}
+	if !haveStored {
+		return nil, 0, ErrNoConfig
+	}
+	if a.opts.ConfigPath != "" {
+		a.logf("running from stored configuration v%d; %s is ignored (use --import to replace it)", cur.Version, a.opts.ConfigPath)
+	}
+	cfg, err := site.Parse(cur.Data, fmt.Sprintf("%s (configuration v%d)", a.opts.DBPath, cur.Version))
+	if err != nil {
+		return nil, 0, fmt.Errorf("%w: %w", ErrRefused, err)
+	}
+	return cfg, cur.Version, nil
+}
+
+// checkField validates what site cannot: the custom profiles parse, every unit has a profile.
+func checkField(cfg *site.Config) error {
+	return field.Check(cfg)
+}
+
+func maxBMS(cfg *site.Config) time.Duration {
+	var m time.Duration
+	for _, u := range cfg.Units {
+		m = max(m, u.BMSTimeout.Duration)
+	}
+	return m
+}
+
+func boardProfile(b site.Board) board.Profile {
+	return board.Profile{
+		Name: b.Name, LEDRole: b.LEDRole, LEDHealth: b.LEDHealth, LEDField: b.LEDField, LEDActiveLow: b.LEDActiveLow,
+		Relay: b.Relay, RelayActiveLow: b.RelayActiveLow, Watchdog: b.Watchdog, WatchdogTime: b.WatchdogTimeout.Duration,
+		Strict: b.Strict,
+	}
+}
+
+// Serve runs the control loop (and the console, if any) until ctx ends, then shuts down cleanly.
+func (a *App) Serve(ctx context.Context) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	a.ctx = ctx
+	var wg sync.WaitGroup
+	if err := a.openField(ctx); err != nil {
+		a.shutdown()
+		return err
+	}
+	if a.brd != nil {
+		a.brd.SetRole(board.RoleActive)
+		if err := a.brd.SetControlling(true); err != nil {
+			a.logf("board: relay: %v", err)
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			a.brd.Run(ctx, func(err error) { a.logf("board: %v", err) })
+		}()
+	}
+	if a.opts.Console != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := a.serveConsole(ctx, a.opts.Console); err != nil && ctx.Err() == nil {
+				a.logf("console: %v", err)
+			}
+		}()
+	}
+	r := &engine.Runner{Engine: a.eng, IO: &a.io, Hook: a.hook}
+	err := r.Run(ctx)
+	cancel()
+	wg.Wait()
+	a.shutdown()
+	if errors.Is(err, context.Canceled) {
+		return nil
+	}
+	return err
+}
+
+// openField builds the field for the current configuration and starts its mesh session and the
+// unit configuration. A previous field (configuration change) is stopped after the swap.
+func (a *App) openField(ctx context.Context) error {
+	a.mu.Lock()
+	cfg := a.cfg
+	a.mu.Unlock()
+	fctx, stop := context.WithCancel(ctx)
+	f, err := field.Open(fctx, cfg, field.Options{Logf: a.logf})
+	if err != nil {
+		stop()
+		return fmt.Errorf("appliance: %w", err)
+	}
+	a.mu.Lock()
+	old, oldStop := a.fld, a.fldStop
+	a.fld, a.fldStop = f, stop
+	a.mu.Unlock()
+	a.io.set(f)
+	if oldStop != nil {
+		oldStop()
+		old.Close()
+	}
+	go func() {
+		if err := f.RunMesh(fctx, a.eng.Observe); err != nil && fctx.Err() == nil {
+			a.logf("mesh: %v", err)
+		}
+	}()
+	go a.configureUnits(fctx, f, cfg)
+	return nil
+}
+
+// configureUnits writes every unit's own settings (remote enable, BMS timeout, fallback) and
+// retries the units that did not answer, so a unit that was off at start is still configured.
+func (a *App) configureUnits(ctx context.Context, f *field.Field, cfg *site.Config) {
+	wait := cfg.Control.Period.Duration
+	for {
+		errs := f.ConfigureUnits(ctx, 2*time.Second)
+		if len(errs) == 0 || ctx.Err() != nil {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, time.Minute)
+	}
+}
+
+func (a *App) hook(ctx context.Context, rep engine.PeriodReport) {
+	a.periods.Add(1)
+	if rep.Overrun {
+		a.overruns.Add(1)
+	}
+	if rep.Written > 0 {
+		a.lastWrite.Store(time.Now().UnixNano())
+		if a.firstWrite.CompareAndSwap(false, true) {
+			d := time.Since(a.start)
+			a.logf("first command written %v after start", d.Round(time.Millisecond))
+			if a.opts.OnFirstCommand != nil {
+				a.opts.OnFirstCommand(d)
+			}
+		}
+	}
+	for _, e := range a.eng.Events() {
+		a.engineEvent(e)
+	}
+	st := a.eng.State()
+	if _, err := a.ckpt.Offer(toLoops(st), a.counters()); err != nil {
+		a.logf("checkpoint: %v", err)
+	}
+	if a.brd != nil {
+		if a.brd.Watchdog != nil {
+			// Pet only for a period that completed; a stalled loop never gets here.
+			a.brd.Watchdog.Pet(time.Now())
+		}
+		switch {
+		case rep.Written == 0 && len(rep.Commands) > 0:
+			a.brd.SetField(board.FieldDown)
+		case len(rep.Errors) > 0:
+			a.brd.SetField(board.FieldDegraded)
+		default:
+			a.brd.SetField(board.FieldOK)
+		}
+	}
+	if a.opts.OnPeriod != nil {
+		a.opts.OnPeriod(rep, a.eng.Snapshot())
+	}
+}
+
+func (a *App) engineEvent(e engine.Event) {
+	kind := storage.KindAlarm
+	switch e.Kind {
+	case engine.EventMode:
+		kind = storage.KindMode
+	case engine.EventConfig:
+		kind = storage.KindConfig
+	}
+	who := e.Unit
+	if who == "" {
+		who = e.Zone
+	}
+	text := e.Kind.String()
+	switch e.Kind {
+	case engine.EventMode:
+		text = fmt.Sprintf("%s: %s -> %s: %s", who, e.From, e.To, e.Reason)
+	case engine.EventAlarm:
+		text = fmt.Sprintf("%s: alarm %s: %s", who, e.Alarm, e.Reason)
+	case engine.EventClear:
+		text = fmt.Sprintf("%s: cleared %s: %s", who, e.Alarm, e.Reason)
+	default:
+		text = fmt.Sprintf("%s: %s %s", who, e.Kind, e.Reason)
+	}
+	a.event(kind, "engine", text)
+}
+
+func (a *App) event(kind, who, text string) {
+	if len(text) > 400 {
+		text = text[:400]
+	}
+	if _, err := a.db.AppendEvent(storage.Event{Kind: kind, Who: who, Text: text}); err != nil {
+		a.logf("event log: %v", err)
+	}
+}
+
+func (a *App) counters() map[string]uint64 {
+	a.mu.Lock()
+	f := a.fld
+	a.mu.Unlock()
+	out := map[string]uint64{"engine.periods": a.periods.Load(), "engine.overruns": a.overruns.Load()}
+	if f != nil {
+		for k, v := range f.Counters() {
+			out[sanitize(k)] = v
+		}
+	}
+	return out
+}
+
+func sanitize(k string) string {
+	return strings.Map(func(r rune) rune {
+		if r <= ' ' || r >= 0x7f || r == '/' {
+			return '_'
+		}
+		return r
+	}, k)
+}
+
+// shutdown checkpoints, logs, drops the relay, disarms the watchdog and closes the database.
+func (a *App) shutdown() {
+	if err := a.ckpt.Urgent(toLoops(a.eng.State()), a.counters()); err != nil {
+		a.logf("final checkpoint: %v", err)
+	}
+	a.mu.Lock()
+	f := a.fld
+	a.fld = nil
+	a.mu.Unlock()
+	if f != nil {
+		f.Close()
+	}
+	a.event(storage.KindSystem, "system", "stop: state checkpointed, units left on their BMS timeout")
+	if a.brd != nil {
+		if err := a.brd.Close(); err != nil {
+			a.logf("board close: %v", err)
+		}
+	}
+	if err := a.db.Close(); err != nil {
+		a.logf("database close: %v", err)
+	}
+}
+
+// toLoops stores the engine's checkpoint as storage loop states: the typed fields for people
+// reading an export, the full loop checkpoint in Data.
+func toLoops(s engine.State) map[string]storage.LoopState {
+	out := make(map[string]storage.LoopState, len(s.Zones)+len(s.Units))
+	for name, z := range s.Zones {
+		data, _ := json.Marshal(z)
+		out["z:"+sanitize(name)] = storage.LoopState{Mode: "zone", Integrator: finite(z.Loop.Integral), LastOut: finite(z.Loop.Output), Data: data}
+	}
+	for name, u := range s.Units {
+		data, _ := json.Marshal(u)
+		out["u:"+sanitize(name)] = storage.LoopState{Mode: u.Mode.String(), LastOut: finite(u.FanPct), Data: data}
+	}
+	return out
+}
+
+func fromLoops(m map[string]storage.LoopState) (engine.State, bool) {
+	s := engine.State{Version: engine.StateVersion, Zones: map[string]engine.ZoneState{}, Units: map[string]engine.UnitLoop{}}
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		l := m[k]
+		switch {
+		case strings.HasPrefix(k, "z:"):
+			var z engine.ZoneState
+			if json.Unmarshal(l.Data, &z) == nil {
+				s.Zones[k[2:]] = z
+			}
+		case strings.HasPrefix(k, "u:"):
+			var u engine.UnitLoop
+			if json.Unmarshal(l.Data, &u) == nil {
+				s.Units[k[2:]] = u
+			}
+		}
+	}
+	return s, len(s.Zones)+len(s.Units) > 0
+}
+
+func finite(v float64) float64 {
+	if v != v || v > 1e300 || v < -1e300 {
+		return 0
+	}
+	return v
+}
+
+// switchIO lets a configuration change swap the field under the running runner.
+type switchIO struct {
+	mu sync.Mutex
+	f  *field.Field
+}
+
+func (s *switchIO) set(f *field.Field) {
+	s.mu.Lock()
+	s.f = f
+	s.mu.Unlock()
+}
+
+func (s *switchIO) get() (*field.Field, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.f == nil {
+		return nil, errors.New("appliance: field not open")
+	}
+	return s.f, nil
+}
+
+func (s *switchIO) ReadState(ctx context.Context, unit string) (engine.UnitState, error) {
+	f, err := s.get()
+	if err != nil {
+		return engine.UnitState{}, err
+	}
+	return f.ReadState(ctx, unit)
+}
+
+func (s *switchIO) WriteCommand(ctx context.Context, unit string, c engine.Command) error {
+	f, err := s.get()
+	if err != nil {
+		return err
+	}
+	return f.WriteCommand(ctx, unit, c)
+}

@@ -1,0 +1,25 @@
+// Package appliance is the program that runs on a gateway board: `coldaisle run`. It wires the
+// bbolt store, the site configuration, the field drivers, the loop engine, the board hardware and
+// the serial console together, and owns their goroutines.
+//
+//	err := appliance.Run(ctx, appliance.Options{ConfigPath: "site.toml", DBPath: "/var/lib/coldaisle/state.db"})
+//
+// Start-up: open the database (a second process gets storage.ErrInUse; a corrupt file is
+// refused: the controller never controls with garbage, and the units stay in their own BMS
+// fallback); on first boot, or with Import, validate the site file and store it as a new
+// configuration version (an invalid file changes nothing); bump the failover epoch; restore the
+// last checkpoint into the engine; read every unit back and go through tracking into auto with no
+// bump.
+//
+// Steady state: every control period the engine's runner reads the units, ticks, and writes each
+// command block; the hook checkpoints the loop state at most every control.checkpoint (flash
+// wear), appends engine events to the event log, pets the hardware watchdog and drives the LEDs.
+//
+// Shutdown (ctx ends: SIGTERM, SIGINT): the runner finishes its in-flight requests (at most one
+// request timeout), the state is checkpointed, the relay drops and the watchdog is disarmed with
+// the magic close. Nothing is written to the units after that: they fall back on their BMS
+// timeout, fan at the fallback speed.
+//
+// This package sits under board/ because it is the board's program: it is the one place where
+// drivers, storage and hardware meet, and it keeps cmd/coldaisle thin.
+package appliance
