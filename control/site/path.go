@@ -1070,7 +1070,7 @@ func Edit(c *Config, op Op, words []string) (*Config, []string, error) {
 		if leafPath != "" && under(p.Path, leafPath) {
 			return nil, nil, &PathError{Path: p.Path, Msg: p.Msg}
 		}
-		notes = append(notes, p.String()+" (commit refuses until this is fixed)")
+		notes = append(notes, p.String()+" (fix before commit)")
 	}
 	return next, notes, nil
 }
@@ -1108,6 +1108,7 @@ type completer struct {
 	tpath  []string
 	parent reflect.Value
 	depth  int
+	only   []string // when set, the next field must be one of these (a new element's createBy fields)
 }
 
 func filterC(cs []Completion, prefix string) []Completion {
@@ -1123,14 +1124,20 @@ func filterC(cs []Completion, prefix string) []Completion {
 func (cp *completer) structC(v reflect.Value, words []string) []Completion {
 	fs := fieldsOf(v.Type())
 	head, rest := take(words)
+	only := cp.only
+	cp.only = nil
 	if len(rest) == 0 {
 		var out []Completion
 		for _, f := range fs {
+			if only != nil && indexOf(only, f.name) < 0 {
+				continue
+			}
 			if strings.HasPrefix(f.name, head) {
 				k := kindOf(f.typ)
 				help := f.help
 				if k == kScalar || k == kPtrScalar || k == kStrings {
-					help += " (now " + FormatValue(v.Field(f.idx)) + ")"
+					// The current value first, so a narrow terminal cuts the help, not the value.
+					help = "[" + FormatValue(v.Field(f.idx)) + "] " + help
 				}
 				out = append(out, Completion{Word: f.name, Help: help, More: k != kScalar && k != kPtrScalar})
 			}
@@ -1141,7 +1148,7 @@ func (cp *completer) structC(v reflect.Value, words []string) []Completion {
 		return out
 	}
 	f, ok := findField(fs, head)
-	if !ok {
+	if !ok || (only != nil && indexOf(only, f.name) < 0) {
 		return nil
 	}
 	cp.tpath = append(cp.tpath, f.name)
@@ -1225,6 +1232,9 @@ func (cp *completer) listC(fv reflect.Value, rest []string, f field) []Completio
 			return nil
 		}
 		elem = reflect.New(f.typ.Elem()).Elem()
+		if cb, ok := createBy[noun]; ok {
+			cp.only = cb.fields
+		}
 	}
 	cp.depth++
 	return cp.structC(elem, rest2)

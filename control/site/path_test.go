@@ -59,7 +59,9 @@ func TestSetPaths(t *testing.T) {
 			l := c.Line("bms2")
 			return l != nil && l.Timeout.Duration == 500*time.Millisecond
 		}},
-		{"sensor " + id1 + " rack R12", func(c *Config) bool { return len(c.Sensors) == 1 && c.Sensors[0].ID == id1 && c.Sensors[0].Rack == "R12" }},
+		{"sensor " + id1 + " rack R12", func(c *Config) bool {
+			return len(c.Sensors) == 1 && c.Sensors[0].ID == id1 && c.Sensors[0].Rack == "R12"
+		}},
 		{"site room-2", func(c *Config) bool { return c.Site == "room-2" }},
 		{"node_id 7", func(c *Config) bool { return c.NodeID == 7 }},
 		{"mesh baud 57600", func(c *Config) bool { return c.Mesh.Baud == 57600 }},
@@ -181,7 +183,10 @@ func TestDelete(t *testing.T) {
 func TestEditChecksTheTouchedField(t *testing.T) {
 	c := loadSmall(t)
 	orig := encoded(t, c)
-	reject := []struct{ op Op; line, want string }{
+	reject := []struct {
+		op         Op
+		line, want string
+	}{
 		{OpSet, "unit crah-1 max_fan_pct 20", "unit crah-1 max_fan_pct: 20 is outside 30..100"},
 		{OpSet, "unit crah-1 min_fan_pct 120", "unit crah-1 min_fan_pct: 120 is outside 0..100"},
 		{OpSet, "control setpoint_c 0", `control setpoint_c: 0 would be replaced by the default 25 when loaded`},
@@ -202,7 +207,7 @@ func TestEditChecksTheTouchedField(t *testing.T) {
 	if err != nil || next.Control.SetpointC != 30 {
 		t.Fatalf("setpoint 30: %v", err)
 	}
-	if len(notes) != 1 || !strings.Contains(notes[0], "control alarm_c: 27 is outside 30..45 (commit refuses") {
+	if len(notes) != 1 || !strings.Contains(notes[0], "control alarm_c: 27 is outside 30..45 (fix before commit)") {
 		t.Fatalf("notes %q", notes)
 	}
 	next, notes, err = Edit(c, OpSet, strings.Fields("unit crah-3 line bms"))
@@ -253,7 +258,9 @@ func TestCompletions(t *testing.T) {
 		{"zone row-a units remove ", []string{"crah-1", "crah-2"}},
 		{"zone row-a units add ", nil}, // both units are in already
 		{"control fan_tuning ", []string{"kp", "ti_s", "td_s", "date", "method", "data"}},
-		{"unit crah-9 ", []string{"name", "line", "unit_id"}}, // a new unit: its fields
+		{"unit crah-9 ", []string{"line"}}, // a new unit starts with its line
+		{"unit crah-9 line ", []string{"bms"}},
+		{"zone row-b ", []string{"sensors", "units"}},
 		{"nosuch ", nil},
 	}
 	for _, tc := range cases {

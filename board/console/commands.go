@@ -1,0 +1,545 @@
+package console
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/term"
+
+	"github.com/coldaisle/coldaisle/control/site"
+)
+
+// The two grammars: operational mode (prompt "> ") and configuration mode (prompt "# ").
+var opRoot, cfgRoot *node
+
+func init() {
+	opRoot = buildOpTree()
+	cfgRoot = buildCfgTree(opRoot)
+}
+
+func (s *session) root() *node {
+	if s.cfgMode {
+		return cfgRoot
+	}
+	return opRoot
+}
+
+func unitChoices(s *session, _ []string) []choice {
+	var out []choice
+	for _, u := range s.running.Units {
+		out = append(out, choice{word: u.Name, help: fmt.Sprintf("id %d on line %s", u.UnitID, u.Line)})
+	}
+	return out
+}
+
+func unitNames(cfg *site.Config) []string {
+	out := make([]string, len(cfg.Units))
+	for i, u := range cfg.Units {
+		out[i] = u.Name
+	}
+	return out
+}
+
+func checkUnit(s *session, _ []string, v string) error {
+	if s.running.Unit(v) == nil {
+		return fmt.Errorf("%s: no such unit (units: %s)", v, listOr(unitNames(s.running)))
+	}
+	return nil
+}
+
+func unitArg(help string, run func(*session, []string) error, kids ...*node) *node {
+	return &node{arg: "UNIT", help: help, choices: unitChoices, check: checkUnit, run: run, kids: kids}
+}
+
+func parseNumber(v string) (float64, error) {
+	f, err := strconv.ParseFloat(v, 64)
+	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+		return 0, fmt.Errorf("%q is not a number", v)
+	}
+	return f, nil
+}
+
+func checkCount(_ *session, _ []string, v string) error {
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > 10000 {
+		return fmt.Errorf("%q is not a count 1..10000", v)
+	}
+	return nil
+}
+
+func versionChoices(s *session, _ []string) []choice {
+	hist, err := s.c.b.ConfigHistory(s.ctx, 10)
+	if err != nil {
+		return nil
+	}
+	var out []choice
+	for _, v := range hist {
+		out = append(out, choice{word: strconv.Itoa(v.N), help: versionLine(v)})
+	}
+	return out
+}
+
+func checkVersionNumber(_ *session, _ []string, v string) error {
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 {
+		return fmt.Errorf("%q is not a version number (show history lists them)", v)
+	}
+	return nil
+}
+
+func versionLine(v ConfigVersion) string {
+	s := v.Time.Format("2006-01-02 15:04") + " " + v.User
+	if v.Comment != "" {
+		s += ": " + v.Comment
+	}
+	return s
+}
+
+func buildOpTree() *node {
+	logNode := kw("log", "the event log, newest last (default 20)", (*session).showLog,
+		&node{arg: "COUNT", help: "how many events", check: checkCount, run: (*session).showLog})
+	configNode := kw("config", "the running configuration (TOML)", (*session).showConfig,
+		&node{arg: "VERSION", help: "a stored version", choices: versionChoices, check: checkVersionNumber, run: (*session).showConfig})
+	tune := func(loop string) func(*session, []string) error {
+		return func(s *session, a []string) error { return s.tune(a[0], loop) }
+	}
+	return &node{kids: []*node{
+		kw("show", "show the state of the controller", nil,
+			kw("status", "summary: state, configuration, sensors, units, alarms", (*session).showStatus),
+			kw("sensors", "latest reading of every sensor", (*session).showSensors),
+			kw("units", "live state of every air handler", (*session).showUnits),
+			kw("loops", "control loops: mode, setpoint, output, gains", (*session).showLoops),
+			logNode,
+			configNode,
+			kw("counters", "driver and loop counters", (*session).showCounters),
+			kw("history", "stored configuration versions", (*session).showHistory),
+		),
+		kw("watch", "live view until a key is pressed", nil,
+			kw("sensors", "sensor readings, refreshed every few seconds", (*session).watchSensors)),
+		kw("loop", "put a unit's fan loop in manual, or back in auto", nil,
+			unitArg("the unit", nil,
+				kw("manual", "hold the fan at a fixed speed", nil,
+					&node{arg: "PCT", help: "fan speed, % within the unit's min..max", run: (*session).loopManual,
+						check: func(_ *session, _ []string, v string) error { _, err := parseNumber(v); return err }}),
+				kw("auto", "back to automatic control", (*session).loopAuto))),
+		kw("tune", "autotune a unit's loop (any key aborts)", nil,
+			unitArg("the unit (its fan loop)", tune("fan"),
+				kw("fan", "the zone (fan speed) loop", tune("fan")),
+				kw("valve", "the supply-air (valve) loop", tune("valve")))),
+		kw("test", "commissioning tests", nil,
+			kw("unit", "step a unit's fan and valve, check the response (any key aborts)", nil,
+				unitArg("the unit", (*session).testUnit))),
+		kw("modbus", "raw Modbus access", nil,
+			&node{word: "read", help: "read registers (UNIT or --target, --addr, --count...)", rest: completeModbus, run: (*session).modbusRead}),
+		kw("configure", "edit a candidate copy of the running configuration", (*session).configure),
+		kw("password", "change your password", (*session).password),
+		kw("reboot", "restart the board (asks first)", (*session).reboot),
+		kw("help", "the commands and the keys", (*session).help),
+		kw("exit", "log out", (*session).logout),
+		kw("logout", "log out", (*session).logout),
+	}}
+}
+
+func (s *session) logout([]string) error { return errLogout }
+
+func (s *session) help([]string) error {
+	s.write("Commands (words may be shortened: sh st = show status):\n")
+	s.write(formatChoices(choicesOf(s.root())))
+	s.write("Keys: Tab completes a word, ? lists what can come next, up/down recall lines,\n" +
+		"Ctrl-C clears the line, Ctrl-V makes the next key literal, Ctrl-D logs out.\n")
+	return nil
+}
+
+func choicesOf(n *node) []choice {
+	var out []choice
+	for _, k := range n.kids {
+		out = append(out, choice{word: k.word, help: k.help})
+	}
+	return out
+}
+
+// backendErr words an error of the backend for the command that met it.
+func backendErr(cmd string, err error) error {
+	return &userError{cmd + ": " + oneLine(err.Error())}
+}
+
+func (s *session) showStatus([]string) error {
+	st, err := s.c.b.Status(s.ctx)
+	if err != nil {
+		return backendErr("show status", err)
+	}
+	sensors, _ := s.c.b.Sensors(s.ctx)
+	units, _ := s.c.b.Units(s.ctx)
+	count := func(states []string) string {
+		if len(states) == 0 {
+			return "none"
+		}
+		n := map[string]int{}
+		var order []string
+		for _, x := range states {
+			if n[x] == 0 {
+				order = append(order, x)
+			}
+			n[x]++
+		}
+		var parts []string
+		for _, x := range order {
+			parts = append(parts, fmt.Sprintf("%d %s", n[x], x))
+		}
+		return fmt.Sprintf("%d: %s", len(states), strings.Join(parts, ", "))
+	}
+	var ss, us []string
+	for _, r := range sensors {
+		ss = append(ss, r.State)
+	}
+	for _, u := range units {
+		us = append(us, u.Mode)
+	}
+	alarms := "none"
+	if len(st.Alarms) > 0 {
+		alarms = strings.Join(st.Alarms, "; ")
+	}
+	s.write(keyValues([][2]string{
+		{"site", fmt.Sprintf("%s (node %d)", s.siteName(), s.running.NodeID)},
+		{"software", st.Software},
+		{"state", fmt.Sprintf("%s, up %s", st.State, st.Uptime.Round(time.Second))},
+		{"config", fmt.Sprintf("version %d, %s", s.runVer.N, versionLine(s.runVer))},
+		{"sensors", count(ss)},
+		{"units", count(us)},
+		{"alarms", alarms},
+	}))
+	return nil
+}
+
+func (s *session) sensorTable() (string, error) {
+	rs, err := s.c.b.Sensors(s.ctx)
+	if err != nil {
+		return "", err
+	}
+	var rows [][]string
+	for _, r := range rs {
+		rows = append(rows, []string{r.ID, r.Zone, r.Rack, num(r.Value, 1) + " " + r.Unit, age(r.Age), r.State})
+	}
+	return renderTable([]column{
+		{title: "sensor", width: 25}, {title: "zone", width: 10}, {title: "rack", width: 8},
+		{title: "value", width: 9, right: true}, {title: "age", width: 5, right: true}, {title: "state", width: 11},
+	}, rows), nil
+}
+
+func (s *session) showSensors([]string) error {
+	t, err := s.sensorTable()
+	if err != nil {
+		return backendErr("show sensors", err)
+	}
+	s.write(t)
+	return nil
+}
+
+func (s *session) showUnits([]string) error {
+	us, err := s.c.b.Units(s.ctx)
+	if err != nil {
+		return backendErr("show units", err)
+	}
+	var rows [][]string
+	for _, u := range us {
+		alarm := u.Alarm
+		if alarm == "" {
+			alarm = "-"
+		}
+		rows = append(rows, []string{u.Name, u.Line, strconv.Itoa(u.UnitID), u.Mode, num(u.FanPct, 0), num(u.ValvePct, 0),
+			num(u.SupplyC, 1), num(u.ReturnC, 1), num(u.FanKW, 1), alarm})
+	}
+	s.write(renderTable([]column{
+		{title: "unit", width: 10}, {title: "line", width: 6}, {title: "id", width: 3, right: true},
+		{title: "mode", width: 8}, {title: "fan%", width: 4, right: true}, {title: "vlv%", width: 4, right: true},
+		{title: "sup C", width: 5, right: true}, {title: "ret C", width: 5, right: true},
+		{title: "fan kW", width: 6, right: true}, {title: "alarm", width: 9},
+	}, rows))
+	return nil
+}
+
+func (s *session) showLoops([]string) error {
+	ls, err := s.c.b.Loops(s.ctx)
+	if err != nil {
+		return backendErr("show loops", err)
+	}
+	var rows [][]string
+	for _, l := range ls {
+		rows = append(rows, []string{l.Unit + " " + l.Loop, l.Zone, l.Mode, num(l.SetpointC, 1), num(l.MeasuredC, 1),
+			num(l.OutputPct, 1), strconv.FormatFloat(l.Kp, 'g', 4, 64), strconv.FormatFloat(l.Ti, 'g', 5, 64),
+			strconv.FormatFloat(l.Td, 'g', 4, 64)})
+	}
+	s.write(renderTable([]column{
+		{title: "loop", width: 16}, {title: "zone", width: 8}, {title: "mode", width: 9},
+		{title: "sp C", width: 5, right: true}, {title: "pv C", width: 5, right: true}, {title: "out%", width: 5, right: true},
+		{title: "kp", width: 5, right: true}, {title: "ti_s", width: 6, right: true}, {title: "td_s", width: 4, right: true},
+	}, rows))
+	return nil
+}
+
+func (s *session) showLog(a []string) error {
+	n := 20
+	if len(a) > 0 {
+		n, _ = strconv.Atoi(a[0])
+	}
+	evs, err := s.c.b.Events(s.ctx, n)
+	if err != nil {
+		return backendErr("show log", err)
+	}
+	var rows [][]string
+	for _, e := range evs {
+		rows = append(rows, []string{e.Time.Format("2006-01-02 15:04:05"), e.User, e.Kind, e.Text})
+	}
+	s.write(renderTable([]column{
+		{title: "time", width: 19}, {title: "user", width: 8}, {title: "event", width: 12}, {title: "text", width: 33, wrap: true},
+	}, rows))
+	return nil
+}
+
+func encodeConfig(c *site.Config) string {
+	b, err := site.Encode(c)
+	if err != nil {
+		return "# " + oneLine(err.Error()) + "\n"
+	}
+	return string(b)
+}
+
+func (s *session) showConfig(a []string) error {
+	if len(a) == 0 {
+		s.printf("# version %d, %s\n%s", s.runVer.N, versionLine(s.runVer), encodeConfig(s.running))
+		return nil
+	}
+	n, _ := strconv.Atoi(a[0])
+	cfg, v, err := s.c.b.ConfigVersion(s.ctx, n)
+	if err != nil {
+		if errors.Is(err, ErrNoVersion) {
+			return &userError{fmt.Sprintf("show config: no version %d (show history lists them)", n)}
+		}
+		return backendErr("show config", err)
+	}
+	s.printf("# version %d, %s\n%s", v.N, versionLine(v), encodeConfig(cfg))
+	return nil
+}
+
+func (s *session) showCounters([]string) error {
+	cs, err := s.c.b.Counters(s.ctx)
+	if err != nil {
+		return backendErr("show counters", err)
+	}
+	var rows [][]string
+	for _, c := range cs {
+		rows = append(rows, []string{c.Name, strconv.FormatUint(c.Value, 10)})
+	}
+	s.write(renderTable([]column{{title: "counter", width: 56}, {title: "value", width: 20, right: true}}, rows))
+	return nil
+}
+
+func (s *session) showHistory([]string) error {
+	hist, err := s.c.b.ConfigHistory(s.ctx, 20)
+	if err != nil {
+		return backendErr("show history", err)
+	}
+	var rows [][]string
+	for _, v := range hist {
+		mark := ""
+		if v.N == s.runVer.N {
+			mark = "*"
+		}
+		rows = append(rows, []string{strconv.Itoa(v.N) + mark, v.Time.Format("2006-01-02 15:04"), v.User, v.Comment})
+	}
+	s.write(renderTable([]column{
+		{title: "version", width: 7, right: true}, {title: "time", width: 16}, {title: "user", width: 10},
+		{title: "comment", width: 38, wrap: true},
+	}, rows))
+	s.write("(* running)\n")
+	return nil
+}
+
+func (s *session) watchSensors([]string) error {
+	s.in.drain()
+	for {
+		t, err := s.sensorTable()
+		if err != nil {
+			return backendErr("watch sensors", err)
+		}
+		drawn := s.now()
+		s.printf("\x1b[H\x1b[2Jsensors at %s (every %v; any key stops)\n%s", drawn.Format("15:04:05"), s.c.o.WatchEvery, t)
+		tm := s.c.o.Clock.TimerAt(drawn.Add(s.c.o.WatchEvery))
+		pressed, err := s.in.key(tm.C())
+		tm.Stop()
+		if err != nil {
+			return err
+		}
+		if pressed {
+			return nil
+		}
+	}
+}
+
+func (s *session) loopManual(a []string) error {
+	name := a[0]
+	pct, _ := parseNumber(a[1])
+	u := s.running.Unit(name)
+	cmd := "loop " + name + " manual"
+	switch {
+	case u.DisableControls:
+		return &userError{fmt.Sprintf("%s: %s is disabled in the configuration (never written)", cmd, name)}
+	case pct < u.MinFanPct:
+		// Fail safe is more air: never below the configured minimum.
+		return &userError{fmt.Sprintf("%s: %g is below the unit's min_fan_pct %g (allowed %g..%g)", cmd, pct, u.MinFanPct, u.MinFanPct, u.MaxFanPct)}
+	case pct > u.MaxFanPct:
+		return &userError{fmt.Sprintf("%s: %g is above the unit's max_fan_pct %g (allowed %g..%g)", cmd, pct, u.MaxFanPct, u.MinFanPct, u.MaxFanPct)}
+	}
+	if err := s.c.b.SetLoopMode(s.ctx, name, LoopMode{Manual: true, FanPct: pct}); err != nil {
+		return backendErr(cmd, err)
+	}
+	s.logEvent(EventLoopMode, fmt.Sprintf("%s manual at %g%%", name, pct))
+	s.printf("loop %s: manual, fan held at %g%% (loop %s auto to release)\n", name, pct, name)
+	return nil
+}
+
+func (s *session) loopAuto(a []string) error {
+	if err := s.c.b.SetLoopMode(s.ctx, a[0], LoopMode{}); err != nil {
+		return backendErr("loop "+a[0]+" auto", err)
+	}
+	s.logEvent(EventLoopMode, a[0]+" auto")
+	s.printf("loop %s: automatic\n", a[0])
+	return nil
+}
+
+func (s *session) progress(line string) { s.write("  " + oneLine(line) + "\n") }
+
+func (s *session) tune(unit, loop string) error {
+	s.printf("tune %s %s: autotuning (any key aborts)\n", unit, loop)
+	var res site.Tuning
+	aborted, err := s.abortable(func(ctx context.Context) error {
+		var err error
+		res, err = s.c.b.Autotune(ctx, unit, loop, s.progress)
+		return err
+	})
+	if aborted {
+		s.logEvent(EventTune, fmt.Sprintf("%s %s aborted", unit, loop))
+		s.printf("tune %s %s: aborted; the loop is back as it was\n", unit, loop)
+		return nil
+	}
+	if err != nil {
+		return backendErr("tune "+unit, err)
+	}
+	s.logEvent(EventTune, fmt.Sprintf("%s %s: kp %g ti_s %g td_s %g (%s)", unit, loop, res.Kp, res.Ti, res.Td, res.Method))
+	s.printf("tune %s %s: kp %g, ti_s %g, td_s %g (%s)\n", unit, loop, res.Kp, res.Ti, res.Td, res.Method)
+	if res.Data != "" {
+		s.printf("  %s\n", oneLine(res.Data))
+	}
+	f := loop + "_tuning"
+	s.printf("To use them: configure, then\n  set unit %s %s kp %g\n  set unit %s %s ti_s %g\n  set unit %s %s td_s %g\n  commit\n",
+		unit, f, res.Kp, unit, f, res.Ti, unit, f, res.Td)
+	return nil
+}
+
+func (s *session) testUnit(a []string) error {
+	unit := a[0]
+	s.printf("test unit %s: stepping fan and valve (any key aborts)\n", unit)
+	var res UnitTest
+	aborted, err := s.abortable(func(ctx context.Context) error {
+		var err error
+		res, err = s.c.b.TestUnit(ctx, unit, s.progress)
+		return err
+	})
+	if aborted {
+		s.logEvent(EventTestUnit, unit+" aborted")
+		s.printf("test unit %s: aborted; the unit is back as it was\n", unit)
+		return nil
+	}
+	if err != nil {
+		return backendErr("test unit "+unit, err)
+	}
+	var rows [][]string
+	passed := 0
+	for _, c := range res.Checks {
+		r := "FAIL"
+		if c.Pass {
+			r = "pass"
+			passed++
+		}
+		rows = append(rows, []string{c.Name, c.Want, c.Got, r})
+	}
+	s.write(renderTable([]column{
+		{title: "check", width: 32}, {title: "expected", width: 18}, {title: "measured", width: 18}, {title: "result", width: 6},
+	}, rows))
+	verdict := "FAIL"
+	if res.Pass {
+		verdict = "PASS"
+	}
+	s.printf("test unit %s: %s (%d of %d checks passed)\n", unit, verdict, passed, len(res.Checks))
+	s.logEvent(EventTestUnit, fmt.Sprintf("%s %s (%d of %d checks passed)", unit, verdict, passed, len(res.Checks)))
+	return nil
+}
+
+func (s *session) modbusRead(words []string) error {
+	r, err := parseModbusRead(s.running, words)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(s.ctx, 10*time.Second)
+	defer cancel()
+	regs, err := s.c.b.ModbusRead(ctx, r.req)
+	if err != nil {
+		return backendErr("modbus read", err)
+	}
+	s.write(r.render(regs))
+	return nil
+}
+
+func (s *session) password([]string) error {
+	s.term.AutoCompleteCallback = nil
+	defer func() { s.term.AutoCompleteCallback = s.onKey }()
+	err := s.changePassword(false)
+	if err != nil && s.in.err == nil && s.ctx.Err() == nil && !errors.Is(err, errIdle) {
+		var ue *userError
+		if errors.As(err, &ue) {
+			return err
+		}
+		return &userError{"password: cancelled; nothing changed"}
+	}
+	return err
+}
+
+// confirm asks a yes/no question; only "y" or "yes" is yes.
+func (s *session) confirm(question string) (bool, error) {
+	s.term.AutoCompleteCallback = nil
+	defer func() { s.term.AutoCompleteCallback = s.onKey }()
+	s.term.SetPrompt(question + " [y/N] ")
+	ans, err := s.term.ReadLine()
+	if err != nil && !errors.Is(err, term.ErrPasteIndicator) {
+		if s.in.err == nil && s.ctx.Err() == nil && !errors.Is(err, errIdle) {
+			s.newTerm(false)
+			return false, nil
+		}
+		return false, err
+	}
+	ans = strings.ToLower(strings.TrimSpace(ans))
+	return ans == "y" || ans == "yes", nil
+}
+
+func (s *session) reboot([]string) error {
+	s.write("reboot: the units run on their own BMS fallback until the board is back.\n")
+	ok, err := s.confirm("Reboot now?")
+	if err != nil {
+		return err
+	}
+	if !ok {
+		s.write("reboot: cancelled\n")
+		return nil
+	}
+	s.logEvent(EventReboot, "reboot from the console")
+	if err := s.c.b.Reboot(s.ctx); err != nil {
+		return backendErr("reboot", err)
+	}
+	s.write("rebooting\n")
+	return nil
+}

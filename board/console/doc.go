@@ -1,0 +1,97 @@
+// Package console is the controller's serial console: what a field technician sees in picocom,
+// minicom or PuTTY on the board's console port. It behaves like the console of network gear: line
+// editing and history, Tab completion and ? help at any point of a command, words that may be
+// shortened (sh sen), an operational mode (prompt "> ") and a configuration mode (prompt "# ")
+// that edits a candidate copy of the site configuration, shows the diff, validates the whole of
+// it on commit, and can roll itself back (commit confirmed).
+//
+// The console owns no state of the controller: everything goes through a Backend (users,
+// configuration versions, event log, live readings and commands) that the main program
+// implements over storage, the loop engine and the drivers; consoletest has a fake one.
+//
+//	con := console.New(backend, console.Options{})   // real clock, 15 min idle logout
+//	port, _ := serialport.Open("/dev/ttyS0", serialport.Config{Baud: 115200, ReadTimeout: time.Second})
+//	err := con.Serve(ctx, port)                      // login, session, logout, ... until ctx ends
+//
+// Logins: users and argon2id password hashes live in the Backend. With no user at all, the console
+// creates the factory account admin/coldaisle, whose first login forces a new password (typed
+// twice, at least Options.MinPasswordLen characters). Three failed logins in a row lock the console
+// for 30 s; a session idle for 15 min logs out. Every login, failed login, lockout, logout, commit
+// and rollback goes to the event log.
+//
+// Keys: Tab completes, ? lists what may come next with a line of help each, Ctrl-C clears the line
+// (it never logs out), Ctrl-V makes the next key literal, Ctrl-D logs out. A ? inside double quotes
+// is part of the value (set line bms target "rtu:///dev/ttyS1?baud=19200"). CR, LF and CRLF all end
+// a line, also when the LF arrives in a later read.
+//
+// Configuration mode: set PATH VALUE and delete PATH (paths of control/site: unit crah-1
+// min_fan_pct 35, unit.crah-1.min_fan_pct 35, zone row-a sensors add ID), show, show diff, commit,
+// commit check, commit confirmed MINUTES, rollback N, discard, run COMMAND, exit. A set that makes
+// its own field invalid is refused at once; problems it causes elsewhere are shown as notes, and
+// commit refuses (naming each path and reason) until they are fixed. Nothing changes on a failed
+// commit. A commit confirmed that is not confirmed by a second commit in time is rolled back by a
+// new commit of the previous configuration; so is one still pending when Serve stops.
+//
+// A session on the serial console, as TestDocTranscript types it (and checks this copy):
+//
+//	login: admin
+//	Password:
+//	The password of admin must be changed before going on (at least 8 characters).
+//	New password:
+//	Retype new password:
+//	password changed
+//	coldaisle v0.9.0-test on crah-room-1, configuration version 1; ? for help
+//	admin@crah-room-1> show ?
+//	  status    summary: state, configuration, sensors, units, alarms
+//	  sensors   latest reading of every sensor
+//	  units     live state of every air handler
+//	  loops     control loops: mode, setpoint, output, gains
+//	  log       the event log, newest last (default 20)
+//	  config    the running configuration (TOML)
+//	  counters  driver and loop counters
+//	  history   stored configuration versions
+//	admin@crah-room-1> show sensors
+//	sensor                     zone   rack   value  age  state
+//	00-17-0d-00-00-38-0a-1f/1  row-a  R10   22.1 C   3s  ok
+//	00-17-0d-00-00-38-0a-1f/2  row-a  R11   22.6 C   4s  ok
+//	00-17-0d-00-00-38-0a-20/1  row-a  R12   23.1 C   5s  ok
+//	admin@crah-room-1> loop crah-1 manual 20
+//	loop crah-1 manual: 20 is below the unit's min_fan_pct 30 (allowed 30..100)
+//	admin@crah-room-1> configure
+//	editing a candidate copy of version 1; commit applies it, exit leaves
+//	admin@crah-room-1# set unit crah-9 min_fan_pct 35
+//	set: unit crah-9: no such unit (units: crah-1, crah-2); to add one: set unit cra
+//	h-9 line LINE
+//	admin@crah-room-1# set unit crah-1 min_fan_pct 35
+//	admin@crah-room-1# show diff
+//	--- running (version 1)
+//	+++ candidate
+//	@@ -39,7 +39,7 @@ [[unit]] name = "crah-1"
+//	   line = "bms"
+//	   unit_id = 1
+//	   profile = "crah-generic"
+//	-  min_fan_pct = 30.0
+//	+  min_fan_pct = 35.0
+//	   max_fan_pct = 100.0
+//	   safe_fan_pct = 100.0
+//	   fan_rate_pct_s = 2.0
+//	admin@crah-room-1# commit confirmed 5
+//	commit: version 2 committed and applied
+//	commit: rolls back to version 1 at 09:05:00 unless confirmed by commit
+//	admin@crah-room-1# commit
+//	commit: version 2 confirmed; it stays
+//	admin@crah-room-1# exit
+//	admin@crah-room-1> exit
+//	logged out
+//	login:
+//
+// Caveats: Serve reads rw in a goroutine; it stops it through SetReadDeadline when rw has one (a
+// tty or pty *os.File does), otherwise it ends at the next Read that returns, so close a port after
+// Serve. Several Serve calls may share one Console (one per line): they share the login lockout and
+// the pending commit confirmed. A commit refuses a candidate made from a version that someone else
+// has replaced since. Tables are laid out for 80 columns; long names are cut with "~".
+//
+// Errors: the Backend reports missing users and versions with ErrNoUser and ErrNoVersion; a stored
+// hash that is not argon2id (or has absurd parameters) never matches and HashParams reports
+// ErrBadHash.
+package console
