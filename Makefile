@@ -6,6 +6,7 @@ COMMIT    ?= $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
 LDFLAGS   := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 GOBUILD   := CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)'
 BIN       := bin
+RUNFLAGS  ?= --plot $(BIN)/coldaisle-sim.png
 
 .PHONY: help build arm arm64 run test test-host test-arm test-fuzz test-peers deps vet fmt clean
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"sort"
 	"sync"
 	"time"
@@ -42,10 +43,11 @@ type Field struct {
 }
 
 type unitRef struct {
-	cfg  site.Unit
-	line string
-	bus  *modbus.Bus
-	u    *ahu.Unit
+	cfg                  site.Unit
+	hasSupply, hasReturn bool
+	line                 string
+	bus                  *modbus.Bus
+	u                    *ahu.Unit
 }
 
 // Open dials every line and builds every unit of cfg. The buses stop when ctx ends or on Close.
@@ -91,7 +93,9 @@ func Open(ctx context.Context, cfg *site.Config, opts Options) (*Field, error) {
 			f.Close()
 			return nil, fmt.Errorf("field: unit %q: %w", uc.Name, err)
 		}
-		f.units[uc.Name] = &unitRef{cfg: uc, line: uc.Line, bus: b, u: u}
+		_, hasSupply := p.Point(ahu.RoleSupplyTemp)
+		_, hasReturn := p.Point(ahu.RoleReturnTemp)
+		f.units[uc.Name] = &unitRef{cfg: uc, line: uc.Line, bus: b, u: u, hasSupply: hasSupply, hasReturn: hasReturn}
 	}
 	return f, nil
 }
@@ -150,6 +154,15 @@ func (f *Field) ReadState(ctx context.Context, name string) (engine.UnitState, e
 	s, err := u.u.ReadState(ctx)
 	if err != nil {
 		return engine.UnitState{}, fmt.Errorf("field: unit %q: %w", name, err)
+	}
+	// A profile without temperature points (a bare fan drive) reads NaN there; the engine takes
+	// 0 as "no coil to control", as in the lockstep bench. A unit that has the points and
+	// returns garbage still reaches the engine as NaN and is refused there.
+	if !u.hasSupply && math.IsNaN(s.SupplyC) {
+		s.SupplyC = 0
+	}
+	if !u.hasReturn && math.IsNaN(s.ReturnC) {
+		s.ReturnC = 0
 	}
 	return engine.UnitState{
 		ReturnC: s.ReturnC, SupplyC: s.SupplyC,

@@ -1,0 +1,158 @@
+package report
+
+import (
+	"bytes"
+	"errors"
+	"image"
+	"image/color"
+	"image/png"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+// A PNG of the synthetic run: right size, and each panel carries its own data colour.
+func TestPlotPNG(t *testing.T) {
+	if testing.Short() && os.Getenv("COLDAISLE_PLOT_SHORT") == "" {
+		t.Skip("rasterising is slow under qemu; run without -short")
+	}
+	r := synthRun(t)
+	path := filepath.Join(t.TempDir(), "run.png")
+	start := time.Now()
+	if err := SavePNG(path, r, PlotOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("SavePNG 1200x1000, %d samples x %d inlets: %v", len(r.Samples), synthInlets, time.Since(start))
+	if out := os.Getenv("COLDAISLE_PLOT_OUT"); out != "" {
+		if err := SavePNG(out, r, PlotOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	img, err := png.Decode(f)
+	if err != nil {
+		t.Fatalf("not a PNG: %v", err)
+	}
+	if b := img.Bounds(); b.Dx() != 1200 || b.Dy() != 1000 {
+		t.Fatalf("size %v, want 1200x1000", b)
+	}
+	// panel bands: the headline takes ~53 px, the three panels share the rest
+	h := img.Bounds().Dy()
+	top := h * 6 / 100
+	band := (h - top) / 3
+	for i, c := range []struct {
+		name string
+		col  color.RGBA
+	}{{"inlet panel: max inlet", colMax}, {"fan panel: crah-1", unitColors[0].(color.RGBA)}, {"energy panel: ours", colOurs}} {
+		y0, y1 := top+i*band, top+(i+1)*band
+		if n := countColor(img, image.Rect(0, y0, 1200-200, y1), c.col); n < 200 {
+			t.Errorf("%s: %d pixels of %v in rows %d..%d", c.name, n, c.col, y0, y1)
+		}
+		if n := nonWhite(img, image.Rect(0, y0, 1200, y1)); n < 5000 {
+			t.Errorf("%s: only %d non-white pixels", c.name, n)
+		}
+	}
+	// the fan panel must not show the max-inlet red, the inlet panel not the energy blue
+	if n := countColor(img, image.Rect(0, top+band+30, 1000, top+2*band-30), colMax); n > 20 {
+		t.Errorf("max-inlet colour in the fan panel: %d pixels", n)
+	}
+}
+
+func TestPlotErrors(t *testing.T) {
+	var buf bytes.Buffer
+	if err := WritePNG(&buf, &Run{}, PlotOptions{}); !errors.Is(err, ErrNoSamples) {
+		t.Errorf("empty run: %v", err)
+	}
+	r := &Run{}
+	r.Add(Sample{T: 0})
+	for _, o := range []PlotOptions{{WidthPx: 10}, {HeightPx: 1 << 20}, {DPI: -3}, {MaxPoints: 2}} {
+		if err := WritePNG(&buf, r, o); !errors.Is(err, ErrOption) {
+			t.Errorf("WritePNG(%+v) = %v, want ErrOption", o, err)
+		}
+	}
+	if buf.Len() != 0 {
+		t.Errorf("bad options wrote %d bytes", buf.Len())
+	}
+	if err := SavePNG(filepath.Join(t.TempDir(), "no", "such", "dir.png"), r, PlotOptions{}); err == nil {
+		t.Error("SavePNG into a missing directory succeeded")
+	}
+}
+
+// A tiny run (one sample, no inlets, no units) still draws: nothing panics on thin data.
+func TestPlotDegenerate(t *testing.T) {
+	if testing.Short() && os.Getenv("COLDAISLE_PLOT_SHORT") == "" {
+		t.Skip("rasterising is slow under qemu")
+	}
+	r := &Run{}
+	r.Add(Sample{T: 30, Events: []Event{{T: 30, Label: "only"}}})
+	var buf bytes.Buffer
+	if err := WritePNG(&buf, r, PlotOptions{WidthPx: 400, HeightPx: 400}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := png.Decode(&buf); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestDecimateKeepsPeaks(t *testing.T) {
+	n := 100000
+	xs, ys := make([]float64, n), make([]float64, n)
+	for i := range xs {
+		xs[i] = float64(i)
+	}
+	ys[54321] = 9
+	ys[77777] = -4
+	pts := decimate(xs, ys, 500)
+	if len(pts) > 500 {
+		t.Errorf("%d points", len(pts))
+	}
+	var hi, lo bool
+	for i, p := range pts {
+		hi = hi || (p.X == 54321 && p.Y == 9)
+		lo = lo || (p.X == 77777 && p.Y == -4)
+		if i > 0 && p.X <= pts[i-1].X {
+			t.Fatalf("not in time order at %d", i)
+		}
+	}
+	if !hi || !lo || pts[0].X != 0 || pts[len(pts)-1].X != float64(n-1) {
+		t.Errorf("peaks or ends lost: hi %v lo %v", hi, lo)
+	}
+}
+
+func countColor(img image.Image, r image.Rectangle, want color.RGBA) int {
+	n := 0
+	for y := r.Min.Y; y < r.Max.Y; y++ {
+		for x := r.Min.X; x < r.Max.X; x++ {
+			c := color.RGBAModel.Convert(img.At(x, y)).(color.RGBA)
+			if absDiff(c.R, want.R) < 12 && absDiff(c.G, want.G) < 12 && absDiff(c.B, want.B) < 12 {
+				n++
+			}
+		}
+	}
+	return n
+}
+
+func nonWhite(img image.Image, r image.Rectangle) int {
+	n := 0
+	for y := r.Min.Y; y < r.Max.Y; y++ {
+		for x := r.Min.X; x < r.Max.X; x++ {
+			c := color.RGBAModel.Convert(img.At(x, y)).(color.RGBA)
+			if c.R < 240 || c.G < 240 || c.B < 240 {
+				n++
+			}
+		}
+	}
+	return n
+}
+
+func absDiff(a, b uint8) int {
+	if a > b {
+		return int(a - b)
+	}
+	return int(b - a)
+}
