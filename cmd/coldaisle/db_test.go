@@ -13,17 +13,6 @@ import (
 	"github.com/coldaisle/coldaisle/storage"
 )
 
-// buildColdaisle builds the real binary once per test into a temporary directory.
-func buildColdaisle(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "coldaisle")
-	cmd := exec.Command("go", "build", "-o", bin, ".")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
-}
 
 type result struct {
 	code           int
@@ -57,7 +46,7 @@ func TestDBCommand(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary")
 	}
-	bin := buildColdaisle(t)
+	bin := testBinary(t)
 	dir := t.TempDir()
 	db := filepath.Join(dir, "coldaisle.db")
 	cfg1 := filepath.Join(dir, "site1.toml")

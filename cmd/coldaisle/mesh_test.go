@@ -19,14 +19,6 @@ import (
 	"github.com/coldaisle/coldaisle/drivers/serialport/socatpair"
 )
 
-func meshBinary(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "coldaisle")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
-}
 
 func TestMeshListenAgainstSimulatedGateway(t *testing.T) {
 	if testing.Short() {
@@ -35,7 +27,7 @@ func TestMeshListenAgainstSimulatedGateway(t *testing.T) {
 	if !socatpair.Available() {
 		t.Skip("socat not installed")
 	}
-	bin := meshBinary(t)
+	bin := testBinary(t)
 	pair, err := socatpair.Start(context.Background(), t.TempDir())
 	if err != nil {
 		t.Fatal(err)
@@ -148,7 +140,7 @@ func TestMeshListenMissingPortAndUsage(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary; skipped in -short")
 	}
-	bin := meshBinary(t)
+	bin := testBinary(t)
 	missing := filepath.Join(t.TempDir(), "ttyGone")
 	cmd := exec.Command(bin, "mesh", "listen", "--port", missing)
 	out, err := cmd.CombinedOutput()

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"net"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -42,15 +41,6 @@ func (b *fcBank) lastFC() byte {
 	return b.fcs[len(b.fcs)-1]
 }
 
-// coldaisleBinary builds the command into the test's temporary directory.
-func coldaisleBinary(t *testing.T) string {
-	t.Helper()
-	path := filepath.Join(t.TempDir(), "coldaisle")
-	if out, err := exec.Command("go", "build", "-o", path, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return path
-}
 
 // TestModbusProbe runs the built probe against an in-process modbussim TCP gateway and checks
 // every exit code and the output formats.
@@ -58,7 +48,7 @@ func TestModbusProbe(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary")
 	}
-	bin := coldaisleBinary(t)
+	bin := testBinary(t)
 
 	srv := modbussim.NewServer()
 	bank := &fcBank{Bank: modbussim.NewBank(10, 16)}
