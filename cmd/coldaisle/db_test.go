@@ -13,7 +13,6 @@ import (
 	"github.com/coldaisle/coldaisle/storage"
 )
 
-
 type result struct {
 	code           int
 	stdout, stderr string

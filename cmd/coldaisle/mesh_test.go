@@ -19,7 +19,6 @@ import (
 	"github.com/coldaisle/coldaisle/drivers/serialport/socatpair"
 )
 
-
 func TestMeshListenAgainstSimulatedGateway(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary and runs socat; skipped in -short")

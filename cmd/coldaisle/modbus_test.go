@@ -41,7 +41,6 @@ func (b *fcBank) lastFC() byte {
 	return b.fcs[len(b.fcs)-1]
 }
 
-
 // TestModbusProbe runs the built probe against an in-process modbussim TCP gateway and checks
 // every exit code and the output formats.
 func TestModbusProbe(t *testing.T) {

@@ -145,7 +145,7 @@ func SiteConfigWith(sc *plant.Scenario, zm ZoneMapping) *site.Config {
 // Default loop settings the bench (and SiteConfig) uses; tuned on the built-in scenarios.
 var (
 	DefaultFanTuning  = site.Tuning{Kp: 5, Ti: 120, Method: "bench", Data: "tuned on the built-in scenarios (coldaisle bench)"}
-	DefaultFanRatePct = 2.0
+	DefaultFanRatePct = 5.0
 )
 
 func clampF(v, lo, hi float64) float64 { return math.Max(lo, math.Min(hi, v)) }

@@ -23,13 +23,29 @@ const (
 	// biasTau is the time constant (s) of the decaying offset that makes entering auto bumpless.
 	biasTau = 30.0
 	// fanDeadbandPct: an auto fan command moves only when the wanted change reaches this.
-	fanDeadbandPct = 1.5
+	fanDeadbandPctC = 1.5
 	// fastDescentGain, fastDescentBandK: a zone more than the band below its setpoint integrates
 	// down this many times faster. Far below the setpoint the inlets hardly respond to airflow
 	// (every rack gets more cold air than it draws), so the fast descent is safe there, and it
 	// cuts the cost of an over-cooled start (fan power goes with the cube of speed).
 	fastDescentGain  = 3.0
 	fastDescentBandK = 1.5
+	slewBandK        = 3.0
+	slewRiseK        = 0.3
+	lowRelaxKps      = 0.3 / 120
+	slewFloorPct     = 0
+	// degradedShare is the share of its air a unit with a fan fault is assumed to have left when
+	// its fan power is not known.
+	degradedShare = 0.5
+	// kwLearnMinPct: fan power is learned (and a degraded unit sized) only above this speed.
+	kwLearnMinPct = 20.0
+	// blindHold: how long the neighbours of an isolated unit hold their speed as a floor.
+	blindHold = 10 * time.Minute
+	// recoverHold: after a blind unit is back, how long its zones may hold their loops while they
+	// are still over-cooled by its fallback air (about the inlets' delay plus two lags).
+	recoverHold = 3 * time.Minute
+	// coolMarginK: a zone this far below its setpoint is over-cooled.
+	coolMarginK = 0.5
 )
 
 // Engine is the loop engine. Build it with New; drive it with Observe, UpdateUnit and Tick. All
@@ -56,17 +72,24 @@ type Engine struct {
 }
 
 type zoneRT struct {
-	cfg      site.Zone
-	share    []float64 // per unit index, normalised to sum 1 over the zone's units
-	pct      float64   // aggregate percentile (100 = max)
-	pid      *pidLoop
-	tt       float64 // tracking time constant (s)
-	meas     float64
-	valid    int
-	ok       bool
-	demand   float64
-	achieved float64
-	alarms   map[string]string
+	cfg          site.Zone
+	share        []float64 // per unit index, normalised to sum 1 over the zone's units
+	pct          float64   // aggregate percentile (100 = max)
+	pid          *pidLoop
+	tt           float64 // tracking time constant (s)
+	meas         float64
+	valid        int
+	ok           bool
+	demand       float64
+	achieved     float64
+	alarms       map[string]string
+	slewRate     float64 // fastest fan rate of the zone's units (%/s)
+	preTrip      float64 // demand before a unit of the zone tripped (NaN: none tripped)
+	low          float64 // recent lowest measurement (relaxes upwards), for the slew's brake
+	haveLow      bool
+	held         bool      // the loop holds this period (blind or recovering, and over-cooled)
+	recoverUntil time.Time // a zone that was blind holds while over-cooled until then
+	started      bool      // the zone has been within slewBandK of its setpoint: no more slew
 }
 
 type unitRT struct {
@@ -86,8 +109,15 @@ type unitRT struct {
 	fails    int
 	lastErr  error
 	isolated bool
-	tripped  bool
-	needTrk  bool // came back from isolation/trip/start: go through tracking
+	isoSince time.Time
+	wasIso   bool    // the last isolation has not been followed by auto yet
+	isoFan   float64 // speed an isolated unit is assumed to run (the lesser of last command and fallback)
+	tripped  bool    // not running (trip, fan fault with the fan stopped): no air
+	fallback bool    // running on its own local control (BMS timeout): its read-back speed
+	degraded bool    // fan fault with the fan still running: capEst of its air
+	capEst   float64 // estimated share of its rated airflow left (degraded)
+	kwCoef   float64 // learned fan kW at 100 % (FanKW / speed^3 while healthy), 0 unknown
+	needTrk  bool    // came back from isolation/trip/start: go through tracking
 	trkFrom  time.Time
 	valvePID *pid.PID
 	bias     float64
@@ -162,6 +192,9 @@ func (e *Engine) build(cfg *site.Config, old *Engine) error {
 						_, _ = m.st.Update(r, r.Arrived)
 					}
 				}
+				for id, f := range sm.filt {
+					m.filt[id] = f
+				}
 			}
 		}
 		e.meas = m
@@ -229,12 +262,18 @@ func (e *Engine) build(cfg *site.Config, old *Engine) error {
 		zr := oldZones[zc.Name]
 		tun := fanTuning(cfg, &zc)
 		if zr == nil {
-			zr = &zoneRT{pid: newPID(tun, true, 0, 100), alarms: map[string]string{}, meas: math.NaN()}
+			zr = &zoneRT{pid: newPID(tun, true, 0, 100), alarms: map[string]string{}, meas: math.NaN(), preTrip: math.NaN()}
 		} else {
 			zr.pid.retune(tun)
 		}
 		zr.cfg, zr.pct = zc, pct
 		zr.tt = math.Max(tun.Ti/4, e.period.Seconds())
+		zr.slewRate = 0
+		for _, un := range zc.Units {
+			if u := cfg.Unit(un); u != nil {
+				zr.slewRate = math.Max(zr.slewRate, u.FanRatePct)
+			}
+		}
 		zr.share = make([]float64, len(cfg.Units))
 		sum := 0.0
 		for _, un := range zc.Units {
@@ -517,33 +556,31 @@ func (e *Engine) Tick(now time.Time) []Command {
 				why = fmt.Sprintf("read-back older than %v", stale)
 			}
 			e.setUnitAlarm(u, "isolated", "isolated: "+why, now)
+			if !wasIso {
+				u.isoSince, u.wasIso = now, true
+				// Alive, it keeps its last command until its BMS timer runs out, then runs
+				// its fallback speed: it is sure to give the lesser of the two.
+				u.isoFan = u.st.FanPct
+				if u.haveCmd {
+					u.isoFan = u.fan
+				}
+				u.isoFan = math.Min(u.isoFan, math.Max(u.cfg.FallbackFanPct, u.cfg.MinFanPct))
+			}
 			u.needTrk = true
 		} else if wasIso {
 			e.clearUnitAlarm(u, "isolated", now)
 		}
-		u.tripped = false
+		wasTrip := u.tripped
+		u.tripped, u.fallback, u.degraded = false, false, false
 		if fbOK {
-			var why []string
-			if u.st.FanFault {
-				why = append(why, "fan fault")
+			e.unitCondition(u, now)
+			if u.tripped && !wasTrip {
+				e.onTrip(j, u)
+			} else if !u.tripped && wasTrip {
+				e.onRestore(j)
 			}
-			if u.st.Fallback {
-				why = append(why, "local fallback")
-			}
-			if !u.st.Running && !u.st.FanFault {
-				why = append(why, "not running")
-			}
-			if len(why) > 0 {
-				u.tripped, u.needTrk = true, true
-				e.setUnitAlarm(u, "tripped", "tripped: "+strings.Join(why, ", "), now)
-			} else {
-				e.clearUnitAlarm(u, "tripped", now)
-			}
-			if u.st.Alarm {
-				e.setUnitAlarm(u, "unit-alarm", fmt.Sprintf("unit-alarm: code %d", u.st.AlarmCode), now)
-			} else {
-				e.clearUnitAlarm(u, "unit-alarm", now)
-			}
+		} else {
+			u.tripped = wasTrip // unseen: what we knew stands
 		}
 		insufficient := ""
 		for _, z := range e.zones {
@@ -559,6 +596,9 @@ func (e *Engine) Tick(now time.Time) []Command {
 		case u.tripped:
 			u.tune = e.abortTune(u, "unit tripped", now)
 			e.setMode(u, ModeTracking, "unit tripped: "+u.alarms["tripped"], now)
+		case u.fallback:
+			u.tune = e.abortTune(u, "unit in local fallback", now)
+			e.setMode(u, ModeTracking, "unit in local fallback", now)
 			u.trkFrom = now
 		case u.manual:
 			u.needTrk = false
@@ -580,32 +620,59 @@ func (e *Engine) Tick(now time.Time) []Command {
 		default:
 			e.setMode(u, ModeAuto, "auto", now)
 		}
+		if u.mode != ModeTracking && u.mode != ModeFailSafe {
+			u.wasIso = false
+		}
 	}
 
 	// 3. Zone loops, then the allocation. Units sharing a zone with a unit under autotune hold
 	// their speed so that nothing fights the relay.
 	in := &e.ain
+	e.plenumShares(in.W)
+	blindZ := make([]bool, len(e.zones))
+	for i := range e.zones {
+		blindZ[i] = e.zoneBlind(i)
+	}
 	for j, u := range e.units {
 		in.Free[j] = u.mode == ModeAuto && !e.heldByTune(j)
 		in.Lo[j], in.Hi[j] = u.cfg.MinFanPct, u.cfg.MaxFanPct
-		present := !(u.isolated || u.tripped || u.mode == ModeDisabled)
-		for i, z := range e.zones {
-			in.W[i][j] = 0
-			if present {
-				in.W[i][j] = z.share[j]
-			}
+		share := 1.0
+		switch {
+		case u.mode == ModeDisabled:
+			share = 0
+		case u.degraded:
+			share = u.capEst
+		}
+		for i := range e.zones {
+			in.W[i][j] *= share
 		}
 		switch u.mode {
 		case ModeManual:
 			in.Fixed[j] = u.manPct
 		case ModeFailSafe:
 			in.Fixed[j] = math.Max(u.cfg.SafeFanPct, u.cfg.MinFanPct)
+			if u.isolated {
+				in.Fixed[j] = u.isoFan
+			}
 		case ModeTracking:
 			in.Fixed[j] = math.Max(0, u.st.FanPct) // what it really moves (the command is clamped below)
+			if u.tripped {
+				in.Fixed[j] = 0
+			}
 		case ModeAutotune:
 			in.Fixed[j] = e.tuneOutput(u, now)
 		default:
 			in.Fixed[j] = u.fan
+		}
+		// A neighbour of a unit we cannot see (isolated, or back and still tracking) does not
+		// slow down on what that unit is assumed to do: if it died, the inlets say so and the
+		// zone loops raise the neighbours; if it is alive, nothing needed to move.
+		if in.Free[j] {
+			for i, z := range e.zones {
+				if z.share[j] > 0 && blindZ[i] {
+					in.Lo[j] = math.Max(in.Lo[j], math.Min(u.fan, in.Hi[j]))
+				}
+			}
 		}
 	}
 	for i, z := range e.zones {
@@ -615,7 +682,24 @@ func (e *Engine) Tick(now time.Time) []Command {
 				free = true
 			}
 		}
-		if z.ok && free && dt > 0 {
+		// A blind zone's loop does not wind down: its units cannot follow (floors above) and what
+		// over-cools it is most likely the unseen unit in its fallback.
+		// It holds without a proportional kick when it resumes.
+		// After the unit is back the zone stays over-cooled by its fallback air for a while (the
+		// inlets lag): the loop keeps holding for recoverHold, or until the zone is near its
+		// setpoint again, instead of pulling the other units down for a disturbance that is gone.
+		if blindZ[i] {
+			z.recoverUntil = now.Add(recoverHold)
+		} else if !z.recoverUntil.IsZero() && (!now.Before(z.recoverUntil) || !z.ok || z.meas >= z.cfg.SetpointC-coolMarginK) {
+			z.recoverUntil = time.Time{}
+		}
+		hold := !z.recoverUntil.IsZero() && z.ok && z.meas < z.cfg.SetpointC
+		z.held = hold
+		if z.ok && free && dt > 0 && hold {
+			z.pid.track(z.pid.out, z.cfg.SetpointC, z.meas, true)
+			z.demand = z.pid.out
+		} else if z.ok && free && dt > 0 {
+			e.slew(i, z, dt)
 			z.demand = z.pid.update(z.cfg.SetpointC, z.meas, dt)
 		} else {
 			z.demand = z.pid.out
@@ -649,9 +733,17 @@ func (e *Engine) Tick(now time.Time) []Command {
 			u.haveCmd = true
 		}
 		want := e.target[j]
+		if u.mode == ModeFailSafe {
+			want = math.Max(u.cfg.SafeFanPct, u.cfg.MinFanPct) // an isolated one counted above at what it is sure to give
+		}
 		if u.mode == ModeAuto {
 			if entered {
 				u.bias = u.fan - want
+			}
+			// The blend protects the zones from a sudden change of air; a unit above its share
+			// whose zones are all cool, or below it with a zone warm, moves at its rate limit.
+			if cool, warm := e.unitZones(j); u.bias > 0 && cool || u.bias < 0 && warm {
+				u.bias = 0
 			}
 			want += u.bias
 			// decays from the next period on: the first auto command equals the last one
@@ -664,6 +756,10 @@ func (e *Engine) Tick(now time.Time) []Command {
 		}
 		if u.mode == ModeTracking {
 			want = clamp(u.st.FanPct, u.cfg.MinFanPct, u.cfg.MaxFanPct)
+			if u.tripped {
+				// A stopped fan reads 0: hold the last command, which it restarts to.
+				want = u.fan
+			}
 		}
 		fan := want
 		// Deadband: sub-deadband moves (sensor noise through the loop) are not worth a fan change;
@@ -698,6 +794,9 @@ func (e *Engine) Tick(now time.Time) []Command {
 				free = true
 			}
 		}
+		if z.held {
+			continue
+		}
 		if z.ok && free {
 			z.pid.achieved(a, dt, z.tt)
 		} else {
@@ -706,6 +805,211 @@ func (e *Engine) Tick(now time.Time) []Command {
 	}
 	e.finishTunes(now)
 	return cmds
+}
+
+// unitCondition classifies a unit from its read-back: tripped (not running: no air), in local
+// fallback (running its own fallback speed: tracked), or degraded (a fan fault with the fan still
+// running: a share of its air). It learns the unit's fan power at full speed while healthy, which
+// sizes what a degraded unit has left (fan power and airflow both scale with the fans left).
+func (e *Engine) unitCondition(u *unitRT, now time.Time) {
+	st := u.st
+	switch {
+	case !st.Running:
+		why := "not running"
+		if st.FanFault {
+			why = "fan fault"
+		}
+		u.tripped = true
+		e.setUnitAlarm(u, "tripped", "tripped: "+why, now)
+	case st.Fallback:
+		u.fallback, u.needTrk = true, true
+	}
+	if !u.tripped {
+		e.clearUnitAlarm(u, "tripped", now)
+	}
+	if u.fallback {
+		e.setUnitAlarm(u, "fallback", "fallback: the unit runs its local control", now)
+	} else {
+		e.clearUnitAlarm(u, "fallback", now)
+	}
+	s3 := math.Pow(st.FanPct/100, 3)
+	if st.Running && st.FanFault {
+		u.degraded = true
+		c := degradedShare
+		if u.kwCoef > 0 && st.FanKW > 0 && st.FanPct >= kwLearnMinPct {
+			c = clamp(st.FanKW/(u.kwCoef*s3), 0.1, 1)
+		}
+		if u.capEst <= 0 || u.capEst > 1 {
+			u.capEst = c
+		} else {
+			u.capEst += 0.3 * (c - u.capEst)
+		}
+		e.setUnitAlarm(u, "degraded", fmt.Sprintf("degraded: fan fault, about %.0f %% of its air left", 100*u.capEst), now)
+	} else {
+		u.capEst = 0
+		e.clearUnitAlarm(u, "degraded", now)
+		if st.Running && st.FanKW > 0 && st.FanPct >= kwLearnMinPct && !math.IsInf(st.FanKW, 0) {
+			k := st.FanKW / s3
+			if u.kwCoef <= 0 {
+				u.kwCoef = k
+			} else {
+				u.kwCoef += 0.05 * (k - u.kwCoef)
+			}
+		}
+	}
+	if st.Alarm {
+		e.setUnitAlarm(u, "unit-alarm", fmt.Sprintf("unit-alarm: code %d", st.AlarmCode), now)
+	} else {
+		e.clearUnitAlarm(u, "unit-alarm", now)
+	}
+}
+
+// plenumShares sets w[z][u], the share of zone z's cold air unit u gives at equal speeds, for the
+// units that run. A tripped unit gives nothing, and its air is missing at once: the allocator
+// raises the others in the same period (the feed-forward). But the survivors' air fills the shared
+// plenum behind it: in each zone it served, the running units' shares are renormalised to sum 1
+// (the zone's racks now draw only from them), and each survivor's air is spread over its zones in
+// proportion to its renormalised shares (equal rack draw per zone assumed). A survivor that also
+// serves an unaffected zone thus sends more of its air where the trip was and less elsewhere, and
+// is raised by what is really missing, not by the whole lost share.
+func (e *Engine) plenumShares(w [][]float64) {
+	nz, nu := len(e.zones), len(e.units)
+	any := false
+	for _, u := range e.units {
+		any = any || u.tripped
+	}
+	for i, z := range e.zones {
+		for j, u := range e.units {
+			w[i][j] = z.share[j]
+			if u.tripped {
+				w[i][j] = 0
+			}
+		}
+	}
+	if !any {
+		return
+	}
+	scale := make([]float64, nz) // renormalisation of each zone's running shares
+	for i := range e.zones {
+		sum := 0.0
+		for j := 0; j < nu; j++ {
+			sum += w[i][j]
+		}
+		if sum > 0 {
+			scale[i] = 1 / sum
+		}
+	}
+	for j, u := range e.units {
+		if u.tripped {
+			continue
+		}
+		before, after := 0.0, 0.0 // the unit's air spread over its zones
+		for i, z := range e.zones {
+			before += z.share[j]
+			after += z.share[j] * scale[i]
+		}
+		if after <= 0 {
+			continue
+		}
+		for i := range e.zones {
+			// share x (its part of the unit's air after / before)
+			w[i][j] = w[i][j] * scale[i] * before / after
+		}
+	}
+}
+
+// onTrip: unit j stopped. Its zones remember their demand for the restart.
+func (e *Engine) onTrip(j int, u *unitRT) {
+	for _, z := range e.zones {
+		if z.share[j] > 0 && math.IsNaN(z.preTrip) {
+			z.preTrip = z.pid.out
+		}
+	}
+}
+
+// onRestore: unit j runs again (at its held command). A zone whose units all run again asks at
+// least its demand from before the trip: what its loop learned meanwhile was on another air
+// distribution (the survivors filling the plenum), and it must not starve while the others blend
+// down.
+func (e *Engine) onRestore(j int) {
+	for _, z := range e.zones {
+		if z.share[j] <= 0 || math.IsNaN(z.preTrip) {
+			continue
+		}
+		other := false
+		for k, o := range e.units {
+			other = other || (k != j && o.tripped && z.share[k] > 0)
+		}
+		if other {
+			continue
+		}
+		if z.preTrip > z.pid.out {
+			z.pid.setOutput(z.preTrip)
+		}
+		z.preTrip = math.NaN()
+	}
+}
+
+// unitZones reports whether every zone unit j serves is measured and below its setpoint by
+// coolMarginK (cool), and whether one is above its setpoint (warm).
+func (e *Engine) unitZones(j int) (cool, warm bool) {
+	cool = true
+	for _, z := range e.zones {
+		if z.share[j] <= 0 {
+			continue
+		}
+		if !z.ok || z.meas > z.cfg.SetpointC-coolMarginK {
+			cool = false
+		}
+		if z.ok && z.meas > z.cfg.SetpointC {
+			warm = true
+		}
+	}
+	return cool, warm
+}
+
+// blind reports whether the engine cannot see unit o: isolated (for up to blindHold), or back from
+// isolation and still tracking.
+func (e *Engine) blind(o *unitRT) bool {
+	return o.isolated && e.now.Sub(o.isoSince) < blindHold || !o.isolated && o.mode == ModeTracking && o.wasIso
+}
+
+// zoneBlind reports whether zone i is served by a unit the engine cannot see.
+func (e *Engine) zoneBlind(i int) bool {
+	for k, o := range e.units {
+		if e.zones[i].share[k] > 0 && e.blind(o) {
+			return true
+		}
+	}
+	return false
+}
+
+// slew decides whether zone z's loop descends at the fan rate limit this period. At start-up, from
+// units in fallback at full speed, the zone is far below its setpoint (slewBandK) where the inlets
+// do not respond to airflow (every rack gets more cold air than it draws), so the PI's slow
+// integral descent only burns fan power. The slew brakes as soon as the measurement rises
+// slewRiseK above its recent low (past the knee where the racks start to recirculate), never takes
+// the demand below what the units give at their minimum speeds, and ends for good once the zone
+// has come within slewBandK of its setpoint: later over-cooling (a unit in fallback, a load drop)
+// is not that flat region, and the PI's fast descent handles it.
+func (e *Engine) slew(i int, z *zoneRT, dt float64) {
+	if !z.haveLow || z.meas < z.low {
+		z.low, z.haveLow = z.meas, true
+	} else {
+		z.low = math.Min(z.meas, z.low+lowRelaxKps*dt)
+	}
+	z.pid.slewRate = 0
+	if z.cfg.SetpointC-z.meas < slewBandK {
+		z.started = true
+	}
+	if z.started || z.meas-z.low >= slewRiseK {
+		return
+	}
+	floor := 0.0
+	for j, u := range e.units {
+		floor += e.ain.W[i][j] * u.cfg.MinFanPct
+	}
+	z.pid.slewRate, z.pid.slewFloor = z.slewRate, floor+slewFloorPct
 }
 
 // heldByTune reports whether unit j shares a zone with a unit under autotune (not itself).

@@ -16,11 +16,13 @@ type pidLoop struct {
 	reverse    bool
 	lo, hi     float64
 
-	integral float64 // the I part, in output units
-	dState   float64 // filtered derivative state
-	lastPV   float64
-	havePV   bool
-	out      float64 // last output
+	integral  float64 // the I part, in output units
+	slewRate  float64 // %/s for the next update: the output falls at least this fast (0: off)
+	slewFloor float64 // the slew does not take the output below this
+	dState    float64 // filtered derivative state
+	lastPV    float64
+	havePV    bool
+	out       float64 // last output
 }
 
 func newPID(t site.Tuning, reverse bool, lo, hi float64) *pidLoop {
@@ -42,7 +44,13 @@ func (p *pidLoop) update(sp, pv, dt float64) float64 {
 		if p.reverse && e < -fastDescentBandK {
 			k = fastDescentGain
 		}
-		p.integral += k * p.kp * dt / p.ti * e
+		di := k * p.kp * dt / p.ti * e
+		if p.slewRate > 0 {
+			// at least as fast as the slew, but the slew alone does not cross its floor
+			room := math.Max(0, p.kp*e+p.integral-p.slewFloor)
+			di = math.Min(di, math.Max(-p.slewRate*dt, -room))
+		}
+		p.integral += di
 	}
 	d := 0.0
 	if p.td > 0 && p.havePV && dt > 0 {
@@ -86,6 +94,16 @@ func (p *pidLoop) achieved(a, dt, tt float64) {
 	diff := k * (a - p.out)
 	p.integral += diff
 	p.out += diff
+}
+
+// setOutput moves the output to a (the integrator takes the step).
+func (p *pidLoop) setOutput(a float64) {
+	if math.IsNaN(a) {
+		return
+	}
+	a = clamp(a, p.lo, p.hi)
+	p.integral += a - p.out
+	p.out = a
 }
 
 // track makes the output equal to a now, given the current error (bumpless transfer point).

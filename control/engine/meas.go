@@ -2,9 +2,22 @@ package engine
 
 import (
 	"fmt"
+	"math"
+	"slices"
+	"time"
 
 	"github.com/coldaisle/coldaisle/control/sensors"
-	"time"
+)
+
+// Per-sensor smoothing of the zone measurement.
+const (
+	// filterAlpha is the weight of a new report in a sensor's smoothed value (an exponential
+	// average over about three reports). The hottest of many noisy sensors is biased up and
+	// jumps with every report; averaging each sensor before the max removes most of both.
+	filterAlpha = 0.4
+	// filterJumpK: a report this far from the smoothed value is a real change (a load step, a
+	// hot spot), not noise, and is taken at once: the filter never delays heat.
+	filterJumpK = 0.3
 )
 
 // measurer is how the engine turns sensor readings into zone measurements: control/sensors
@@ -15,9 +28,13 @@ type measurer interface {
 	measure(sensors []string, pct float64, minValid int, now time.Time) (v float64, valid int, ok bool)
 }
 
-// storeMeasurer is the control/sensors store behind the measurer interface.
+// storeMeasurer is the control/sensors store behind the measurer interface. The store judges
+// every sensor (the raw readings); the zone value is then the max (or percentile) of the used
+// sensors' smoothed values.
 type storeMeasurer struct {
-	st *sensors.Store
+	st   *sensors.Store
+	filt map[string]float64 // smoothed value per sensor
+	buf  []float64
 }
 
 func newStoreMeasurer(maxAge, frozenAfter time.Duration, lo, hi float64) (*storeMeasurer, error) {
@@ -27,11 +44,25 @@ func newStoreMeasurer(maxAge, frozenAfter time.Duration, lo, hi float64) (*store
 	if err != nil {
 		return nil, fmt.Errorf("engine: sensors: %w", err)
 	}
-	return &storeMeasurer{st: st}, nil
+	return &storeMeasurer{st: st, filt: map[string]float64{}}, nil
 }
 
 func (m *storeMeasurer) observe(r Reading) {
-	_, _ = m.st.Update(sensors.Reading{ID: r.Sensor, Value: r.Value, Fault: r.Fault, Arrived: r.Arrival, Gateway: r.Time, Seq: r.Seq}, r.Arrival)
+	out, err := m.st.Update(sensors.Reading{ID: r.Sensor, Value: r.Value, Fault: r.Fault, Arrived: r.Arrival, Gateway: r.Time, Seq: r.Seq}, r.Arrival)
+	if err != nil || (out != sensors.Accepted && out != sensors.Resynced) {
+		return
+	}
+	if r.Fault || math.IsNaN(r.Value) || math.IsInf(r.Value, 0) {
+		delete(m.filt, r.Sensor) // starts afresh from its next good report
+		return
+	}
+	f, ok := m.filt[r.Sensor]
+	if !ok || math.Abs(r.Value-f) > filterJumpK {
+		f = r.Value
+	} else {
+		f += filterAlpha * (r.Value - f)
+	}
+	m.filt[r.Sensor] = f
 }
 
 func (m *storeMeasurer) measure(ids []string, pct float64, minValid int, now time.Time) (float64, int, bool) {
@@ -40,5 +71,39 @@ func (m *storeMeasurer) measure(ids []string, pct float64, minValid int, now tim
 		p = 0
 	}
 	a := m.st.Zone(ids, sensors.ZoneConfig{MinValid: minValid, Percentile: p}, now)
-	return a.Value, a.Valid, a.OK
+	if !a.OK {
+		return a.Value, a.Valid, a.OK
+	}
+	v := m.buf[:0]
+	for _, mb := range a.Members {
+		if !mb.Used {
+			continue
+		}
+		f, ok := m.filt[mb.ID]
+		if !ok {
+			f = mb.Value
+		}
+		v = append(v, f)
+	}
+	m.buf = v
+	if len(v) == 0 {
+		return a.Value, a.Valid, a.OK
+	}
+	return aggregate(v, p), a.Valid, a.OK
+}
+
+// aggregate is the max of xs (p <= 0 or >= 100) or its p-th percentile by linear interpolation
+// between order statistics, as control/sensors computes it. xs is reordered.
+func aggregate(xs []float64, p float64) float64 {
+	if p <= 0 || p >= 100 {
+		return slices.Max(xs)
+	}
+	slices.Sort(xs)
+	pos := p / 100 * float64(len(xs)-1)
+	lo := int(math.Floor(pos))
+	if lo >= len(xs)-1 {
+		return xs[len(xs)-1]
+	}
+	f := pos - float64(lo)
+	return xs[lo] + f*(xs[lo+1]-xs[lo])
 }

@@ -81,7 +81,7 @@ func runnerSetup(t *testing.T, ignoreCtx bool) (*Runner, *fakeIO, *[]PeriodRepor
 	for i := range cfg.Units {
 		cfg.Units[i].BMSTimeout.Duration = time.Second
 	}
-	cfg.Control.Watchdog.Duration = 5 * time.Second
+	cfg.Board.WatchdogTimeout.Duration = 5 * time.Second
 	e, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)

@@ -122,13 +122,7 @@ func WritePNG(w io.Writer, r *Run, opt PlotOptions) error {
 	sum := Summarize(r)
 	panels := []*plot.Plot{inletPanel(r, opt), fanPanel(r, opt), energyPanel(r, opt, sum)}
 
-	x0, x1 := r.Samples[0].T/60, r.Samples[len(r.Samples)-1].T/60
-	if x1-x0 < 1e-9 {
-		x1 = x0 + 1
-	}
-	if x0 > 0 && x0 < 0.05*(x1-x0) {
-		x0 = 0 // a run whose first sample comes a step after the start still starts at 0
-	}
+	x0, x1 := timeRange(r)
 	for _, p := range panels {
 		p.X.Min, p.X.Max = x0, x1
 		styleFonts(p)
@@ -193,6 +187,18 @@ func stack(ps []*plot.Plot, shares []float64, c draw.Canvas, gap vg.Length) []dr
 		out[i].Max.X -= right - (out[i].Max.X - d.Max.X)
 	}
 	return out
+}
+
+// timeRange is the shared x axis in minutes.
+func timeRange(r *Run) (x0, x1 float64) {
+	x0, x1 = r.Samples[0].T/60, r.Samples[len(r.Samples)-1].T/60
+	if x1-x0 < 1e-9 {
+		x1 = x0 + 1
+	}
+	if x0 > 0 && x0 < 0.05*(x1-x0) {
+		x0 = 0 // a run whose first sample comes a step after the start still starts at 0
+	}
+	return x0, x1
 }
 
 func headline(s Summary) string {
@@ -285,8 +291,9 @@ func inletPanel(r *Run, opt PlotOptions) *plot.Plot {
 	limLine := hline(xs[0], xs[n-1], lim, draw.LineStyle{Color: colLimit, Width: 1.4, Dashes: []vg.Length{2, 2}})
 	p.Add(limLine)
 	p.Legend.Add(fmt.Sprintf("limit %.1f °C", lim), limLine)
+	var ev *marks
 	if len(r.Events) > 0 {
-		ev := eventMarks(r.Events, true)
+		ev = eventMarks(r.Events, true)
 		ev.dataTop = math.Max(hi, lim)
 		p.Add(ev)
 		p.Legend.Add("event", ev)
@@ -296,11 +303,17 @@ func inletPanel(r *Run, opt PlotOptions) *plot.Plot {
 		lo, hi = lim-5, lim
 	}
 	p.Y.Min = math.Floor(math.Min(lo, lim) - 0.5)
-	p.Y.Max = math.Max(hi, lim) + 0.5
-	if len(r.Events) > 0 {
-		p.Y.Max += 0.4 * (p.Y.Max - p.Y.Min) // headroom for the event labels
+	p.Y.Max = math.Ceil(math.Max(hi, lim) + 0.5)
+	if ev != nil {
+		// headroom for the rows of event labels, estimated from the figure size
+		dpi := float64(opt.DPI)
+		dataW := vg.Length(float64(opt.WidthPx)/dpi*float64(vg.Inch)) - legendW - 70
+		dataH := vg.Length(0.42*(float64(opt.HeightPx)/dpi*float64(vg.Inch)-float64(headH)-44)) - 55
+		x0, x1 := timeRange(r)
+		band := vg.Length(ev.rowsNeeded(x0, x1, dataW))*ev.lineH() + 6
+		frac := math.Min(1.5, float64(band/max(dataH-band, 10)))
+		p.Y.Max += frac * (p.Y.Max - p.Y.Min)
 	}
-	p.Y.Max = math.Ceil(p.Y.Max)
 	return p
 }
 
@@ -514,8 +527,7 @@ func (m *marks) Plot(c draw.Canvas, p *plot.Plot) {
 	if len(groups) == 0 {
 		return
 	}
-	lineH := m.text.Height("Mg") + 2
-	const pad, gap = vg.Length(3), vg.Length(8)
+	lineH := m.lineH()
 	top := c.Max.Y - 2
 	nrows := int((top - trY(m.dataTop)) / lineH)
 	if nrows < 1 {
@@ -581,6 +593,41 @@ func (m *marks) Plot(c draw.Canvas, p *plot.Plot) {
 		})
 		c.FillText(m.text, vg.Point{X: right.x0, Y: y + 1}, lbl)
 	}
+}
+
+const pad, gap = vg.Length(3), vg.Length(8) // label to line, label to label
+
+func (m *marks) lineH() vg.Length { return m.text.Height("Mg") + 2 }
+
+// rowsNeeded estimates the label rows for a data area dataW points wide showing minutes
+// x0..x1: the same greedy packing as Plot, without shortening, at most 8.
+func (m *marks) rowsNeeded(x0, x1 float64, dataW vg.Length) int {
+	var ends []vg.Length // per row, where its last label ends
+	lastX := vg.Length(math.Inf(-1))
+	for _, e := range sortedEvents(m.events) {
+		x := vg.Length((e.T/60 - x0) / (x1 - x0) * float64(dataW))
+		lbl := sanitize(e.Label)
+		if !isFinite(e.T) || x < 0 || x > dataW || lbl == "" || x-lastX < 3 {
+			continue // outside, unlabelled, or sharing the previous label (approximately)
+		}
+		lastX = x
+		x0 := x + pad
+		x1 := x0 + m.text.Width(clipRunes(lbl, 60))
+		if x1 > dataW {
+			x0, x1 = x-pad-(x1-x0), x-pad
+		}
+		placed := false
+		for r := range ends {
+			if x0 >= ends[r]+gap {
+				ends[r], placed = x1, true
+				break
+			}
+		}
+		if !placed && len(ends) < 8 {
+			ends = append(ends, x1)
+		}
+	}
+	return max(1, len(ends))
 }
 
 func sortedEvents(evs []Event) []Event {

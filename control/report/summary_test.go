@@ -163,3 +163,42 @@ func TestSummaryEmpty(t *testing.T) {
 		t.Errorf("%+v", s)
 	}
 }
+
+// Arbitrary values (NaN, infinities, huge numbers, odd labels) never panic, and the
+// time-weighted figures stay within the run's duration.
+func FuzzSummarize(f *testing.F) {
+	f.Add([]byte{0, 10, 20, 30, 200, 255, 7, 9}, 25.0, 27.0, "trip")
+	f.Add([]byte{255, 255, 0, 0, 1}, math.NaN(), math.Inf(1), "\x1b[2J")
+	f.Fuzz(func(t *testing.T, data []byte, sp, lim float64, label string) {
+		r := &Run{SetpointC: sp, LimitC: lim, BandK: lim - sp}
+		tt := 0.0
+		for i, b := range data {
+			tt += float64(b % 16)
+			v := float64(b)/8 + 10
+			switch b % 7 {
+			case 0:
+				v = math.NaN()
+			case 1:
+				v = math.Inf(int(b%2)*2 - 1)
+			}
+			s := Sample{T: tt, InletsC: []float64{v, float64(b) / 9}, FanKW: v, BaselineFanKW: float64(b), FanKWh: tt, BaselineFanKWh: 2 * tt,
+				Units: []Unit{{Name: label, Mode: string(rune('a' + b%3)), FanPct: v, SetpointC: sp, Alarm: b%2 == 0}}}
+			if b%5 == 0 {
+				s.Events = []Event{{T: tt - float64(i%3), Label: label}}
+			}
+			if err := r.Add(s); err != nil {
+				t.Fatal(err)
+			}
+		}
+		s := Summarize(r)
+		if s.AboveLimitS > s.DurationS || s.AboveBandS > s.DurationS || s.AboveLimitS < 0 {
+			t.Fatalf("above %v/%v s in %v s", s.AboveLimitS, s.AboveBandS, s.DurationS)
+		}
+		for _, e := range s.Events {
+			if e.Recovered && e.RecoveryS < 0 {
+				t.Fatalf("negative recovery %+v", e)
+			}
+		}
+		_ = s.String()
+	})
+}
