@@ -151,8 +151,8 @@ func (l *Live) Update(s Sample, wall time.Time) error {
 	if l.opt.Headless {
 		return l.headless(&s)
 	}
-	every := time.Duration(float64(time.Second) / l.opt.MaxFPS)
-	if l.drawn && wall.Sub(l.lastDraw) < every && wall.Sub(l.lastDraw) >= 0 {
+	// in float seconds: a tiny MaxFPS must not overflow a Duration
+	if since := wall.Sub(l.lastDraw).Seconds(); l.drawn && since < 1/l.opt.MaxFPS && since >= 0 {
 		return nil
 	}
 	l.lastDraw = wall

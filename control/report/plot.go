@@ -510,7 +510,7 @@ func (m *marks) Plot(c draw.Canvas, p *plot.Plot) {
 	var groups []group
 	for _, e := range sortedEvents(m.events) {
 		x := trX(e.T / 60)
-		if !isFinite(e.T) || x < c.Min.X || x > c.Max.X {
+		if !isFinite(e.T) || !(x >= c.Min.X && x <= c.Max.X) { // NaN-proof
 			continue
 		}
 		c.StrokeLine2(m.line, x, c.Min.Y, x, c.Max.Y)
@@ -529,10 +529,12 @@ func (m *marks) Plot(c draw.Canvas, p *plot.Plot) {
 	}
 	lineH := m.lineH()
 	top := c.Max.Y - 2
-	nrows := int((top - trY(m.dataTop)) / lineH)
-	if nrows < 1 {
-		nrows = 1
+	// clamp in floating point: converting an out-of-range float to int differs per arch
+	rowsF := float64((top - trY(m.dataTop)) / lineH)
+	if !(rowsF >= 1) { // NaN too
+		rowsF = 1
 	}
+	nrows := int(math.Min(20, rowsF))
 	type span struct{ x0, x1 vg.Length }
 	rows := make([][]span, nrows)
 	free := func(r int, sp span) bool {
@@ -607,7 +609,7 @@ func (m *marks) rowsNeeded(x0, x1 float64, dataW vg.Length) int {
 	for _, e := range sortedEvents(m.events) {
 		x := vg.Length((e.T/60 - x0) / (x1 - x0) * float64(dataW))
 		lbl := sanitize(e.Label)
-		if !isFinite(e.T) || x < 0 || x > dataW || lbl == "" || x-lastX < 3 {
+		if !isFinite(e.T) || !(x >= 0 && x <= dataW) || lbl == "" || x-lastX < 3 {
 			continue // outside, unlabelled, or sharing the previous label (approximately)
 		}
 		lastX = x

@@ -8,8 +8,8 @@ import (
 	"image/png"
 	"math"
 	"os"
-	"strings"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )

@@ -1,0 +1,72 @@
+// Package report is the presentation side of `coldaisle sim`: a live terminal view while the
+// controller drives the simulated room, and after the run a text summary and a PNG plot. It is
+// pure presentation code over plain data (no drivers, no storage, no clock of its own): the
+// caller builds a Sample per moment from the twin and the controller and hands it over.
+//
+// # Data
+//
+// A Sample is one moment at plant time T (seconds): per unit (Unit) the fan and valve %, the
+// mode, the zone and its measurement (NaN when invalid) against the setpoint, the alarm flag;
+// the true inlet temperatures (one per rack or sensor, stable order); our total fan kW and the
+// baseline's (every unit at 100 % on local control) at the same moment; both cumulative fan
+// kWh; and the Events (T, label) since the previous sample. Run collects samples (Add copies
+// them and rejects non-finite or decreasing times with ErrSample).
+//
+// # Live view
+//
+// NewLive(w, LiveOptions{...}) then Update(sample, time.Now()) per sample and Close at the end.
+// The interactive view redraws in place: cursor home, every line followed by clear-to-end-of-
+// line, clear-below after the last; the cursor is hidden from the first frame until Close. It
+// redraws at most MaxFPS times per wall-clock second (the caller's time.Now() readings pace it
+// on the monotonic clock); a sample not drawn is drawn by Close. Frames fit Width columns (80):
+// per unit mode, a fan bar and %, valve %, zone inlet, setpoint and difference, ALARM; fan kW
+// and energy against the baseline with savings; max inlet, its peak and the time above the
+// limit; the latest events. Headless (--headless) writes one plain line per Interval of plant
+// time (60 s) plus a line per event, mode change and alarm change, without escape codes.
+//
+// # Summary and plot
+//
+// Summarize(run) gives the duration; the max inlet overall and after SettleS (10 min); the
+// time the max inlet spent above LimitC (27 C) and above setpoint + BandK (0.5 K); fan kWh ours
+// against the baseline and the saving; per event the peak of max inlet over the setpoint and
+// the recovery time (from the event until the max inlet is back at or below setpoint + BandK;
+// an event whose excursion only starts after the next event had no excursion of its own);
+// per unit fan statistics and time per mode. Values hold from one sample to the next.
+//
+// WritePNG / SavePNG draw three panels sharing a time axis in minutes: the inlet temperatures
+// (every inlet thin, the max inlet bold, setpoint and limit lines, events as dashed vertical
+// lines labelled in a headroom band above the data), fan speed per unit, and cumulative fan
+// energy ours against the baseline; legends sit right of the panels. Fonts are gonum/plot's
+// embedded Liberation fonts; nothing is fetched.
+//
+// # Usage
+//
+//	run := &report.Run{Title: "coldaisle sim: demo", SetpointC: sc.SetpointC}
+//	live, err := report.NewLive(os.Stdout, report.LiveOptions{Title: run.Title, Headless: headless})
+//	if err != nil { ... }
+//	defer live.Close() // shows the cursor again, also on an early return
+//	for ... each simulated step ... {
+//		s := report.Sample{T: m.Time(), InletsC: inlets, FanKW: kw, BaselineFanKW: baseKW,
+//			FanKWh: kwh, BaselineFanKWh: baseKWh, Units: units, Events: newEvents}
+//		if err := run.Add(s); err != nil { ... }
+//		if err := live.Update(s, time.Now()); err != nil { ... }
+//	}
+//	live.Close()
+//	report.Summarize(run).WriteText(os.Stdout)
+//	if err := report.SavePNG("sim.png", run, report.PlotOptions{}); err != nil { ... }
+//
+// # Errors
+//
+// ErrSample (bad sample time), ErrNoSamples (plot of an empty run), ErrOption (an option out
+// of range), ErrClosed (Update after Close). Errors from the writer are returned as they are.
+//
+// # Caveats
+//
+// Widths are counted in runes: a name in a double-width script would widen a frame (names
+// are cut to their columns; control characters, ESC included, print as '?'). A Run keeps
+// every sample: at 1 s samples and 80 inlets an hour is ~3 MB; sample every few plant seconds
+// for long runs. The plot reduces each line to MaxPoints (min and max per bucket, so peaks
+// stay). When the units' setpoints differ, the reference for max inlet is the lowest of them
+// unless Run.SetpointC is set. Live is safe for concurrent use; Run is not. The stacked fan
+// lines are drawn widest-first so units running at the same speed stay visible.
+package report
