@@ -5,6 +5,8 @@ VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo de
 COMMIT    ?= $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
 LDFLAGS   := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 GOBUILD   := CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)'
+# Board builds leave out the PNG plotter (gonum/plot and its fonts): half the binary, no use on a board.
+BOARDTAGS ?= noplot
 BIN       := bin
 RUNFLAGS  ?= --plot $(BIN)/coldaisle-sim.png
 
@@ -16,11 +18,11 @@ help: ## list the targets
 build: ## build bin/coldaisle for this machine
 	$(GOBUILD) -o $(BIN)/coldaisle ./cmd/coldaisle
 
-arm: ## build bin/coldaisle-linux-armv7 (GOARM=7)
-	GOOS=linux GOARCH=arm GOARM=7 $(GOBUILD) -o $(BIN)/coldaisle-linux-armv7 ./cmd/coldaisle
+arm: ## build bin/coldaisle-linux-armv7 (GOARM=7, no plotter)
+	GOOS=linux GOARCH=arm GOARM=7 $(GOBUILD) -tags '$(BOARDTAGS)' -o $(BIN)/coldaisle-linux-armv7 ./cmd/coldaisle
 
-arm64: ## build bin/coldaisle-linux-arm64
-	GOOS=linux GOARCH=arm64 $(GOBUILD) -o $(BIN)/coldaisle-linux-arm64 ./cmd/coldaisle
+arm64: ## build bin/coldaisle-linux-arm64 (no plotter)
+	GOOS=linux GOARCH=arm64 $(GOBUILD) -tags '$(BOARDTAGS)' -o $(BIN)/coldaisle-linux-arm64 ./cmd/coldaisle
 
 run: build ## the main job: the controller driving the embedded simulated room
 	$(BIN)/coldaisle sim $(RUNFLAGS)

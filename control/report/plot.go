@@ -1,3 +1,5 @@
+//go:build !noplot
+
 package report
 
 import (
@@ -20,16 +22,6 @@ import (
 	"gonum.org/v1/plot/vg/draw"
 	"gonum.org/v1/plot/vg/vgimg"
 )
-
-// PlotOptions sizes the PNG. Zero values take the defaults.
-type PlotOptions struct {
-	WidthPx, HeightPx int    // 0 means 1200 x 1000
-	DPI               int    // 0 means 96 (font sizes are in points, so DPI scales the text)
-	Title             string // "" means the Run's Title
-	// MaxPoints bounds the points per drawn line: longer series are reduced to the minimum and
-	// maximum of each bucket, so peaks survive. 0 means 2000.
-	MaxPoints int
-}
 
 // Layout of the figure, in points.
 const (
