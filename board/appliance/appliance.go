@@ -63,6 +63,9 @@ type App struct {
 	fldStop context.CancelFunc
 	ctx     context.Context
 
+	bkOnce sync.Once
+	bk     *backend // the console's Backend (backend.go), made once
+
 	io         switchIO
 	firstWrite atomic.Bool
 	periods    atomic.Uint64
@@ -270,12 +273,29 @@ func (a *App) openField(ctx context.Context) error {
 	a.mu.Lock()
 	cfg := a.cfg
 	a.mu.Unlock()
+	f, fctx, stop, err := a.dialField(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	a.useField(fctx, f, stop, cfg)
+	return nil
+}
+
+// dialField opens the field of cfg without using it yet: a commit opens the new field before it
+// stores anything, so a line that cannot be opened changes nothing.
+func (a *App) dialField(ctx context.Context, cfg *site.Config) (*field.Field, context.Context, context.CancelFunc, error) {
 	fctx, stop := context.WithCancel(ctx)
 	f, err := field.Open(fctx, cfg, field.Options{Logf: a.logf})
 	if err != nil {
 		stop()
-		return fmt.Errorf("appliance: %w", err)
+		return nil, nil, nil, fmt.Errorf("appliance: %w", err)
 	}
+	return f, fctx, stop, nil
+}
+
+// useField swaps f (opened by dialField for cfg) in under the runner, stops the previous field,
+// and starts f's mesh session and the configuration of its units.
+func (a *App) useField(fctx context.Context, f *field.Field, stop context.CancelFunc, cfg *site.Config) {
 	a.mu.Lock()
 	old, oldStop := a.fld, a.fldStop
 	a.fld, a.fldStop = f, stop
@@ -283,6 +303,8 @@ func (a *App) openField(ctx context.Context) error {
 	a.io.set(f)
 	if oldStop != nil {
 		oldStop()
+	}
+	if old != nil {
 		old.Close()
 	}
 	go func() {
@@ -291,7 +313,6 @@ func (a *App) openField(ctx context.Context) error {
 		}
 	}()
 	go a.configureUnits(fctx, f, cfg)
-	return nil
 }
 
 // configureUnits writes every unit's own settings (remote enable, BMS timeout, fallback) and
@@ -423,6 +444,11 @@ func (a *App) shutdown() {
 		f.Close()
 	}
 	a.event(storage.KindSystem, "system", "stop: state checkpointed, units left on their BMS timeout")
+	if st, up := a.db.Stats(), time.Since(a.start); up > 0 {
+		// Flash wear, for the operator: what this run wrote, and that rate over a day.
+		a.logf("database: %d commits, %d bytes written in %v (%.1f MB/day at this rate)", st.Commits, st.BytesWritten,
+			up.Round(time.Second), float64(st.BytesWritten)/up.Seconds()*86400/1e6)
+	}
 	if a.brd != nil {
 		if err := a.brd.Close(); err != nil {
 			a.logf("board close: %v", err)

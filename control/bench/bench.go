@@ -42,30 +42,37 @@ type EventResult struct {
 
 // Result holds a scenario's metrics.
 type Result struct {
-	Scenario              string        `json:"scenario"`
-	Seed                  int64         `json:"seed"`
-	DurationS             float64       `json:"duration_s"`
-	FanKWh                float64       `json:"fan_kwh"`
-	BaselineFanKWh        float64       `json:"baseline_fan_kwh"`
-	OracleFanKWh          float64       `json:"oracle_fan_kwh"`
-	SavingsPct            float64       `json:"savings_pct"`  // vs baseline
-	OracleRatio           float64       `json:"oracle_ratio"` // ours / oracle
-	FanKWhSettled         float64       `json:"fan_kwh_after_settle"`
-	BaselineFanKWhSettled float64       `json:"baseline_fan_kwh_after_settle"`
-	OracleFanKWhSettled   float64       `json:"oracle_fan_kwh_after_settle"`
-	OracleRatioSettled    float64       `json:"oracle_ratio_after_settle"`
-	DegMinAbove27         float64       `json:"degree_minutes_above_27"`
-	DegMinAboveSP1        float64       `json:"degree_minutes_above_sp1"`
-	MaxInletC             float64       `json:"max_inlet_c"`
-	MaxInletSettledC      float64       `json:"max_inlet_after_settle_c"`
-	IAE                   float64       `json:"iae"` // K*min, zone measurements vs setpoints, after settle
-	FanTV                 float64       `json:"fan_total_variation"`
-	FanTVAll              float64       `json:"fan_total_variation_incl_startup"`
-	OracleFanTV           float64       `json:"oracle_fan_total_variation"`
-	Events                []EventResult `json:"events"`
-	FailSafePeriods       int           `json:"fail_safe_unit_periods"`
-	Passed                bool          `json:"passed"`
-	WallMS                float64       `json:"wall_ms"`
+	Scenario              string  `json:"scenario"`
+	Seed                  int64   `json:"seed"`
+	DurationS             float64 `json:"duration_s"`
+	FanKWh                float64 `json:"fan_kwh"`
+	BaselineFanKWh        float64 `json:"baseline_fan_kwh"`
+	OracleFanKWh          float64 `json:"oracle_fan_kwh"`
+	SavingsPct            float64 `json:"savings_pct"`  // vs baseline
+	OracleRatio           float64 `json:"oracle_ratio"` // ours / oracle
+	FanKWhSettled         float64 `json:"fan_kwh_after_settle"`
+	BaselineFanKWhSettled float64 `json:"baseline_fan_kwh_after_settle"`
+	OracleFanKWhSettled   float64 `json:"oracle_fan_kwh_after_settle"`
+	OracleRatioSettled    float64 `json:"oracle_ratio_after_settle"`
+	DegMinAbove27         float64 `json:"degree_minutes_above_27"`
+	DegMinAboveSP1        float64 `json:"degree_minutes_above_sp1"`
+	MaxInletC             float64 `json:"max_inlet_c"`
+	MaxInletSettledC      float64 `json:"max_inlet_after_settle_c"`
+	IAE                   float64 `json:"iae"`                 // K*min, zone measurements vs setpoints, after settle
+	FanTV                 float64 `json:"fan_total_variation"` // after settle, % summed over units
+	FanTVAll              float64 `json:"fan_total_variation_incl_startup"`
+	OracleFanTV           float64 `json:"oracle_fan_total_variation"`
+	FanTVRatio            float64 `json:"fan_total_variation_ratio"` // FanTV / OracleFanTV
+	// StartupExcessKWh is our fan energy over the oracle's in the first SettleS: the part of the
+	// whole-run ratio the start from units in fallback at full speed costs.
+	StartupExcessKWh float64 `json:"startup_excess_kwh"`
+	// FirstAutoS is when every unit first ran in auto (before: fallback, fail-safe for too few
+	// sensors reported yet, tracking); -1 never.
+	FirstAutoS      float64       `json:"first_auto_s"`
+	Events          []EventResult `json:"events"`
+	FailSafePeriods int           `json:"fail_safe_unit_periods"`
+	Passed          bool          `json:"passed"`
+	WallMS          float64       `json:"wall_ms"`
 }
 
 // report is one sensor reading on its way through the simulated mesh.
@@ -166,7 +173,7 @@ func Run(sc *plant.Scenario, opt Options) (*Result, error) {
 	var qseq uint64
 	var pLoss, pDup, pReorder, delay, gwDownUntil float64
 
-	res := &Result{Scenario: sc.Name, Seed: opt.Seed, DurationS: sc.Duration, MaxInletC: math.Inf(-1), MaxInletSettledC: math.Inf(-1)}
+	res := &Result{Scenario: sc.Name, Seed: opt.Seed, DurationS: sc.Duration, MaxInletC: math.Inf(-1), MaxInletSettledC: math.Inf(-1), FirstAutoS: -1}
 	type evTrack struct {
 		EventResult
 		lastAbove float64
@@ -330,10 +337,15 @@ func Run(sc *plant.Scenario, opt Options) (*Result, error) {
 			}
 			haveFan = true
 			snap := eng.Snapshot()
+			allAuto := true
 			for _, us := range snap.Units {
 				if us.Mode == engine.ModeFailSafe {
 					res.FailSafePeriods++
 				}
+				allAuto = allAuto && us.Mode == engine.ModeAuto
+			}
+			if allAuto && res.FirstAutoS < 0 {
+				res.FirstAutoS = t
 			}
 			if t > SettleS {
 				for _, z := range snap.Zones {
@@ -389,6 +401,10 @@ func Run(sc *plant.Scenario, opt Options) (*Result, error) {
 		}
 		if res.OracleFanKWhSettled > 0 {
 			res.OracleRatioSettled = res.FanKWhSettled / res.OracleFanKWhSettled
+		}
+		res.StartupExcessKWh = (res.FanKWh - res.FanKWhSettled) - (res.OracleFanKWh - res.OracleFanKWhSettled)
+		if res.OracleFanTV > 0 {
+			res.FanTVRatio = res.FanTV / res.OracleFanTV
 		}
 	}
 	res.WallMS = float64(time.Since(wall).Microseconds()) / 1000

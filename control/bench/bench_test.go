@@ -3,6 +3,8 @@ package bench
 import (
 	"math"
 	"reflect"
+	"sort"
+	"strings"
 	"testing"
 
 	"github.com/coldaisle/coldaisle/control/engine"
@@ -76,9 +78,20 @@ func TestBuiltinScenarios(t *testing.T) {
 			if res.OracleRatioSettled > 1.5 || res.OracleRatioSettled < 0.9 {
 				t.Errorf("oracle ratio after settle %.2f", res.OracleRatioSettled)
 			}
+			// Targets (whole run within 15 %, total variation within 3x) are reported by
+			// `coldaisle bench`; generous bounds here.
+			if res.OracleRatio > 1.3 {
+				t.Errorf("oracle ratio over the whole run %.2f", res.OracleRatio)
+			}
+			if res.FanTVRatio > 5 {
+				t.Errorf("fan total variation %.0f %% is %.1fx the oracle's", res.FanTV, res.FanTVRatio)
+			}
 			for _, e := range res.Events {
 				if e.PeakOverK > 2 {
 					t.Errorf("event %s: %.2f K over the setpoint", e.Name, e.PeakOverK)
+				}
+				if strings.HasPrefix(e.Name, string(plant.EvUnitTrip)) && (e.RecoveryS < 0 || e.RecoveryS > 600) {
+					t.Errorf("event %s: recovery %.0f s", e.Name, e.RecoveryS)
 				}
 			}
 		})
@@ -139,5 +152,43 @@ func TestUnitNoAnswerFallsBack(t *testing.T) {
 	}
 	if !sawFallback || !sawIsolated || !remoteAfter {
 		t.Fatalf("fallback %v isolated %v remote again %v", sawFallback, sawIsolated, remoteAfter)
+	}
+}
+
+// TestDeadUnitWithoutReadBack: a unit that loses its power trips and stops answering at once (no
+// fan fault is ever read back). Counted as missing from the moment it is isolated, the others
+// take over its air as after a trip.
+func TestDeadUnitWithoutReadBack(t *testing.T) {
+	if testing.Short() || raceEnabled {
+		t.Skip("runs the hall scenario (again): not in -short or under -race")
+	}
+	sc := *load(t, "hall")
+	var trip float64
+	for _, e := range sc.Events {
+		if e.Kind == plant.EvUnitTrip && e.Unit == "crah-3" {
+			trip = e.At
+		}
+	}
+	if trip == 0 {
+		t.Skip("hall has no crah-3 trip")
+	}
+	sc.Events = append(append([]plant.Event(nil), sc.Events...),
+		plant.Event{At: trip, Kind: plant.EvUnitNoAnswer, Unit: "crah-3"},
+		plant.Event{At: trip + 300, Kind: plant.EvUnitAnswerAgain, Unit: "crah-3", Generated: true})
+	sort.SliceStable(sc.Events, func(i, j int) bool { return sc.Events[i].At < sc.Events[j].At })
+	res, err := Run(&sc, Options{Seed: 1, SkipReferences: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range res.Events {
+		if e.T == trip {
+			t.Logf("%s: %+.2f K, recovery %.0f s", e.Name, e.PeakOverK, e.RecoveryS)
+			if e.PeakOverK > 2 || e.RecoveryS < 0 || e.RecoveryS > 600 {
+				t.Errorf("%s: %+.2f K over the setpoint, recovery %.0f s", e.Name, e.PeakOverK, e.RecoveryS)
+			}
+		}
+	}
+	if !res.Passed {
+		t.Errorf("max inlet after settle %.2f C", res.MaxInletSettledC)
 	}
 }

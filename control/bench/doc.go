@@ -21,9 +21,22 @@
 // influence matrix so that the engine's linear model (zone cold air = sum of share x fan) matches
 // the plant's air distribution.
 //
+// Reported against the targets (marked, not failed): fan energy within 15 % of the oracle over
+// the whole run (TargetOracleRatio; also given after settle, with the start-up excess: our energy
+// over the oracle's in the first SettleS, and when every unit first ran in auto), and the total
+// variation of the fan commands after settle within 3x the oracle's (TargetTVRatio; also given
+// including the start-up ramp).
+//
+// SiteConfig uses a fan rate limit of 5 %/s (DefaultFanRatePct; the site default is 2 %/s, CRAH
+// fans tolerate about 5 %/s and the plant's ramp 10 %/s) and zone loop gains Kp 4 %/K, Ti 150 s
+// (DefaultFanTuning), tuned on the built-in scenarios over seeds 1..5.
+//
 // Caveats: "passed" is no true inlet above the alarm limit after the first 10 minutes (SettleS).
-// Energies are reported over the whole run (as control/plant computes the baseline and oracle) and
-// after the settle time; the start from units in local fallback at 100 % fan is a large share of a
-// short scenario's energy. The fan total variation is counted after settle (the start-up ramp is
-// reported separately); the oracle's counts only its steps between load periods.
+// The oracle is steady state with perfect knowledge: it pays nothing for the start (units in
+// local fallback at 100 % until the zones have enough sensors reported, then the descent) nor for
+// field events it does not model (a unit that stops answering falls back to 100 % by itself, and
+// its neighbours are raised in case it died); both are in our whole-run energy, as they should be.
+// The total variation counts every command the engine produces, also those of a unit that does
+// not answer (its fail-safe speed, never delivered here); the oracle's counts only its steps
+// between load periods.
 package bench

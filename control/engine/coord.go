@@ -32,6 +32,10 @@ type allocInput struct {
 	Free   []bool      // [unit] the allocator chooses f
 	Fixed  []float64   // [unit] speed of a non-free unit (ignored when Free)
 	Lo, Hi []float64   // [unit] limits of free units
+	// LamFloor [zone] (nil: none): a multiplier does not go below this. The engine lets each one
+	// fall only gradually, so a zone does not lend its units to a neighbour the moment the
+	// neighbour's demand rises (its own sensors may not have reported the same load yet).
+	LamFloor []float64
 }
 
 func (a *allocator) solve(in *allocInput, f []float64) {
@@ -110,6 +114,9 @@ func (a *allocator) solve(in *allocInput, f []float64) {
 					}
 					nl = hi
 				}
+			}
+			if in.LamFloor != nil && nl < in.LamFloor[z] {
+				nl = in.LamFloor[z]
 			}
 			if nl != old {
 				for u := 0; u < nu; u++ {

@@ -17,8 +17,7 @@
 //
 // # Coordination of overlapping zones
 //
-// One PI loop per ZONE (not per unit) turns the zone's measurement (hottest valid inlet, or the
-// configured percentile, with the N-of-M rule of control/sensors) into a zone demand D_z: the
+// One PI loop per ZONE (not per unit) turns the zone's measurement into a zone demand D_z: the
 // zone's cold air as a percentage of what it gets with every serving unit at 100 %, in the linear
 // model  D_z = sum_u w[z][u] * f_u  where w[z][u] is unit u's influence share of zone z
 // (normalised per zone) and f_u its fan %. An allocator then chooses the fan speeds of the units in
@@ -32,12 +31,26 @@
 // other zones force its units up has lambda = 0 and moves nothing. This is the max-selector done
 // properly: a unit serving two zones is never fought over, and a zone's other units may run lower
 // when a shared unit is already high for its neighbour. Dual coordinate ascent, warm-started, costs
-// one sweep in steady state.
+// one sweep in steady state. A zone's lambda falls at most with a 40 s time constant (while the
+// shares stay the same): the sensors of a room report one after the other, and a zone must not
+// lend its units to a neighbour whose load rose a report before its own (ping-pong).
 //
-// Feed-forward on a trip: a unit that is isolated (no answer), tripped (fan fault), in local
-// fallback or not running contributes nothing (w = 0 for that period), so in the same period the
-// allocator raises the others to carry the missing share, before any inlet warms. Manual,
-// fail-safe and tracking units contribute their known speed.
+// The measurement is the hottest valid inlet (or the configured percentile) with the N-of-M rule of
+// control/sensors, computed on each sensor's smoothed value (an exponential average over about
+// three reports; a report more than 0.3 K away is taken at once, so heat is never delayed): the
+// hottest of many noisy sensors is biased up and jumps with every report, which moved the fans for
+// nothing.
+//
+// Feed-forward on a trip: a unit that is tripped (not running) or isolated (no answer: it may have
+// lost its power, fan and controller at once) contributes nothing, so in the same period the
+// allocator raises the others to carry the missing air, before any inlet warms. The survivors' air
+// fills the shared plenum behind it: in each zone it served the running units' shares are
+// renormalised, and each survivor's air is spread over its zones in proportion to them (equal rack
+// draw per zone assumed), so a survivor that also serves an unaffected zone is raised by what is
+// really missing there, not by the whole lost share. A unit with a fan fault whose fan still runs
+// is degraded: it stays in auto with the share of its air it has left (from its fan power read-back
+// against what it drew when healthy; 50 % when the unit reports no power). Manual, fail-safe,
+// tracking and fallback units contribute their known speed.
 //
 // Anti-windup across the selector: after the allocation every zone loop is told the airflow its
 // zone actually gets (sum_u w f_u of the allocation, before rate limits) and its integrator is
@@ -46,13 +59,31 @@
 // becomes binding; a zone that cannot be satisfied (all its units at max) does not wind up. A zone
 // with no unit in auto, or without a valid measurement, tracks hard.
 //
+// Start-up: from units in local fallback at full speed a zone sits far (> 3 K) below its setpoint,
+// where the inlets do not respond to airflow (every rack gets more cold air than it draws): its
+// demand falls at the fan rate limit (the slew) until one of its sensors warms 0.3 K above its own
+// recent low (the knee where racks start to recirculate), never below what the units give at their
+// minimum, and never again once the zone has come within 3 K of its setpoint. Below the setpoint by
+// more than 1.5 K the PI integrates down 3x faster.
+//
+// Isolation and return: a zone served by an isolated unit (for up to 10 min), or by one back from
+// isolation and still tracking, does not wind its loop down while over-cooled (that is most likely
+// the unit's fallback air), and keeps holding for up to 3 min after it is back, until the zone is
+// near its setpoint again; a warm zone's loop acts at once. A tripped unit's command holds its
+// last value (its fan reads 0): it restarts where it was, goes straight back to auto, and its zones
+// ask at least their demand from before the trip.
+//
 // # Modes (per unit)
 //
-//   - tracking: at start, after Restore, and when a unit comes back from isolation or a trip. The
-//     command holds the unit's read-back fan speed (never below its minimum); after two periods
-//     the unit goes to auto. The zone loops have tracked the real airflow meanwhile.
+//   - tracking: at start, after Restore, in local fallback and when a unit comes back from
+//     isolation; also while tripped. The command holds the unit's read-back fan speed (never below
+//     its minimum; a tripped unit's last command); after two periods, or at once when the unit
+//     already runs what it was commanded, the unit goes to auto. The zone loops have tracked the
+//     real airflow meanwhile.
 //   - auto: zone loops + allocator. Every unit entering auto starts from its last command and blends
-//     into the new split with a decaying offset (30 s), so the transfer is bumpless.
+//     into the new split with a decaying offset (30 s), so the transfer is bumpless; from the next
+//     period a unit above its share whose zones are all over-cooled, or below it with a zone warm,
+//     moves at its rate limit instead.
 //   - manual: SetManual(unit, pct) (clamped to min..max); SetAuto returns bumplessly. Manual wins
 //     over fail-safe from insufficient sensors (an operator decision, alarmed).
 //   - fail-safe: the unit's safe fan speed (site safe_fan_pct, never below its minimum) when a
@@ -68,15 +99,14 @@
 // Every command respects the unit's min/max and rate limits (%/s), in every mode except tracking
 // (which holds where the fan already is). Fail safe is more air: nothing ever commands a fan below
 // its configured minimum. In auto a fan command moves only when the change reaches 1.5 % (sensor
-// noise is not worth a fan change), and a zone far (> 1.5 K) below its setpoint integrates down 3x
-// faster (the inlets are insensitive to airflow there, and an over-cooled start is costly).
+// noise is not worth a fan change).
 //
 // Each unit also has a supply-air PI loop (control/pid) driving its valve to its supply setpoint.
 //
-// Mode changes and alarms (isolated, tripped, unit-alarm, write, insufficient, inlet-high) are
-// returned by Events with a reason text. State/Restore checkpoint every loop (integrators, last
-// outputs, modes, heartbeats); ApplyConfig switches configuration keeping the loops that still
-// exist and retuning them bumplessly.
+// Mode changes and alarms (isolated, tripped, fallback, degraded, unit-alarm, write, insufficient,
+// inlet-high) are returned by Events with a reason text. State/Restore checkpoint every loop
+// (integrators, last outputs, modes, heartbeats); ApplyConfig switches configuration keeping the
+// loops that still exist and retuning them bumplessly.
 //
 // # Runner
 //
@@ -86,6 +116,11 @@
 // others; a request that ignores its context keeps only its own unit waiting.
 //
 // Caveats: the allocator's linear model (zone cold air = sum w f) is only as good as the influence
-// weights; the zone loops correct the rest. A unit whose supply air is warm (a coil restarting) is
-// still counted as cooling. The engine trusts the caller's clock to be monotonic.
+// weights, and the plenum refill assumes equal rack draw per zone; the zone loops correct the
+// rest. A unit whose supply air is warm (a coil restarting) is still counted as cooling. An
+// isolated unit that is alive in its fallback over-cools its zones until it is back (the safe
+// side: the engine cannot tell it from a dead one in time). The start-up slew can undershoot the
+// final speed (the inlets answer with the delay of the racks and of the sensor reports) and warm
+// the inlets above the setpoint for a minute or two. The engine trusts the caller's clock to be
+// monotonic.
 package engine

@@ -20,30 +20,41 @@ const (
 	staleFeedbackPeriods = 5
 	// trackPeriods: a unit tracks its read-back this many periods before auto takes over.
 	trackPeriods = 2
+	// trackMatchPct: a unit whose read-back is this close to its command needs no tracking.
+	trackMatchPct = 1.0
 	// biasTau is the time constant (s) of the decaying offset that makes entering auto bumpless.
 	biasTau = 30.0
 	// fanDeadbandPct: an auto fan command moves only when the wanted change reaches this.
-	fanDeadbandPctC = 1.5
+	fanDeadbandPct = 1.5
 	// fastDescentGain, fastDescentBandK: a zone more than the band below its setpoint integrates
 	// down this many times faster. Far below the setpoint the inlets hardly respond to airflow
 	// (every rack gets more cold air than it draws), so the fast descent is safe there, and it
 	// cuts the cost of an over-cooled start (fan power goes with the cube of speed).
 	fastDescentGain  = 3.0
 	fastDescentBandK = 1.5
-	slewBandK        = 3.0
-	slewRiseK        = 0.3
-	lowRelaxKps      = 0.3 / 120
-	slewFloorPct     = 0
+	// slewBandK, slewRiseK, lowRelaxKps: at start-up a zone more than slewBandK below its
+	// setpoint lowers its demand at the fan rate limit until one of its sensors has warmed
+	// slewRiseK above its own recent low (which relaxes upwards at lowRelaxKps K/s, so that a
+	// slow drift is not taken for the knee). See Engine.slew.
+	slewBandK   = 3.0
+	slewRiseK   = 0.3
+	lowRelaxKps = 0.3 / 120
 	// degradedShare is the share of its air a unit with a fan fault is assumed to have left when
 	// its fan power is not known.
 	degradedShare = 0.5
 	// kwLearnMinPct: fan power is learned (and a degraded unit sized) only above this speed.
 	kwLearnMinPct = 20.0
-	// blindHold: how long the neighbours of an isolated unit hold their speed as a floor.
+	// blindHold: how long an isolated unit's zones hold their loops while over-cooled (then the
+	// loops take over: a unit gone that long is not coming back soon).
 	blindHold = 10 * time.Minute
 	// recoverHold: after a blind unit is back, how long its zones may hold their loops while they
 	// are still over-cooled by its fallback air (about the inlets' delay plus two lags).
 	recoverHold = 3 * time.Minute
+	// shareChange: a change of a share larger than this (a trip, a restart) lets the allocation
+	// move at once; smaller ones (a degraded unit's estimate settling) do not.
+	shareChange = 0.02
+	// lambdaTau: a zone's allocation multiplier falls at most with this time constant (s).
+	lambdaTau = 40.0
 	// coolMarginK: a zone this far below its setpoint is over-cooled.
 	coolMarginK = 0.5
 )
@@ -57,13 +68,16 @@ type Engine struct {
 	owner  uint16
 	epoch  uint16
 
-	meas   measurer
-	zones  []*zoneRT
-	units  []*unitRT
-	byName map[string]int
-	alloc  allocator
-	ain    allocInput
-	target []float64
+	meas     measurer
+	zones    []*zoneRT
+	units    []*unitRT
+	byName   map[string]int
+	alloc    allocator
+	ain      allocInput
+	target   []float64
+	lastW    [][]float64 // last period's shares, to see them change
+	haveW    bool
+	lamFloor []float64
 
 	events   []Event
 	last     time.Time
@@ -83,10 +97,8 @@ type zoneRT struct {
 	demand       float64
 	achieved     float64
 	alarms       map[string]string
-	slewRate     float64 // fastest fan rate of the zone's units (%/s)
-	preTrip      float64 // demand before a unit of the zone tripped (NaN: none tripped)
-	low          float64 // recent lowest measurement (relaxes upwards), for the slew's brake
-	haveLow      bool
+	slewRate     float64   // fastest fan rate of the zone's units (%/s)
+	preTrip      float64   // demand before a unit of the zone tripped (NaN: none tripped)
 	held         bool      // the loop holds this period (blind or recovering, and over-cooled)
 	recoverUntil time.Time // a zone that was blind holds while over-cooled until then
 	started      bool      // the zone has been within slewBandK of its setpoint: no more slew
@@ -111,13 +123,12 @@ type unitRT struct {
 	isolated bool
 	isoSince time.Time
 	wasIso   bool    // the last isolation has not been followed by auto yet
-	isoFan   float64 // speed an isolated unit is assumed to run (the lesser of last command and fallback)
 	tripped  bool    // not running (trip, fan fault with the fan stopped): no air
 	fallback bool    // running on its own local control (BMS timeout): its read-back speed
 	degraded bool    // fan fault with the fan still running: capEst of its air
 	capEst   float64 // estimated share of its rated airflow left (degraded)
 	kwCoef   float64 // learned fan kW at 100 % (FanKW / speed^3 while healthy), 0 unknown
-	needTrk  bool    // came back from isolation/trip/start: go through tracking
+	needTrk  bool    // started, back from isolation or from fallback: go through tracking
 	trkFrom  time.Time
 	valvePID *pid.PID
 	bias     float64
@@ -312,6 +323,10 @@ func (e *Engine) build(cfg *site.Config, old *Engine) error {
 		e.ain.W[i] = make([]float64, len(units))
 	}
 	e.target = make([]float64, len(units))
+	e.lastW, e.haveW, e.lamFloor = make([][]float64, len(zones)), false, make([]float64, len(zones))
+	for i := range zones {
+		e.lastW[i] = make([]float64, len(units))
+	}
 	return nil
 }
 
@@ -431,6 +446,19 @@ func (e *Engine) ApplyConfig(cfg *site.Config) error {
 	}
 	e.cfg, e.period, e.owner, e.meas = n.cfg, n.period, n.owner, n.meas
 	e.zones, e.units, e.byName, e.alloc, e.ain, e.target = n.zones, n.units, n.byName, n.alloc, n.ain, n.target
+	if len(n.zones) == len(e.zones) && len(n.units) == len(e.units) {
+		same := true
+		for i := range n.zones {
+			same = same && n.zones[i].cfg.Name == e.zones[i].cfg.Name
+		}
+		for j := range n.units {
+			same = same && n.units[j].cfg.Name == e.units[j].cfg.Name
+		}
+		if same { // the allocation's memory carries over (new shares still reset it)
+			n.lastW, n.haveW = e.lastW, e.haveW
+		}
+	}
+	e.lastW, e.haveW, e.lamFloor = n.lastW, n.haveW, n.lamFloor
 	e.events = append(e.events, Event{Time: e.now, Kind: EventConfig, Reason: fmt.Sprintf("configuration applied: %d units, %d zones", len(cfg.Units), len(cfg.Zones))})
 	return nil
 }
@@ -558,13 +586,6 @@ func (e *Engine) Tick(now time.Time) []Command {
 			e.setUnitAlarm(u, "isolated", "isolated: "+why, now)
 			if !wasIso {
 				u.isoSince, u.wasIso = now, true
-				// Alive, it keeps its last command until its BMS timer runs out, then runs
-				// its fallback speed: it is sure to give the lesser of the two.
-				u.isoFan = u.st.FanPct
-				if u.haveCmd {
-					u.isoFan = u.fan
-				}
-				u.isoFan = math.Min(u.isoFan, math.Max(u.cfg.FallbackFanPct, u.cfg.MinFanPct))
 			}
 			u.needTrk = true
 		} else if wasIso {
@@ -588,6 +609,11 @@ func (e *Engine) Tick(now time.Time) []Command {
 				insufficient = fmt.Sprintf("zone %s: %d of %d sensors valid, need %d", z.cfg.Name, z.valid, len(z.cfg.Sensors), z.cfg.MinValid)
 				break
 			}
+		}
+		// A unit that already runs what we command (written, not in fallback) has nothing to be
+		// tracked: the transfer is bumpless as it is.
+		if u.needTrk && fbOK && !u.fallback && !u.tripped && u.haveCmd && math.Abs(u.st.FanPct-u.fan) <= trackMatchPct {
+			u.needTrk = false
 		}
 		switch {
 		case u.isolated:
@@ -651,9 +677,6 @@ func (e *Engine) Tick(now time.Time) []Command {
 			in.Fixed[j] = u.manPct
 		case ModeFailSafe:
 			in.Fixed[j] = math.Max(u.cfg.SafeFanPct, u.cfg.MinFanPct)
-			if u.isolated {
-				in.Fixed[j] = u.isoFan
-			}
 		case ModeTracking:
 			in.Fixed[j] = math.Max(0, u.st.FanPct) // what it really moves (the command is clamped below)
 			if u.tripped {
@@ -664,16 +687,6 @@ func (e *Engine) Tick(now time.Time) []Command {
 		default:
 			in.Fixed[j] = u.fan
 		}
-		// A neighbour of a unit we cannot see (isolated, or back and still tracking) does not
-		// slow down on what that unit is assumed to do: if it died, the inlets say so and the
-		// zone loops raise the neighbours; if it is alive, nothing needed to move.
-		if in.Free[j] {
-			for i, z := range e.zones {
-				if z.share[j] > 0 && blindZ[i] {
-					in.Lo[j] = math.Max(in.Lo[j], math.Min(u.fan, in.Hi[j]))
-				}
-			}
-		}
 	}
 	for i, z := range e.zones {
 		free := false
@@ -682,12 +695,12 @@ func (e *Engine) Tick(now time.Time) []Command {
 				free = true
 			}
 		}
-		// A blind zone's loop does not wind down: its units cannot follow (floors above) and what
-		// over-cools it is most likely the unseen unit in its fallback.
-		// It holds without a proportional kick when it resumes.
-		// After the unit is back the zone stays over-cooled by its fallback air for a while (the
-		// inlets lag): the loop keeps holding for recoverHold, or until the zone is near its
-		// setpoint again, instead of pulling the other units down for a disturbance that is gone.
+		// A zone served by a unit the engine cannot see does not wind its loop down: what
+		// over-cools it is most likely that unit in its fallback (counted as missing above), and
+		// after the unit is back the zone stays over-cooled by that air for a while (the inlets
+		// lag). The loop holds, without a proportional kick when it resumes, until recoverHold
+		// after the unit is back or until the zone is near its setpoint again, instead of
+		// pulling the other units down for a disturbance that is gone. A warm zone's loop acts.
 		if blindZ[i] {
 			z.recoverUntil = now.Add(recoverHold)
 		} else if !z.recoverUntil.IsZero() && (!now.Before(z.recoverUntil) || !z.ok || z.meas >= z.cfg.SetpointC-coolMarginK) {
@@ -699,19 +712,45 @@ func (e *Engine) Tick(now time.Time) []Command {
 			z.pid.track(z.pid.out, z.cfg.SetpointC, z.meas, true)
 			z.demand = z.pid.out
 		} else if z.ok && free && dt > 0 {
-			e.slew(i, z, dt)
+			e.slew(i, z)
 			z.demand = z.pid.update(z.cfg.SetpointC, z.meas, dt)
 		} else {
 			z.demand = z.pid.out
 		}
 		in.D[i] = z.demand
 	}
+	// A zone's multiplier falls at most with time constant lambdaTau (once the zone has
+	// started), unless the shares changed (a trip, a restart: the split must change at once).
+	// Without this a zone lends its units to a neighbour the moment the neighbour's demand rises,
+	// before its own sensors (which report one after the other) show the same load, and takes
+	// them back a report later.
+	same := e.haveW
+	for i := range e.zones {
+		for j := range e.units {
+			if math.Abs(in.W[i][j]-e.lastW[i][j]) > shareChange {
+				same = false
+				e.lastW[i][j] = in.W[i][j]
+			}
+		}
+	}
+	e.haveW = true
+	in.LamFloor = nil
+	if same && dt > 0 {
+		k := math.Exp(-dt / lambdaTau)
+		for i, z := range e.zones {
+			e.lamFloor[i] = 0
+			if z.started { // the start-up descent is not slowed
+				e.lamFloor[i] = k * e.alloc.lambda[i]
+			}
+		}
+		in.LamFloor = e.lamFloor
+	}
 	e.alloc.solve(in, e.target)
 
 	// 4. Per unit: bumpless entry into auto, rate limits, absolute limits.
 	// A unit entering auto changes the split for every unit it shares a zone with: all auto units
-	// start from where they are and blend into the new split (a unit lost to a trip does not do
-	// this: that change is the feed-forward and must act at once).
+	// start from where they are and blend into the new split (a unit lost to a trip or isolation
+	// does not do this: that change is the feed-forward and must act at once).
 	entered := false
 	for _, u := range e.units {
 		entered = entered || (u.mode == ModeAuto && u.prevMode != ModeAuto && u.haveCmd)
@@ -734,15 +773,16 @@ func (e *Engine) Tick(now time.Time) []Command {
 		}
 		want := e.target[j]
 		if u.mode == ModeFailSafe {
-			want = math.Max(u.cfg.SafeFanPct, u.cfg.MinFanPct) // an isolated one counted above at what it is sure to give
+			want = math.Max(u.cfg.SafeFanPct, u.cfg.MinFanPct) // (an isolated one's air counts as missing)
 		}
 		if u.mode == ModeAuto {
 			if entered {
 				u.bias = u.fan - want
 			}
 			// The blend protects the zones from a sudden change of air; a unit above its share
-			// whose zones are all cool, or below it with a zone warm, moves at its rate limit.
-			if cool, warm := e.unitZones(j); u.bias > 0 && cool || u.bias < 0 && warm {
+			// whose zones are all cool, or below it with a zone warm, moves at its rate limit
+			// (from the period after the switch: the first auto command is the last one).
+			if cool, warm := e.unitZones(j); !entered && (u.bias > 0 && cool || u.bias < 0 && warm) {
 				u.bias = 0
 			}
 			want += u.bias
@@ -866,7 +906,9 @@ func (e *Engine) unitCondition(u *unitRT, now time.Time) {
 
 // plenumShares sets w[z][u], the share of zone z's cold air unit u gives at equal speeds, for the
 // units that run. A tripped unit gives nothing, and its air is missing at once: the allocator
-// raises the others in the same period (the feed-forward). But the survivors' air fills the shared
+// raises the others in the same period (the feed-forward). So does an isolated one: a unit that
+// does not answer may have lost its power (fan and controller at once); alive, it runs its
+// fallback speed and the zones over-cool for a while, which is the safe side. But the survivors' air fills the shared
 // plenum behind it: in each zone it served, the running units' shares are renormalised to sum 1
 // (the zone's racks now draw only from them), and each survivor's air is spread over its zones in
 // proportion to its renormalised shares (equal rack draw per zone assumed). A survivor that also
@@ -876,12 +918,12 @@ func (e *Engine) plenumShares(w [][]float64) {
 	nz, nu := len(e.zones), len(e.units)
 	any := false
 	for _, u := range e.units {
-		any = any || u.tripped
+		any = any || e.stopped(u)
 	}
 	for i, z := range e.zones {
 		for j, u := range e.units {
 			w[i][j] = z.share[j]
-			if u.tripped {
+			if e.stopped(u) {
 				w[i][j] = 0
 			}
 		}
@@ -900,7 +942,7 @@ func (e *Engine) plenumShares(w [][]float64) {
 		}
 	}
 	for j, u := range e.units {
-		if u.tripped {
+		if e.stopped(u) {
 			continue
 		}
 		before, after := 0.0, 0.0 // the unit's air spread over its zones
@@ -916,6 +958,13 @@ func (e *Engine) plenumShares(w [][]float64) {
 			w[i][j] = w[i][j] * scale[i] * before / after
 		}
 	}
+}
+
+// stopped reports whether the allocation counts unit u's air as missing: tripped, isolated, or
+// back from isolation and still tracking (it counts again from auto on, so that the others do not
+// move for the one period it is read back at its fallback speed).
+func (e *Engine) stopped(u *unitRT) bool {
+	return u.tripped || u.isolated || u.mode == ModeTracking && u.wasIso
 }
 
 // onTrip: unit j stopped. Its zones remember their demand for the restart.
@@ -992,24 +1041,19 @@ func (e *Engine) zoneBlind(i int) bool {
 // the demand below what the units give at their minimum speeds, and ends for good once the zone
 // has come within slewBandK of its setpoint: later over-cooling (a unit in fallback, a load drop)
 // is not that flat region, and the PI's fast descent handles it.
-func (e *Engine) slew(i int, z *zoneRT, dt float64) {
-	if !z.haveLow || z.meas < z.low {
-		z.low, z.haveLow = z.meas, true
-	} else {
-		z.low = math.Min(z.meas, z.low+lowRelaxKps*dt)
-	}
+func (e *Engine) slew(i int, z *zoneRT) {
 	z.pid.slewRate = 0
 	if z.cfg.SetpointC-z.meas < slewBandK {
 		z.started = true
 	}
-	if z.started || z.meas-z.low >= slewRiseK {
+	if z.started || e.meas.rise(z.cfg.Sensors) >= slewRiseK {
 		return
 	}
 	floor := 0.0
 	for j, u := range e.units {
 		floor += e.ain.W[i][j] * u.cfg.MinFanPct
 	}
-	z.pid.slewRate, z.pid.slewFloor = z.slewRate, floor+slewFloorPct
+	z.pid.slewRate, z.pid.slewFloor = z.slewRate, floor
 }
 
 // heldByTune reports whether unit j shares a zone with a unit under autotune (not itself).

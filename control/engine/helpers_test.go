@@ -119,8 +119,10 @@ type harness struct {
 	noIO map[string]bool         // units that do not answer
 	evs  []Event                 //
 	each func(h *harness, k int) // optional per-step hook
-	rep  map[string]time.Time    // last report per sensor
-	per  time.Duration           // report interval of the sensors
+	// state, when set, edits unit j's read-back (e.g. to add fan power or faults).
+	state func(j int, st UnitState) UnitState
+	rep   map[string]time.Time // last report per sensor
+	per   time.Duration        // report interval of the sensors
 }
 
 func newHarness(t testing.TB, cfg *site.Config, load float64) *harness {
@@ -162,7 +164,11 @@ func (h *harness) run(n int) {
 				h.e.UpdateUnit(u.Name, UnitState{}, fmt.Errorf("no answer"), h.now)
 				continue
 			}
-			h.e.UpdateUnit(u.Name, h.r.state(j), nil, h.now)
+			st := h.r.state(j)
+			if h.state != nil {
+				st = h.state(j, st)
+			}
+			h.e.UpdateUnit(u.Name, st, nil, h.now)
 		}
 		cmds := h.e.Tick(h.now)
 		for j, c := range cmds {

@@ -26,6 +26,9 @@ type measurer interface {
 	observe(r Reading)
 	// measure returns the zone measurement and how many of its sensors are valid.
 	measure(sensors []string, pct float64, minValid int, now time.Time) (v float64, valid int, ok bool)
+	// rise is how far the sensors have warmed (K): the largest rise of one sensor's smoothed value
+	// above its own recent low (which relaxes upwards at lowRelaxKps), over the given sensors.
+	rise(sensors []string) float64
 }
 
 // storeMeasurer is the control/sensors store behind the measurer interface. The store judges
@@ -34,7 +37,15 @@ type measurer interface {
 type storeMeasurer struct {
 	st   *sensors.Store
 	filt map[string]float64 // smoothed value per sensor
+	low  map[string]sensorLow
 	buf  []float64
+}
+
+// sensorLow is a sensor's recent low: the start-up slew brakes on a sensor's own rise, not on the
+// zone's max moving between sensors as they report one after the other.
+type sensorLow struct {
+	v  float64
+	at time.Time // of the report that set or last relaxed it
 }
 
 func newStoreMeasurer(maxAge, frozenAfter time.Duration, lo, hi float64) (*storeMeasurer, error) {
@@ -44,7 +55,7 @@ func newStoreMeasurer(maxAge, frozenAfter time.Duration, lo, hi float64) (*store
 	if err != nil {
 		return nil, fmt.Errorf("engine: sensors: %w", err)
 	}
-	return &storeMeasurer{st: st, filt: map[string]float64{}}, nil
+	return &storeMeasurer{st: st, filt: map[string]float64{}, low: map[string]sensorLow{}}, nil
 }
 
 func (m *storeMeasurer) observe(r Reading) {
@@ -63,6 +74,29 @@ func (m *storeMeasurer) observe(r Reading) {
 		f += filterAlpha * (r.Value - f)
 	}
 	m.filt[r.Sensor] = f
+	l, ok := m.low[r.Sensor]
+	if ok {
+		if dt := r.Arrival.Sub(l.at).Seconds(); dt > 0 {
+			l.v += lowRelaxKps * dt
+		}
+	}
+	if !ok || f < l.v {
+		l.v = f
+	}
+	l.at = r.Arrival
+	m.low[r.Sensor] = l
+}
+
+func (m *storeMeasurer) rise(ids []string) float64 {
+	r := 0.0
+	for _, id := range ids {
+		f, ok := m.filt[id]
+		l, okl := m.low[id]
+		if ok && okl {
+			r = math.Max(r, f-l.v)
+		}
+	}
+	return r
 }
 
 func (m *storeMeasurer) measure(ids []string, pct float64, minValid int, now time.Time) (float64, int, bool) {

@@ -1042,6 +1042,7 @@ func Edit(c *Config, op Op, words []string) (*Config, []string, error) {
 	if err := e.run(words); err != nil {
 		return nil, nil, err
 	}
+	e.notes = append(e.notes, carryDefaults(c, next)...)
 	eff, err := next.Clone()
 	if err != nil {
 		return nil, nil, err
@@ -1390,4 +1391,46 @@ func (cp *completer) choices(t reflect.Type) []Completion {
 		return []Completion{{Word: "true", Help: ""}, {Word: "false", Help: ""}}
 	}
 	return nil
+}
+
+// carryDefaults keeps inheritance after an edit of a [control] default: the stored configuration
+// has every default written out, so the zones and units that still held the old default are
+// moved to the new one (a technician who sets control.setpoint_c means every zone that follows
+// it). Elements set to something else keep their own value. It returns one note per change.
+func carryDefaults(old, next *Config) []string {
+	var notes []string
+	carry := func(what string, from, to float64, vals []*float64, names []string) {
+		if from == to {
+			return
+		}
+		for i, v := range vals {
+			if *v == from {
+				*v = to
+				notes = append(notes, fmt.Sprintf("%s %s follows control.%s: now %s", names[i], what, what, strconv.FormatFloat(to, 'f', -1, 64)))
+			}
+		}
+	}
+	var zsp []*float64
+	var znames []string
+	for i := range next.Zones {
+		zsp = append(zsp, &next.Zones[i].SetpointC)
+		znames = append(znames, "zone "+next.Zones[i].Name)
+	}
+	carry("setpoint_c", old.Control.SetpointC, next.Control.SetpointC, zsp, znames)
+	var unames []string
+	field := func(get func(*Unit) *float64) []*float64 {
+		var out []*float64
+		for i := range next.Units {
+			out = append(out, get(&next.Units[i]))
+		}
+		return out
+	}
+	for i := range next.Units {
+		unames = append(unames, "unit "+next.Units[i].Name)
+	}
+	carry("safe_fan_pct", old.Control.SafeFanPct, next.Control.SafeFanPct, field(func(u *Unit) *float64 { return &u.SafeFanPct }), unames)
+	carry("fan_rate_pct_s", old.Control.FanRatePct, next.Control.FanRatePct, field(func(u *Unit) *float64 { return &u.FanRatePct }), unames)
+	carry("valve_rate_pct_s", old.Control.ValveRatePct, next.Control.ValveRatePct, field(func(u *Unit) *float64 { return &u.ValveRatePct }), unames)
+	carry("supply_sp_c", old.Control.SupplySPC, next.Control.SupplySPC, field(func(u *Unit) *float64 { return &u.SupplySPC }), unames)
+	return notes
 }

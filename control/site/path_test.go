@@ -207,7 +207,7 @@ func TestEditChecksTheTouchedField(t *testing.T) {
 	if err != nil || next.Control.SetpointC != 30 {
 		t.Fatalf("setpoint 30: %v", err)
 	}
-	if len(notes) != 1 || !strings.Contains(notes[0], "control alarm_c: 27 is outside 30..45 (fix before commit)") {
+	if len(notes) != 2 || !strings.Contains(notes[1], "control alarm_c: 27 is outside 30..45 (fix before commit)") {
 		t.Fatalf("notes %q", notes)
 	}
 	next, notes, err = Edit(c, OpSet, strings.Fields("unit crah-3 line bms"))
@@ -448,4 +448,25 @@ func FuzzSetPath(f *testing.F) {
 			_ = CompletionsHelp(c, words, op)
 		}
 	})
+}
+
+func TestEditCarriesControlDefaults(t *testing.T) {
+	c, err := Load("testdata/small.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Zones = append(c.Zones, Zone{Name: "own", Units: []string{"crah-1"}, Sensors: []string{"00-17-0d-00-00-38-0a-21/1"}, SetpointC: 23, MinValid: 1, Aggregate: "max"})
+	next, notes, err := Edit(c, OpSet, []string{"control", "setpoint_c", "24"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if next.Zones[0].SetpointC != 24 || next.Zones[1].SetpointC != 23 {
+		t.Fatalf("zone setpoints %v, %v: want the follower moved to 24 and the own value kept at 23", next.Zones[0].SetpointC, next.Zones[1].SetpointC)
+	}
+	if len(notes) != 1 || !strings.Contains(notes[0], "zone row-a setpoint_c follows control.setpoint_c") {
+		t.Fatalf("notes %q", notes)
+	}
+	if c.Zones[0].SetpointC != 25 {
+		t.Fatal("Edit changed its input")
+	}
 }

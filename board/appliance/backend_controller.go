@@ -1,0 +1,371 @@
+package appliance
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"os/exec"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/coldaisle/coldaisle/board/console"
+	"github.com/coldaisle/coldaisle/control/engine"
+	"github.com/coldaisle/coldaisle/control/sensors"
+	"github.com/coldaisle/coldaisle/control/site"
+	"github.com/coldaisle/coldaisle/drivers/modbus"
+	"github.com/coldaisle/coldaisle/storage"
+)
+
+// Status implements console.Controller.
+func (b *backend) Status(context.Context) (console.Status, error) {
+	cfg, _ := b.running()
+	snap := b.a.eng.Snapshot()
+	var alarms []string
+	for _, z := range snap.Zones {
+		switch {
+		case !z.OK:
+			alarms = append(alarms, fmt.Sprintf("zone %s: insufficient sensors, %d of %d valid", z.Name, z.Valid, z.Total))
+		case z.MeasureC > cfg.Control.AlarmC:
+			alarms = append(alarms, fmt.Sprintf("zone %s: inlet %.1f C above the alarm limit %.1f C", z.Name, z.MeasureC, cfg.Control.AlarmC))
+		case z.Alarm:
+			alarms = append(alarms, fmt.Sprintf("zone %s: alarm", z.Name))
+		}
+	}
+	for _, u := range snap.Units {
+		for _, t := range u.Alarms {
+			alarms = append(alarms, u.Name+": "+t)
+		}
+	}
+	return console.Status{Software: b.a.opts.Version, State: "controlling", Uptime: time.Since(b.a.start), Alarms: alarms}, nil
+}
+
+var qualityState = map[sensors.Quality]string{
+	sensors.Fresh: "ok", sensors.Missing: "missing", sensors.Stale: "stale", sensors.ProbeFault: "fault",
+	sensors.OutOfRange: "implausible", sensors.Frozen: "frozen", sensors.Outlier: "implausible",
+}
+
+// Sensors implements console.Controller: the configured sensors zone by zone (missing ones
+// included), then any other sensor the mesh reports.
+func (b *backend) Sensors(context.Context) ([]console.SensorReading, error) {
+	cfg, _ := b.running()
+	heard := map[string]sensors.SensorStatus{}
+	var ids []string
+	for _, s := range b.a.eng.SensorStatus(time.Now()) {
+		heard[s.ID] = s
+		ids = append(ids, s.ID)
+	}
+	rack := map[string]string{}
+	for _, s := range cfg.Sensors {
+		rack[s.ID] = s.Rack
+	}
+	var out []console.SensorReading
+	done := map[string]bool{}
+	add := func(id, zone string) {
+		if done[id] {
+			return
+		}
+		done[id] = true
+		r := console.SensorReading{ID: id, Zone: zone, Rack: rack[id], Kind: "temperature", Unit: "C", Age: -1, State: "missing"}
+		if s, ok := heard[id]; ok {
+			r.Value, r.Age, r.State = s.Value, s.Age, qualityState[s.Quality]
+			if r.State == "" {
+				r.State = s.Quality.String()
+			}
+		}
+		out = append(out, r)
+	}
+	for _, z := range cfg.Zones {
+		for _, id := range z.Sensors {
+			add(id, z.Name)
+		}
+	}
+	sort.Strings(ids)
+	for _, id := range ids {
+		add(id, "-")
+	}
+	return out, nil
+}
+
+// unitMode is the console's word for a unit's state.
+func (b *backend) unitMode(us engine.UnitSnapshot) string {
+	rb, _, ok := b.a.eng.ReadBack(us.Name)
+	switch {
+	case us.Isolated:
+		return "offline"
+	case us.Mode == engine.ModeDisabled:
+		return "disabled"
+	case ok && rb.Fallback:
+		return "fallback"
+	case us.Tripped:
+		return "tripped"
+	}
+	return us.Mode.String()
+}
+
+// Units implements console.Controller: what each unit reads back (its command while it does not
+// answer), with its line and Modbus id from the configuration.
+func (b *backend) Units(context.Context) ([]console.UnitStatus, error) {
+	cfg, _ := b.running()
+	var out []console.UnitStatus
+	for _, us := range b.a.eng.Snapshot().Units {
+		st := console.UnitStatus{Name: us.Name, Mode: b.unitMode(us), FanPct: us.FanPct, ValvePct: us.ValvePct,
+			SupplyC: us.SupplyC, ReturnC: us.ReturnC, Alarm: strings.Join(us.Alarms, "; ")}
+		if uc := cfg.Unit(us.Name); uc != nil {
+			st.Line, st.UnitID = uc.Line, uc.UnitID
+		}
+		if rb, _, ok := b.a.eng.ReadBack(us.Name); ok && !us.Isolated {
+			st.FanPct, st.ValvePct, st.FanKW = rb.FanPct, rb.ValvePct, rb.FanKW
+			if st.Alarm == "" && rb.Alarm {
+				st.Alarm = fmt.Sprintf("code %d", rb.AlarmCode)
+			}
+		}
+		out = append(out, st)
+	}
+	return out, nil
+}
+
+// zoneTuning is the tuning of a zone's loop: that of the unit carrying the largest share of it
+// if it has one, else the site default (as the engine does).
+func zoneTuning(cfg *site.Config, z *site.Zone) site.Tuning {
+	best, bw := "", -1.0
+	for _, u := range z.Units {
+		if w := z.InfluenceOf(u); w > bw {
+			best, bw = u, w
+		}
+	}
+	if u := cfg.Unit(best); u != nil && u.FanTuning != nil {
+		return *u.FanTuning
+	}
+	return cfg.Control.FanTuning
+}
+
+// Loops implements console.Controller: one zone loop per zone (its mode column carries the valid
+// sensors, its output the zone's airflow demand), then each unit's fan (in its main zone) and
+// supply-air valve loop.
+func (b *backend) Loops(context.Context) ([]console.LoopStatus, error) {
+	cfg, _ := b.running()
+	snap := b.a.eng.Snapshot()
+	var out []console.LoopStatus
+	for _, z := range snap.Zones {
+		zc := zoneConfig(cfg, z.Name)
+		t := cfg.Control.FanTuning
+		if zc != nil {
+			t = zoneTuning(cfg, zc)
+		}
+		state := "ok"
+		if !z.OK {
+			state = "low"
+		}
+		out = append(out, console.LoopStatus{Unit: z.Name, Loop: "zone", Zone: z.Name,
+			Mode: fmt.Sprintf("%s %d/%d", state, z.Valid, z.Total), SetpointC: z.SetpointC, MeasuredC: z.MeasureC,
+			OutputPct: z.DemandPct, Kp: t.Kp, Ti: t.Ti, Td: t.Td})
+	}
+	for _, us := range snap.Units {
+		uc := cfg.Unit(us.Name)
+		if uc == nil {
+			continue
+		}
+		ft := cfg.Control.FanTuning
+		if zc := zoneConfig(cfg, us.Zone); zc != nil {
+			ft = zoneTuning(cfg, zc)
+		}
+		vt := cfg.Control.ValveTuning
+		if uc.ValveTuning != nil {
+			vt = *uc.ValveTuning
+		}
+		mode := b.unitMode(us)
+		out = append(out,
+			console.LoopStatus{Unit: us.Name, Loop: "fan", Zone: us.Zone, Mode: mode, SetpointC: us.SetpointC,
+				MeasuredC: us.MeasureC, OutputPct: us.FanPct, Kp: ft.Kp, Ti: ft.Ti, Td: ft.Td},
+			console.LoopStatus{Unit: us.Name, Loop: "valve", Zone: "supply", Mode: mode, SetpointC: uc.SupplySPC,
+				MeasuredC: us.SupplyC, OutputPct: us.ValvePct, Kp: vt.Kp, Ti: vt.Ti, Td: vt.Td})
+	}
+	return out, nil
+}
+
+func zoneConfig(cfg *site.Config, name string) *site.Zone {
+	for i := range cfg.Zones {
+		if cfg.Zones[i].Name == name {
+			return &cfg.Zones[i]
+		}
+	}
+	return nil
+}
+
+// Counters implements console.Controller: the field's (mesh, Modbus per unit) and the engine's
+// periods and overruns, sorted by name.
+func (b *backend) Counters(context.Context) ([]console.Counter, error) {
+	m := b.a.counters()
+	out := make([]console.Counter, 0, len(m))
+	for k, v := range m {
+		out = append(out, console.Counter{Name: k, Value: v})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, nil
+}
+
+// SetLoopMode implements console.Controller.
+func (b *backend) SetLoopMode(_ context.Context, unit string, mode console.LoopMode) error {
+	if mode.Manual {
+		return b.a.eng.SetManual(unit, mode.FanPct)
+	}
+	return b.a.eng.SetAuto(unit)
+}
+
+// claim marks a unit busy with a tune or a test; the returned func releases it.
+func (b *backend) claim(unit, what string) (func(), error) {
+	b.testMu.Lock()
+	defer b.testMu.Unlock()
+	if b.testing[unit] {
+		return nil, fmt.Errorf("%s %s: a tune or test is already running on it", what, unit)
+	}
+	b.testing[unit] = true
+	return func() {
+		b.testMu.Lock()
+		delete(b.testing, unit)
+		b.testMu.Unlock()
+	}, nil
+}
+
+// Autotune implements console.Controller: the engine's relay experiment on the unit's fan (the
+// zone loop), polled every second. Cancelling ctx aborts it and the unit returns to auto.
+func (b *backend) Autotune(ctx context.Context, unit, loop string, progress func(string)) (site.Tuning, error) {
+	if loop != "fan" {
+		return site.Tuning{}, fmt.Errorf("the %s loop cannot be autotuned: the engine tunes the fan (zone) loop only", loop)
+	}
+	release, err := b.claim(unit, "tune")
+	if err != nil {
+		return site.Tuning{}, err
+	}
+	defer release()
+	if err := b.a.eng.StartAutotune(unit, time.Now()); err != nil {
+		return site.Tuning{}, err
+	}
+	progress(fmt.Sprintf("relay experiment on %s started", unit))
+	t := time.NewTicker(b.tunePoll)
+	defer t.Stop()
+	var last autotuneLine
+	lastShown := time.Now()
+	for {
+		select {
+		case <-ctx.Done():
+			if err := b.a.eng.AbortAutotune(unit); err != nil {
+				return site.Tuning{}, err
+			}
+			return site.Tuning{}, ctx.Err()
+		case <-t.C:
+		}
+		st, ok := b.a.eng.AutotuneStatus(unit)
+		if !ok {
+			return site.Tuning{}, fmt.Errorf("%s: the experiment vanished (configuration change?)", unit)
+		}
+		p := st.Progress
+		line := autotuneLine{p.Phase.String(), p.Periods, p.Steady}
+		if line != last || time.Since(lastShown) >= 30*time.Second {
+			last, lastShown = line, time.Now()
+			progress(fmt.Sprintf("%s: %d of %d relay periods (%d steady), fan %.0f%%, %s",
+				p.Phase, p.Periods, p.Need, p.Steady, p.Out, p.Elapsed.Round(time.Second)))
+		}
+		if st.Running {
+			continue
+		}
+		if st.Err != nil {
+			return site.Tuning{}, st.Err
+		}
+		if st.Result == nil {
+			return site.Tuning{}, fmt.Errorf("%s: the experiment ended without a result", unit)
+		}
+		return *st.Result, nil
+	}
+}
+
+type autotuneLine struct {
+	phase           string
+	periods, steady int
+}
+
+// ModbusRead implements console.Controller. A target that is a configured line (by name or by
+// its URL) is read through the field's own bus, which owns that line; any other URL is dialled
+// for this one read.
+func (b *backend) ModbusRead(ctx context.Context, req console.ModbusRequest) ([]uint16, error) {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	bus, done, err := b.busFor(ctx, req.Target)
+	if err != nil {
+		return nil, err
+	}
+	defer done()
+	switch req.Table {
+	case "holding", "":
+		return bus.ReadHolding(ctx, req.Unit, req.Addr, req.Count)
+	case "input":
+		return bus.ReadInput(ctx, req.Unit, req.Addr, req.Count)
+	}
+	return nil, fmt.Errorf("table %q: want holding or input", req.Table)
+}
+
+func (b *backend) busFor(ctx context.Context, target string) (*modbus.Bus, func(), error) {
+	cfg, _ := b.running()
+	b.a.mu.Lock()
+	f := b.a.fld
+	b.a.mu.Unlock()
+	line := cfg.Line(target)
+	if line == nil {
+		t, err := modbus.ParseTarget(target)
+		if err != nil {
+			return nil, nil, err
+		}
+		for i := range cfg.Lines {
+			lt, err := modbus.ParseTarget(cfg.Lines[i].Target)
+			if err != nil {
+				continue
+			}
+			if lt.String() == t.String() {
+				line = &cfg.Lines[i]
+				break
+			}
+			if lt.Kind == "rtu" && t.Kind == "rtu" && lt.Addr == t.Addr {
+				return nil, nil, fmt.Errorf("%s is the port of line %s (%s): read through the line (--target %s)", t.Addr, cfg.Lines[i].Name, lt, cfg.Lines[i].Name)
+			}
+		}
+		if line == nil {
+			bus, err := modbus.DialContext(ctx, target, modbus.Options{Timeout: time.Second, BreakerThreshold: -1})
+			if err != nil {
+				return nil, nil, err
+			}
+			return bus, func() { bus.Close() }, nil
+		}
+	}
+	if f == nil {
+		return nil, nil, errors.New("the field is not open")
+	}
+	bus, ok := f.Bus(line.Name)
+	if !ok {
+		return nil, nil, fmt.Errorf("line %s is not open", line.Name)
+	}
+	return bus, func() {}, nil
+}
+
+// Reboot implements console.Controller. Only a board set up for it reboots: on a laptop or in
+// the simulator a console reboot would take the host down.
+func (b *backend) Reboot(ctx context.Context) error {
+	_, statErr := os.Stat(b.rebootPath)
+	if b.a.opts.NoBoard || statErr != nil || os.Getenv(b.rebootEnv) != "1" {
+		b.a.event(storage.KindSystem, "console", "reboot refused: not permitted on this machine")
+		return ErrRebootNotPermitted
+	}
+	b.a.event(storage.KindSystem, "console", "reboot requested from the console")
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	// The init system stops us with SIGTERM: Serve then checkpoints and releases the relay.
+	if out, err := exec.CommandContext(ctx, b.rebootPath).CombinedOutput(); err != nil {
+		return fmt.Errorf("reboot: %s: %w: %s", b.rebootPath, err, strings.TrimSpace(string(out)))
+	}
+	return nil
+}
+
+// feedbackClose reports whether a read-back is within tol of want.
+func feedbackClose(got, want, tol float64) bool { return !math.IsNaN(got) && math.Abs(got-want) <= tol }
