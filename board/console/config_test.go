@@ -85,13 +85,14 @@ func TestConfigureSetDiffCommit(t *testing.T) {
 		"--- running (version 1)", "+++ candidate",
 		"-  setpoint_c = 25.0", "+  setpoint_c = 24.0",
 		`@@ [[unit]] name = "crah-1"`, "-  min_fan_pct = 30.0", "+  min_fan_pct = 35.0",
+		`@@ [[zone]] name = "row-a"`, // the zone follows control.setpoint_c
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("show diff lacks %q:\n%s", want, out)
 		}
 	}
-	if strings.Contains(out, "crah-2") {
-		t.Errorf("diff reaches into crah-2:\n%s", out)
+	if strings.Contains(out, `[[unit]] name = "crah-2"`) {
+		t.Errorf("diff reaches into unit crah-2:\n%s", out)
 	}
 	if h.b.Versions() != 1 {
 		t.Fatal("set changed the running configuration")

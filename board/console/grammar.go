@@ -1,6 +1,8 @@
 package console
 
 import (
+	"github.com/coldaisle/coldaisle/control/site"
+
 	"fmt"
 	"strings"
 	"unicode/utf8"
@@ -175,34 +177,11 @@ func unknownCommand(w string, root *node) error {
 func suggest(w string, words []string) string {
 	best, bestD := "", 3
 	for _, k := range words {
-		if d := editDistance(w, k); d < bestD {
+		if d := site.EditDistance(w, k); d < bestD {
 			best, bestD = k, d
 		}
 	}
 	return best
-}
-
-func editDistance(a, b string) int {
-	if len(a) > 32 || len(b) > 32 {
-		return 99
-	}
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			c := prev[j-1]
-			if a[i-1] != b[j-1] {
-				c++
-			}
-			cur[j] = min(c, prev[j]+1, cur[j-1]+1)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
 
 // choicesAt returns what may come at the end of prefix (the line up to the cursor) and the partial

@@ -810,7 +810,7 @@ func didYouMean(w string, names []string) string {
 		if strings.HasPrefix(n, w) && len(w) >= 3 {
 			return fmt.Sprintf("; did you mean %s?", n)
 		}
-		if d := editDistance(w, n); d < bestD {
+		if d := EditDistance(w, n); d < bestD {
 			best, bestD = n, d
 		}
 	}
@@ -820,7 +820,9 @@ func didYouMean(w string, names []string) string {
 	return fmt.Sprintf("; did you mean %s?", best)
 }
 
-func editDistance(a, b string) int {
+// EditDistance is the Levenshtein distance of a and b, for "did you mean" hints; words longer
+// than 64 bytes count as far apart (99).
+func EditDistance(a, b string) int {
 	if len(a) > 64 || len(b) > 64 {
 		return 99
 	}
