@@ -69,6 +69,33 @@ func (db *DB) AppendEvent(e Event) (uint64, error) {
 	return seq, db.wrap(err)
 }
 
+// AppendEvents adds several events in one commit (flash wear: a burst of alarms costs one
+// commit, not one each). Every event is validated first; on error nothing is written.
+func (db *DB) AppendEvents(evs []Event) error {
+	if len(evs) == 0 {
+		return nil
+	}
+	now := db.opts.Now()
+	for i := range evs {
+		if err := validateEvent(evs[i]); err != nil {
+			return err
+		}
+		if evs[i].Time.IsZero() {
+			evs[i].Time = now
+		}
+		evs[i].Time = evs[i].Time.UTC()
+	}
+	err := db.update("append events", func(tx *bolt.Tx) error {
+		for _, e := range evs {
+			if err := db.appendEventTx(tx, e); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return db.wrap(err)
+}
+
 func (db *DB) appendEventTx(tx *bolt.Tx, e Event) error {
 	b, err := db.bucket(tx, bEvents)
 	if err != nil {

@@ -667,3 +667,26 @@ func TestRandomCorruption(t *testing.T) {
 	}
 	t.Logf("%d damaged copies: %v", n, outcomes)
 }
+
+func TestAppendEventsOneCommit(t *testing.T) {
+	db, _ := openTest(t, &Options{EventLimit: 50})
+	before := db.Stats().Commits
+	evs := []Event{{Kind: KindAlarm, Who: "engine", Text: "a"}, {Kind: KindMode, Who: "engine", Text: "b"}, {Kind: KindAlarm, Who: "engine", Text: "c"}}
+	if err := db.AppendEvents(evs); err != nil {
+		t.Fatal(err)
+	}
+	if got := db.Stats().Commits - before; got != 1 {
+		t.Fatalf("%d commits for one batch", got)
+	}
+	ev, err := db.Events(0)
+	if err != nil || len(ev) != 3 || ev[0].Text != "c" || ev[2].Text != "a" {
+		t.Fatalf("Events = %+v, %v", ev, err)
+	}
+	bad := append(evs, Event{Kind: "alarm", Text: ""})
+	if err := db.AppendEvents(bad); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("a batch with a bad event: %v", err)
+	}
+	if ev, _ := db.Events(0); len(ev) != 3 {
+		t.Fatalf("a refused batch wrote %d events", len(ev)-3)
+	}
+}

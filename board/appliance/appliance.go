@@ -348,8 +348,15 @@ func (a *App) hook(ctx context.Context, rep engine.PeriodReport) {
 			}
 		}
 	}
-	for _, e := range a.eng.Events() {
-		a.engineEvent(e)
+	// All of a period's engine events go in one commit (flash wear: an alarm burst is one write).
+	if evs := a.eng.Events(); len(evs) > 0 {
+		batch := make([]storage.Event, 0, len(evs))
+		for _, e := range evs {
+			batch = append(batch, engineEvent(e))
+		}
+		if err := a.db.AppendEvents(batch); err != nil {
+			a.logf("event log: %v", err)
+		}
 	}
 	st := a.eng.State()
 	if _, err := a.ckpt.Offer(toLoops(st), a.counters()); err != nil {
@@ -374,7 +381,7 @@ func (a *App) hook(ctx context.Context, rep engine.PeriodReport) {
 	}
 }
 
-func (a *App) engineEvent(e engine.Event) {
+func engineEvent(e engine.Event) storage.Event {
 	kind := storage.KindAlarm
 	switch e.Kind {
 	case engine.EventMode:
@@ -397,14 +404,12 @@ func (a *App) engineEvent(e engine.Event) {
 	default:
 		text = fmt.Sprintf("%s: %s %s", who, e.Kind, e.Reason)
 	}
-	a.event(kind, "engine", text)
+	return storage.Event{Time: e.Time, Kind: kind, Who: "engine", Text: clip(text, 400)}
 }
 
+
 func (a *App) event(kind, who, text string) {
-	if len(text) > 400 {
-		text = text[:400]
-	}
-	if _, err := a.db.AppendEvent(storage.Event{Kind: kind, Who: who, Text: text}); err != nil {
+	if _, err := a.db.AppendEvent(storage.Event{Kind: kind, Who: who, Text: clip(text, 400)}); err != nil {
 		a.logf("event log: %v", err)
 	}
 }
