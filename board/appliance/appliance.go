@@ -407,7 +407,6 @@ func engineEvent(e engine.Event) storage.Event {
 	return storage.Event{Time: e.Time, Kind: kind, Who: "engine", Text: clip(text, 400)}
 }
 
-
 func (a *App) event(kind, who, text string) {
 	if _, err := a.db.AppendEvent(storage.Event{Kind: kind, Who: who, Text: clip(text, 400)}); err != nil {
 		a.logf("event log: %v", err)
