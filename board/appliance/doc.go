@@ -20,6 +20,12 @@
 // the magic close. Nothing is written to the units after that: they fall back on their BMS
 // timeout, fan at the fallback speed.
 //
+// Console: with Options.Console set, the technician's console (board/console) is served on it,
+// again after every disconnect, with a Backend over this App: users and the event log in the
+// database, configuration commits that are validated whole, stored as a new version and applied
+// without a restart (the field is reopened when links or unit settings change), and the live
+// engine for show, loop, tune and test unit.
+//
 // This package sits under board/ because it is the board's program: it is the one place where
 // drivers, storage and hardware meet, and it keeps cmd/coldaisle thin.
 package appliance
