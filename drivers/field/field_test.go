@@ -1,0 +1,105 @@
+package field
+
+import (
+	"context"
+	"math"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/coldaisle/coldaisle/control/engine"
+	"github.com/coldaisle/coldaisle/control/site"
+	"github.com/coldaisle/coldaisle/drivers/ahu/ahusim"
+	"github.com/coldaisle/coldaisle/drivers/modbus/modbussim"
+)
+
+func testSite(t *testing.T, addr string) *site.Config {
+	t.Helper()
+	src := `node_id = 3
+[[line]]
+name = "bms"
+target = "tcp://` + addr + `"
+[[unit]]
+name = "crah-1"
+line = "bms"
+unit_id = 1
+[[unit]]
+name = "fan-2"
+line = "bms"
+unit_id = 2
+profile = "vfd-fan"
+[[zone]]
+name = "z"
+units = ["crah-1", "fan-2"]
+sensors = ["00-17-0d-00-00-38-0a-1f/1"]
+`
+	cfg, err := site.Parse([]byte(src), "test.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+// TestFieldAgainstSimulatedUnits drives a CRAH and a fan drive through the real bus over TCP
+// loopback: settings, read-back (a drive has no temperatures: they read as 0, not NaN, so the
+// engine takes it), and one command block.
+func TestFieldAgainstSimulatedUnits(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := modbussim.NewServer()
+	crah := ahusim.NewCRAH(1, ahusim.Options{})
+	srv.Add(1, crah)
+	srv.Add(2, ahusim.NewVFD(2, ahusim.Options{}))
+	done := make(chan error, 1)
+	go func() { done <- srv.ServeTCP(ctx, ln) }()
+	defer func() { cancel(); <-done }()
+
+	cfg := testSite(t, ln.Addr().String())
+	if err := Check(cfg); err != nil {
+		t.Fatal(err)
+	}
+	f, err := Open(ctx, cfg, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if errs := f.ConfigureUnits(ctx, 2*time.Second); len(errs) > 0 {
+		t.Fatalf("configure: %v", errs)
+	}
+	reg := func(a uint16) uint16 { v, _ := crah.Holding(a); return v }
+	if v := reg(0); v != 1 {
+		t.Fatalf("remote enable register = %d after ConfigureUnits", v)
+	}
+	for _, name := range []string{"crah-1", "fan-2"} {
+		st, err := f.ReadState(ctx, name)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if math.IsNaN(st.SupplyC) || math.IsNaN(st.ReturnC) {
+			t.Fatalf("%s: read-back has NaN temperatures: %+v", name, st)
+		}
+	}
+	if err := f.WriteCommand(ctx, "crah-1", engine.Command{Owner: 3, Epoch: 2, Heartbeat: 9, FanPct: 55, ValvePct: 40, Write: true}); err != nil {
+		t.Fatal(err)
+	}
+	if got := []uint16{reg(10), reg(11), reg(12), reg(13), reg(14)}; got[0] != 3 || got[1] != 2 || got[2] != 9 || got[3] != 550 || got[4] != 400 {
+		t.Fatalf("command block = %v", got)
+	}
+	if _, err := f.ReadState(ctx, "crah-9"); err == nil || !strings.Contains(err.Error(), "crah-9") {
+		t.Fatalf("unknown unit: %v", err)
+	}
+}
+
+func TestCheckNamesUnknownProfile(t *testing.T) {
+	cfg := testSite(t, "127.0.0.1:1")
+	cfg.Units[1].Profile = "vfd-fann"
+	err := Check(cfg)
+	if err == nil || !strings.Contains(err.Error(), `unit[1](fan-2).profile: "vfd-fann"`) {
+		t.Fatalf("Check = %v", err)
+	}
+}
