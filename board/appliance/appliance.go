@@ -66,6 +66,7 @@ type App struct {
 	bkOnce sync.Once
 	bk     *backend // the console's Backend (backend.go), made once
 
+	fieldWG    sync.WaitGroup // the field's mesh session and unit configuration
 	io         switchIO
 	firstWrite atomic.Bool
 	periods    atomic.Uint64
@@ -307,12 +308,18 @@ func (a *App) useField(fctx context.Context, f *field.Field, stop context.Cancel
 	if old != nil {
 		old.Close()
 	}
+	// The field's goroutines stop with fctx (a newer field, or shutdown) and shutdown waits for them.
+	a.fieldWG.Add(2)
 	go func() {
+		defer a.fieldWG.Done()
 		if err := f.RunMesh(fctx, a.eng.Observe); err != nil && fctx.Err() == nil {
 			a.logf("mesh: %v", err)
 		}
 	}()
-	go a.configureUnits(fctx, f, cfg)
+	go func() {
+		defer a.fieldWG.Done()
+		a.configureUnits(fctx, f, cfg)
+	}()
 }
 
 // configureUnits writes every unit's own settings (remote enable, BMS timeout, fallback) and
@@ -441,9 +448,13 @@ func (a *App) shutdown() {
 		a.logf("final checkpoint: %v", err)
 	}
 	a.mu.Lock()
-	f := a.fld
-	a.fld = nil
+	f, stop := a.fld, a.fldStop
+	a.fld, a.fldStop = nil, nil
 	a.mu.Unlock()
+	if stop != nil {
+		stop()
+	}
+	a.fieldWG.Wait()
 	if f != nil {
 		f.Close()
 	}
