@@ -410,6 +410,9 @@ func engineEvent(e engine.Event) storage.Event {
 		text = fmt.Sprintf("%s: cleared %s: %s", who, e.Alarm, e.Reason)
 	default:
 		text = fmt.Sprintf("%s: %s %s", who, e.Kind, e.Reason)
+		if who == "" {
+			text = fmt.Sprintf("%s: %s", e.Kind, e.Reason)
+		}
 	}
 	return storage.Event{Time: e.Time, Kind: kind, Who: "engine", Text: clip(text, 400)}
 }
