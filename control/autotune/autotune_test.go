@@ -431,3 +431,39 @@ func BenchmarkExperiment(b *testing.B) {
 		}
 	}
 }
+
+// A measurement that is sampled and held (a zone's hottest sensor, each reporting every 30 s) on
+// a cooling loop sampled every 2 s: the step must not be declared settled on a flat stretch of
+// the staircase, and the model comes from the relay's frequency response (averaged over cycles)
+// rather than from two instants of the step. The hold adds about half its length of dead time.
+func TestSampledAndHeldPV(t *testing.T) {
+	const k, T, L, h, hold = -0.2, 120.0, 20.0, 2.0, 30.0
+	for seed := uint64(1); seed <= 3; seed++ {
+		pl := pidtest.FOPDT(k, T, L, h/20)
+		pl.Offset = 25
+		tu, err := New(Config{Bias: 45, D: 10, OutMin: 30, OutMax: 100, Baseline: 2 * time.Minute, Timeout: 4 * time.Hour})
+		must(t, err)
+		noise := lcg(seed, 0.03)
+		held, next := 0.0, 0.0
+		e := experiment{pl: pl, h: h, noise: func(i int) float64 {
+			if now := float64(i) * h; now >= next { // a new report: the plant's value now, noisy
+				held, next = math.Round((pl.Y()+noise(i))*100)/100, next+hold
+			}
+			return held - pl.Y()
+		}}
+		phases, _ := e.run(t, tu)
+		r, err := tu.Result()
+		if err != nil {
+			t.Fatalf("seed %d: %v (progress %+v, phases %v)", seed, err, tu.Progress(), phases)
+		}
+		t.Logf("seed %d: model (%s) %+v, step fit %+v; Ku %.3g Pu %.0f s; hold %.0f s, settled %.0f s after the step",
+			seed, r.ModelFrom, r.Model, r.StepModel, r.Ku, r.Pu, r.Baseline.Hold, r.Step.Settled)
+		if r.Baseline.Hold < hold-h || r.Step.Settled < 4*(T+L)/2 {
+			t.Errorf("seed %d: hold %.0f s, step settled after %.0f s", seed, r.Baseline.Hold, r.Step.Settled)
+		}
+		if r.ModelFrom != "relay" || relErr(r.Model.K, k) > 0.1 || relErr(r.Model.T, T) > 0.3 ||
+			r.Model.L < L || r.Model.L > L+hold {
+			t.Errorf("seed %d: model %s %+v, plant K %g T %g L %g (+ up to %g s of hold)", seed, r.ModelFrom, r.Model, k, T, L, hold)
+		}
+	}
+}

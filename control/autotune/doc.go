@@ -6,43 +6,60 @@
 // # The experiment
 //
 //  1. Baseline (Config.Baseline, default 1 min): the output holds Bias; the mean pv (y0), its noise
-//     (residual std about a fitted line) and drift are measured. The plant should be at rest.
-//  2. Step: the output moves to Bias+StepSize (default +D: for a fan, more air). When pv has
-//     settled (the mean over the last sixth of the time since the step differs from the sixth
-//     before by under 1 % of the change), a first-order-plus-dead-time model K e^{-Ls}/(1+Ts) is
-//     fitted by the 28.3 %/63.2 % two-point method (T = 1.5 (t63 - t28), L = t63 - T). The sign of
-//     K sets the relay's and the tuning's direction (K < 0: direct acting, as a cooling loop).
+//     (residual std about a fitted line) and drift are measured over the last Baseline. While the
+//     drift over that window exceeds twice the noise (the plant still moving, e.g. after the loop
+//     that ran before), the baseline goes on, up to RestWait (default 4 x Baseline). It also
+//     measures pv's hold time: a measurement that is sampled and held (a zone's hottest sensor,
+//     each reporting every 30 s) shows one value for that long.
+//  2. Step: the output moves to Bias+StepSize (default +D: for a fan, more air). pv has settled
+//     when the mean over the last sixth of the time since the step differs from the sixth before
+//     by under 1 % of the change (or twice the noise), each sixth spans two hold times, and the
+//     time since the step is four times the time to 63 % of the change. The static gain K is the
+//     settled change over the step; the two-point method (T = 1.5 (t63 - t28), L = t63 - T) gives
+//     StepModel. The sign of K sets the relay's and the tuning's direction (K < 0: direct acting,
+//     as a cooling loop).
 //  3. Relay: around the settled level, the output switches between Bias+StepSize ± D with
 //     hysteresis Eps on pv (default 3 x the baseline noise). Periods are timed between switches to
-//     low; when MinCycles (default 3) successive periods, after the first, agree within Tolerance
-//     (10 %) in period and amplitude, Pu is their mean and
-//     Ku = 4 D / (pi sqrt(a^2 - Eps^2)), with a the amplitude of pv's fundamental (Fourier over
-//     exactly those periods). Using the fundamental instead of the peak removes most of the
-//     describing-function error (the peak-based KuPeak, also reported, reads about 25 % low on a
-//     lag-dominated plant whose pv is near triangular).
+//     low; each period's first harmonics of pv and output are computed. The oscillation is steady
+//     when MinCycles (default 3) successive periods, after the first, agree within Tolerance (10 %;
+//     half a hold time at least for periods, twice the noise for amplitudes) in period and in the
+//     amplitude of pv's fundamental, or, failing that, when the means over the last k periods and
+//     the k before agree (k from MinCycles up: a held or hottest-of-many pv jitters period by
+//     period); and pv's fundamental is at least 0.6 of its half peak-to-peak (not noise spikes).
+//     Pu is the mean period and Ku = 4 D / (pi sqrt(a^2 - Eps^2)), with a the mean amplitude of
+//     pv's fundamental; this removes most of the describing-function error (the peak-based
+//     KuPeak, also reported, reads about 25 % low on a lag-dominated plant whose pv is near
+//     triangular). The mean of the periods' frequency responses (Relay.Gain, Relay.PhaseDeg) and
+//     K give RelayModel: the FOPDT K e^{-Ls}/(1+Ts) with that response at 2 pi/Pu. Averaged over
+//     cycles, it is not disturbed by a held pv, which moves the step's two instants by up to a
+//     hold time; the tunings use it (StepModel when no FOPDT matches the point).
 //
 // When done, Step returns Bias (the output before the test) and done = true; Result holds the date
 // (the now of the final Step), a summary of the data (baseline, step, relay periods and
 // amplitudes, samples), Ku, Pu, the model, its own ultimate gain as a cross-check, and the gains
-// of four rules ("simc-pi", "simc-pid", "amigo-pi", "amigo-pid"). Result serialises to JSON and
-// TOML. The tunings are computed for the sampled loop: L + h/2 with h the median tick.
+// of four rules ("simc-pi", "simc-pid", "amigo-pi", "amigo-pid"; SIMC's tau_c is TauC, or
+// TauCRatio x L). Result serialises to JSON and TOML. The tunings are computed for the sampled
+// loop: L + h/2 with h the median tick.
 //
 // Failures end the experiment with Bias as the output and an error wrapping a sentinel:
 // ErrTimeout, ErrNoResponse, ErrNoOscillation (the relay output stayed on one side longer than
 // NoSwitch, default 5 (T+L): d too small for the load, or the plant saturates), ErrInconsistent,
-// ErrDeviation (pv strayed more than MaxDev from its start level: set it, a data hall has limits),
-// ErrBadPV, ErrAborted. The message says what was seen and in which phase.
+// ErrDeviation (pv strayed more than MaxDev from its start level, or MaxAbove above it, MaxBelow
+// below it: set them, a data hall has limits), ErrBadPV, ErrAborted. The message says what was
+// seen and in which phase.
 //
 // # Rules
 //
 // SIMC (Skogestad 2003; PID per Grimholt and Skogestad 2012) with tau_c = L by default (tight
-// control with good robustness, floored at T/10), or Config.TauC for a smoother loop; AMIGO
+// control with good robustness, floored at T/10), or Config.TauC (TauCRatio x L) for a smoother
+// loop; AMIGO
 // (Åström and Hägglund 2004) with its setpoint weight b = 0 for lag-dominated plants. See SIMC and
 // AMIGO for the formulas. Tuning.Apply writes the gains into a pid.Config, keeping its limits.
 //
 // # Usage
 //
-//	tu, err := autotune.New(autotune.Config{Bias: fanNow, D: 10, OutMin: 30, OutMax: 100, MaxDev: 2, Timeout: 2 * time.Hour})
+//	tu, err := autotune.New(autotune.Config{Bias: fanNow, D: 10, OutMin: 30, OutMax: 100,
+//		MaxAbove: 1.5, MaxBelow: 10, TauCRatio: 2, Timeout: 2 * time.Hour})
 //	for now := range ticks {
 //		out, done := tu.Step(zoneInletC, now)
 //		writeFan(out)
@@ -53,9 +70,12 @@
 //	tn, _ := res.Tuning("amigo-pi")
 //	cfg := tn.Apply(loopConfig)   // then pid.Retune(cfg), and store res (TOML) with the config
 //
-// Caveats: the FOPDT fit assumes the plant rests at Bias before the step and that no load changes
-// during the test (Relay.Asymmetry far from 1 and KuModel far from Ku are the tell-tales). A relay
-// with hysteresis measures the plant where its phase is -180° + asin(Eps/a) and the tick adds
-// about h/2 of delay, so Ku reads low and Pu long by a few % (about -13 % and +16 % with Eps at
-// 12 % of a and h at 7 % of L); keep Eps small against a.
+// Caveats: the FOPDT fit assumes the plant rests at Bias before the step (the baseline waits for
+// rest, up to RestWait) and that no load changes during the test (Relay.Asymmetry far from 1,
+// KuModel far from Ku and StepModel far from Model are the tell-tales). A relay with hysteresis
+// measures the plant where its phase is -180° + asin(Eps/a) and the tick adds about h/2 of delay,
+// so Ku reads low and Pu long by a few % (about -13 % and +16 % with Eps at 12 % of a and h at 7 %
+// of L); RelayModel uses the measured phase and is not biased by it. A measurement held between
+// reports is part of the loop the relay sees: its hold (about half of it as dead time) is in the
+// model, as it is in the loop the tuning is for.
 package autotune

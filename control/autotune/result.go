@@ -7,9 +7,12 @@ import (
 
 // BaselineData summarises the phase before the step.
 type BaselineData struct {
-	Y0    float64 `json:"y0" toml:"y0"`       // mean pv at Bias
-	Noise float64 `json:"noise" toml:"noise"` // residual std about a line
-	Drift float64 `json:"drift" toml:"drift"` // slope, pv units per second (should be ~0)
+	Y0    float64 `json:"y0" toml:"y0"`         // mean pv at Bias
+	Noise float64 `json:"noise" toml:"noise"`   // residual std about a line
+	Drift float64 `json:"drift" toml:"drift"`   // slope, pv units per second (should be ~0)
+	Hold  float64 `json:"hold_s" toml:"hold_s"` // longest time pv held one value (sampled-and-held measurement)
+	// Waited is how long past Config.Baseline the baseline waited for pv to come to rest.
+	Waited float64 `json:"waited_s" toml:"waited_s"`
 }
 
 // StepData summarises the step test the model came from.
@@ -61,12 +64,24 @@ type Result struct {
 	// describing-function error of non-sinusoidal waveforms.
 	Ku float64 `json:"ku" toml:"ku"`
 	Pu float64 `json:"pu_s" toml:"pu_s"`
-	// Model is the FOPDT fitted to the step; KuModel its ultimate gain, a cross-check of Ku: a
-	// large disagreement means the plant is not well described by a FOPDT (or was disturbed).
-	Model   Model    `json:"model" toml:"model"`
-	KuModel float64  `json:"ku_model" toml:"ku_model"`
-	TauC    float64  `json:"tau_c_s" toml:"tau_c_s"` // the tau_c the SIMC tunings used
-	Tunings []Tuning `json:"tunings" toml:"tunings"`
+	// Model is the FOPDT the tunings come from, ModelFrom "relay" or "step": RelayModel, or
+	// StepModel when there is no RelayModel. KuModel is its ultimate gain, a cross-check of Ku
+	// (the relay's hysteresis puts Ku a few % below it).
+	Model     Model   `json:"model" toml:"model"`
+	ModelFrom string  `json:"model_from" toml:"model_from"`
+	KuModel   float64 `json:"ku_model" toml:"ku_model"`
+	// StepModel is the two-point (28.3 %/63.2 %) fit of the step response. It reads the dead time
+	// and time constant from two instants, so a measurement that is sampled and held (a zone's
+	// hottest sensor, reported every 30 s) moves them by up to a hold time: far from Model means
+	// that, or a plant that is not first order.
+	StepModel Model `json:"step_model" toml:"step_model"`
+	// RelayModel is the static gain of the step with the time constant and dead time that give
+	// the plant's measured frequency response at the oscillation (Relay.Gain, Relay.PhaseDeg):
+	// averaged over the relay's cycles, it is not disturbed by a held measurement. Zero when no
+	// FOPDT has that response (its gain there not below the static gain, or too little lag).
+	RelayModel Model    `json:"relay_model" toml:"relay_model"`
+	TauC       float64  `json:"tau_c_s" toml:"tau_c_s"` // the tau_c the SIMC tunings used
+	Tunings    []Tuning `json:"tunings" toml:"tunings"`
 }
 
 // Tuning returns the tuning of the named rule ("simc-pi", "simc-pid", "amigo-pi", "amigo-pid").
@@ -81,7 +96,7 @@ func (r Result) Tuning(rule string) (Tuning, error) {
 
 // Summary is a one-line description of the data, for a configuration's comment or "data" field.
 func (r Result) Summary() string {
-	return fmt.Sprintf("relay d=%.3g eps=%.3g a=%.3g Pu=%.1fs Ku=%.3g (model %.3g); step %.3g->%.3g: K=%.3g T=%.1fs L=%.1fs; %d samples at %.3gs, %.0fs",
+	return fmt.Sprintf("relay d=%.3g eps=%.3g a=%.3g Pu=%.1fs Ku=%.3g (model %.3g); step %.3g->%.3g: K=%.3g; model (%s) T=%.1fs L=%.1fs, step fit T=%.1fs L=%.1fs; %d samples at %.3gs, %.0fs",
 		r.Relay.D, r.Relay.Eps, r.Relay.Amplitude, r.Pu, r.Ku, r.KuModel, r.Step.U0, r.Step.U1,
-		r.Model.K, r.Model.T, r.Model.L, r.Samples, r.SamplePeriod, r.DurationS)
+		r.Model.K, r.ModelFrom, r.Model.T, r.Model.L, r.StepModel.T, r.StepModel.L, r.Samples, r.SamplePeriod, r.DurationS)
 }
