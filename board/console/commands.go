@@ -435,9 +435,58 @@ func (s *session) tune(unit, loop string) error {
 	if res.Data != "" {
 		s.printf("  %s\n", oneLine(res.Data))
 	}
-	f := loop + "_tuning"
-	s.printf("To use them: configure, then\n  set unit %s %s kp %g\n  set unit %s %s ti_s %g\n  set unit %s %s td_s %g\n  commit\n",
-		unit, f, res.Kp, unit, f, res.Ti, unit, f, res.Td)
+	if s.cfgMode {
+		// A candidate is open: storing now would bypass it. Say how to do it by hand.
+		f := loop + "_tuning"
+		s.printf("To use them: set unit %s %s kp %g, ti_s %g, td_s %g, then commit\n", unit, f, res.Kp, res.Ti, res.Td)
+		return nil
+	}
+	ok, err := s.confirm("Store this tuning in the configuration (new version)?")
+	if err != nil {
+		return err
+	}
+	if !ok {
+		s.printf("tune %s %s: not stored; the loop keeps its gains\n", unit, loop)
+		return nil
+	}
+	return s.storeTuning(unit, loop, res)
+}
+
+// storeTuning commits the running configuration with the unit's tuning replaced: the gains, the
+// date, the method and the experiment's data, so the configuration says where its gains came from.
+func (s *session) storeTuning(unit, loop string, res site.Tuning) error {
+	run, _, err := s.c.b.RunningConfig(s.ctx)
+	if err != nil {
+		return backendErr("tune "+unit, err)
+	}
+	next, err := run.Clone()
+	if err != nil {
+		return backendErr("tune "+unit, err)
+	}
+	u := next.Unit(unit)
+	if u == nil {
+		return &userError{fmt.Sprintf("tune %s: the unit is no longer in the configuration; nothing stored", unit)}
+	}
+	if res.Date == "" {
+		res.Date = s.now().UTC().Format(time.RFC3339)
+	}
+	t := res
+	switch loop {
+	case "valve":
+		u.ValveTuning = &t
+	default:
+		u.FanTuning = &t
+	}
+	next.ApplyDefaults()
+	if err := next.Validate(); err != nil {
+		return &userError{"tune " + unit + ": the tuning does not validate: " + oneLine(err.Error()) + "; nothing stored"}
+	}
+	nv, err := s.c.b.CommitConfig(s.ctx, next, CommitInfo{User: s.user.Name, Time: s.now(), Comment: "autotune " + unit + " " + loop})
+	if err != nil {
+		return &userError{"tune " + unit + ": commit failed: " + oneLine(err.Error()) + "; nothing changed"}
+	}
+	s.logEvent(EventCommit, fmt.Sprintf("version %d: autotune %s %s", nv.N, unit, loop))
+	s.printf("tune %s %s: stored as configuration version %d\n", unit, loop, nv.N)
 	return nil
 }
 

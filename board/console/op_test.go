@@ -148,16 +148,24 @@ func TestLoopManualAndAuto(t *testing.T) {
 
 func TestTuneAndTestUnit(t *testing.T) {
 	h := loggedIn(t, setup{})
-	out := h.Run("tune crah-1", opPrompt)
+	out := h.Run("tune crah-1", "[y/N] ")
+	out += h.Run("y", opPrompt)
 	for _, want := range []string{
 		"tune crah-1 fan: autotuning (any key aborts)",
 		"  relay cycle 4/4: amplitude 0.44 C, period 314 s",
 		"tune crah-1 fan: kp 6.5, ti_s 140, td_s 0 (relay+simc)",
-		"  set unit crah-1 fan_tuning kp 6.5",
+		"Store this tuning in the configuration (new version)?",
+		"tune crah-1 fan: stored as configuration version 2",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("tune lacks %q:\n%s", want, out)
 		}
+	}
+	if h.b.Versions() != 2 {
+		t.Fatalf("%d configuration versions after storing the tuning", h.b.Versions())
+	}
+	if out := h.Run("tune crah-2", "[y/N] ") + h.Run("n", opPrompt); !strings.Contains(out, "not stored") || h.b.Versions() != 2 {
+		t.Fatalf("declining stored anything:\n%s", out)
 	}
 	out = h.Run("test unit crah-1", opPrompt)
 	for _, want := range []string{
