@@ -84,8 +84,17 @@ func TestFieldAgainstSimulatedUnits(t *testing.T) {
 			t.Fatalf("%s: read-back has NaN temperatures: %+v", name, st)
 		}
 	}
+	// One control period of a CRAH is two transactions: one read of the input block, one
+	// write of the command block. Nothing less can read the unit and command it.
+	before := srv.Requests(1)
+	if _, err := f.ReadState(ctx, "crah-1"); err != nil {
+		t.Fatal(err)
+	}
 	if err := f.WriteCommand(ctx, "crah-1", engine.Command{Owner: 3, Epoch: 2, Heartbeat: 9, FanPct: 55, ValvePct: 40, Write: true}); err != nil {
 		t.Fatal(err)
+	}
+	if n := srv.Requests(1) - before; n != 2 {
+		t.Fatalf("one control period took %d transactions, want 2", n)
 	}
 	if got := []uint16{reg(10), reg(11), reg(12), reg(13), reg(14)}; got[0] != 3 || got[1] != 2 || got[2] != 9 || got[3] != 550 || got[4] != 400 {
 		t.Fatalf("command block = %v", got)
