@@ -2,18 +2,15 @@ package appliance
 
 import (
 	"context"
-	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/coldaisle/coldaisle/control/engine"
 	"github.com/coldaisle/coldaisle/control/plant"
 	"github.com/coldaisle/coldaisle/control/site"
-	"github.com/coldaisle/coldaisle/drivers/serialport"
 	"github.com/coldaisle/coldaisle/drivers/twin"
 )
 
@@ -92,20 +89,7 @@ func TestAutotuneOnTwinFromConsole(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	pty, err := serialport.OpenPTY()
-	if err != nil {
-		t.Skipf("no pseudo-terminals here: %v", err)
-	}
-	slave, err := os.OpenFile(pty.SlavePath, os.O_RDWR|syscall.O_NOCTTY, 0)
-	if err != nil {
-		pty.Close()
-		t.Fatal(err)
-	}
-	tm := newTerminal(t, pty.Master)
-	t.Cleanup(func() {
-		slave.Close()
-		pty.Close()
-	})
+	slave, tm := consolePTY(t)
 	o := Options{ConfigPath: writeSite(t, dir, string(data)), DBPath: filepath.Join(dir, "state.db"), NoBoard: true,
 		Logf: quiet, Version: "v-test", Console: slave}
 	appCtx, appCancel := context.WithCancel(ctx)

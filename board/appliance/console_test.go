@@ -22,6 +22,27 @@ type terminal struct {
 	mark int // expect searches from here
 }
 
+// consolePTY opens a pseudo-terminal for a console test: the App serves the slave side, the
+// technician's terminal types and reads on the master. Both close at cleanup.
+func consolePTY(t *testing.T) (*os.File, *terminal) {
+	t.Helper()
+	pty, err := serialport.OpenPTY()
+	if err != nil {
+		t.Skipf("no pseudo-terminals here: %v", err)
+	}
+	slave, err := os.OpenFile(pty.SlavePath, os.O_RDWR|syscall.O_NOCTTY, 0)
+	if err != nil {
+		pty.Close()
+		t.Fatal(err)
+	}
+	tm := newTerminal(t, pty.Master)
+	t.Cleanup(func() {
+		slave.Close()
+		pty.Close()
+	})
+	return slave, tm
+}
+
 func newTerminal(t *testing.T, m *os.File) *terminal {
 	tm := &terminal{t: t, m: m}
 	done := make(chan struct{})
@@ -75,22 +96,9 @@ func (tm *terminal) expect(want string) string {
 func TestConsoleOnPTY(t *testing.T) {
 	// No timing in here (every step awaits the console's output with a generous deadline), so it
 	// runs with -short too: about 1 s on the host, 2-3 s under qemu-arm.
-	pty, err := serialport.OpenPTY()
-	if err != nil {
-		t.Skipf("no pseudo-terminals here: %v", err)
-	}
-	slave, err := os.OpenFile(pty.SlavePath, os.O_RDWR|syscall.O_NOCTTY, 0)
-	if err != nil {
-		pty.Close()
-		t.Fatal(err)
-	}
 	// Cleanups run last-in first-out: the App stops (startRig's), then the pty closes, then the
 	// terminal's reader ends.
-	tm := newTerminal(t, pty.Master)
-	t.Cleanup(func() {
-		slave.Close()
-		pty.Close()
-	})
+	slave, tm := consolePTY(t)
 	r := startRig(t, func(o *Options) { o.Console = slave })
 
 	tm.expect("login: ")
