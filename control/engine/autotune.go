@@ -75,13 +75,9 @@ type tuneRT struct {
 func (e *Engine) StartAutotune(unit string, now time.Time) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	j, ok := e.byName[unit]
-	if !ok {
-		return fmt.Errorf("%w %q", ErrUnknownUnit, unit)
-	}
-	u := e.units[j]
-	if u.cfg.DisableControls {
-		return fmt.Errorf("%w: %s", ErrDisabled, unit)
+	j, u, err := e.controllable(unit)
+	if err != nil {
+		return err
 	}
 	if u.tune != nil {
 		return fmt.Errorf("%w on %s", ErrBusy, unit)
@@ -135,9 +131,9 @@ func (e *Engine) StartAutotune(unit string, now time.Time) error {
 func (e *Engine) AbortAutotune(unit string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	j, ok := e.byName[unit]
-	if !ok {
-		return fmt.Errorf("%w %q", ErrUnknownUnit, unit)
+	j, err := e.unitIndex(unit)
+	if err != nil {
+		return err
 	}
 	e.units[j].tune = e.abortTune(e.units[j], "operator", e.now)
 	return nil

@@ -392,17 +392,35 @@ func (e *Engine) WriteResult(name string, err error, now time.Time) {
 	}
 }
 
+// unitIndex finds a unit by name. The caller holds e.mu.
+func (e *Engine) unitIndex(name string) (int, error) {
+	i, ok := e.byName[name]
+	if !ok {
+		return 0, fmt.Errorf("%w %q", ErrUnknownUnit, name)
+	}
+	return i, nil
+}
+
+// controllable finds a unit the operator may act on: known and not disabled. The caller holds e.mu.
+func (e *Engine) controllable(name string) (int, *unitRT, error) {
+	i, err := e.unitIndex(name)
+	if err != nil {
+		return 0, nil, err
+	}
+	u := e.units[i]
+	if u.cfg.DisableControls {
+		return 0, nil, fmt.Errorf("%w: %s", ErrDisabled, name)
+	}
+	return i, u, nil
+}
+
 // SetManual puts a unit's fan in manual at pct (clamped to its min..max: never below the minimum).
 func (e *Engine) SetManual(unit string, pct float64) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	i, ok := e.byName[unit]
-	if !ok {
-		return fmt.Errorf("%w %q", ErrUnknownUnit, unit)
-	}
-	u := e.units[i]
-	if u.cfg.DisableControls {
-		return fmt.Errorf("%w: %s", ErrDisabled, unit)
+	_, u, err := e.controllable(unit)
+	if err != nil {
+		return err
 	}
 	if math.IsNaN(pct) || math.IsInf(pct, 0) || pct < 0 || pct > 100 {
 		return fmt.Errorf("%w: fan %g%% is outside 0..100", ErrBadValue, pct)
@@ -416,13 +434,9 @@ func (e *Engine) SetManual(unit string, pct float64) error {
 func (e *Engine) SetAuto(unit string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	i, ok := e.byName[unit]
-	if !ok {
-		return fmt.Errorf("%w %q", ErrUnknownUnit, unit)
-	}
-	u := e.units[i]
-	if u.cfg.DisableControls {
-		return fmt.Errorf("%w: %s", ErrDisabled, unit)
+	_, u, err := e.controllable(unit)
+	if err != nil {
+		return err
 	}
 	u.manual = false
 	u.tune = nil
@@ -501,11 +515,7 @@ func (e *Engine) setUnitAlarm(u *unitRT, key, text string, now time.Time) {
 }
 
 func (e *Engine) clearUnitAlarm(u *unitRT, key string, now time.Time) {
-	if _, ok := u.alarms[key]; !ok {
-		return
-	}
-	delete(u.alarms, key)
-	e.events = append(e.events, Event{Time: now, Kind: EventClear, Unit: u.cfg.Name, Alarm: key, Reason: key + " cleared"})
+	e.clearAlarm(u.alarms, Event{Time: now, Unit: u.cfg.Name, Alarm: key})
 }
 
 func (e *Engine) setZoneAlarm(z *zoneRT, key, text string, now time.Time) {
@@ -518,11 +528,17 @@ func (e *Engine) setZoneAlarm(z *zoneRT, key, text string, now time.Time) {
 }
 
 func (e *Engine) clearZoneAlarm(z *zoneRT, key string, now time.Time) {
-	if _, ok := z.alarms[key]; !ok {
+	e.clearAlarm(z.alarms, Event{Time: now, Zone: z.cfg.Name, Alarm: key})
+}
+
+// clearAlarm drops ev.Alarm from alarms and reports it once (unit or zone, as ev names).
+func (e *Engine) clearAlarm(alarms map[string]string, ev Event) {
+	if _, ok := alarms[ev.Alarm]; !ok {
 		return
 	}
-	delete(z.alarms, key)
-	e.events = append(e.events, Event{Time: now, Kind: EventClear, Zone: z.cfg.Name, Alarm: key, Reason: key + " cleared"})
+	delete(alarms, ev.Alarm)
+	ev.Kind, ev.Reason = EventClear, ev.Alarm+" cleared"
+	e.events = append(e.events, ev)
 }
 
 func (e *Engine) setMode(u *unitRT, m Mode, reason string, now time.Time) {
