@@ -2,6 +2,7 @@ package storage
 
 import (
 	"maps"
+	"slices"
 	"sync"
 	"time"
 )
@@ -21,14 +22,24 @@ type CheckpointStats struct {
 	Commits   uint64    // commits that succeeded
 	Unchanged uint64    // due commits skipped because the state equalled the last committed one
 	Failures  uint64    // commits that failed
+	Events    uint64    // events committed with checkpoints
+	Dropped   uint64    // events dropped because MaxPendingEvents were already waiting
 	LastSeq   uint64    // sequence of the last successful commit
 	Last      time.Time // clock time of the last successful commit
 }
 
+// MaxPendingEvents bounds the events a Checkpointer holds between commits (a disk that keeps
+// failing must not grow memory without end); past it the oldest waiting events are dropped and
+// counted in CheckpointStats.Dropped.
+const MaxPendingEvents = 1024
+
 // Checkpointer rate-limits checkpoint commits: the control loop offers its state every period,
 // and the Checkpointer commits at most once per interval in steady state, at once for the
 // changes that must survive a crash (configuration, role), and never when nothing changed.
-// It is driven by its callers (no goroutine) and reads time only from the injected clock.
+// Events given to Log wait for the next commit and go in it, so an alarm that flaps every
+// period costs no commit of its own; like the state, the log is at most one interval behind
+// after a crash. It is driven by its callers (no goroutine) and reads time only from the
+// injected clock.
 type Checkpointer struct {
 	mu       sync.Mutex
 	s        CheckpointSaver
@@ -36,6 +47,7 @@ type Checkpointer struct {
 	now      func() time.Time
 
 	pending   *Checkpoint // newest offered state not yet committed
+	events    []Event     // logged, not yet committed, oldest first
 	committed *Checkpoint // last state committed
 	lastTry   time.Time   // last commit attempt, successful or not
 	tried     bool
@@ -82,11 +94,44 @@ func (c *Checkpointer) Urgent(loops map[string]LoopState, counters map[string]ui
 	return err
 }
 
-// Flush commits the newest offered state if it was not committed yet (call it on shutdown).
+// Log queues events for the next commit (times left zero are stamped now). They are validated
+// here, so a bad event is refused at once and never blocks a checkpoint; on error none is queued.
+func (c *Checkpointer) Log(evs ...Event) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	now := c.now()
+	for i := range evs {
+		if err := validateEvent(evs[i]); err != nil {
+			return err
+		}
+	}
+	for _, e := range evs {
+		if e.Time.IsZero() {
+			e.Time = now
+		}
+		c.events = append(c.events, e)
+	}
+	if over := len(c.events) - MaxPendingEvents; over > 0 {
+		c.stats.Dropped += uint64(over)
+		c.events = slices.Delete(c.events, 0, over)
+	}
+	return nil
+}
+
+// Pending returns the events waiting for the next commit, oldest first (a log view shows them
+// with the committed ones).
+func (c *Checkpointer) Pending() []Event {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Clone(c.events)
+}
+
+// Flush commits the newest offered state and any waiting events if they were not committed yet
+// (call it on shutdown).
 func (c *Checkpointer) Flush() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.pending == nil {
+	if c.pending == nil && len(c.events) == 0 {
 		return nil
 	}
 	_, err := c.commitLocked()
@@ -103,22 +148,33 @@ func (c *Checkpointer) Stats() CheckpointStats {
 func (c *Checkpointer) commitLocked() (bool, error) {
 	p := c.pending
 	if p == nil {
-		return false, nil
+		if len(c.events) == 0 {
+			return false, nil
+		}
+		// Only events are waiting: commit them with the state as last committed (nil maps
+		// keep the stored loops and counters).
+		p = &Checkpoint{}
+		if c.committed != nil {
+			p.Loops, p.Counters = c.committed.Loops, c.committed.Counters
+		}
 	}
-	if c.committed != nil && maps.EqualFunc(p.Loops, c.committed.Loops, LoopState.equal) && maps.Equal(p.Counters, c.committed.Counters) {
+	if len(c.events) == 0 && c.committed != nil && maps.EqualFunc(p.Loops, c.committed.Loops, LoopState.equal) && maps.Equal(p.Counters, c.committed.Counters) {
 		c.pending = nil
 		c.stats.Unchanged++
 		return false, nil
 	}
 	now := c.now()
 	c.tried, c.lastTry = true, now
-	seq, err := c.s.SaveCheckpoint(Checkpoint{Time: now, Loops: p.Loops, Counters: p.Counters})
+	n := len(c.events)
+	seq, err := c.s.SaveCheckpoint(Checkpoint{Time: now, Loops: p.Loops, Counters: p.Counters, Events: c.events})
 	if err != nil {
 		c.stats.Failures++
-		return false, err
+		return false, err // the state and the events stay pending for the next attempt
 	}
+	c.events = nil // the saver may keep the slice it was given
 	c.pending, c.committed = nil, p
 	c.stats.Commits++
+	c.stats.Events += uint64(n)
 	c.stats.LastSeq, c.stats.Last = seq, now
 	return true, nil
 }

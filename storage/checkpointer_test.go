@@ -2,6 +2,7 @@ package storage
 
 import (
 	"errors"
+	"fmt"
 	"maps"
 	"testing"
 	"time"
@@ -146,5 +147,105 @@ func TestCheckpointerOnDB(t *testing.T) {
 	}
 	if st := db.Stats(); st.Commits != c.Stats().Commits || st.BytesWritten <= 0 {
 		t.Fatalf("DB stats %+v, checkpointer %+v", st, c.Stats())
+	}
+}
+
+// An alarm that flaps every control period costs no commit of its own: its events wait for the
+// next interval commit and go in it, in order; a failed commit keeps them.
+func TestCheckpointerEventsRideOnCommits(t *testing.T) {
+	clk := &fakeClock{t: time.Unix(1000, 0)}
+	s := &recordingSaver{clk: clk}
+	c := NewCheckpointer(s, 5*time.Second, clk.Now)
+	loops, counters := sampleState(2, 1)
+	var got []Event
+	for i := range 60 {
+		text := "crah-1: alarm stale"
+		if i%2 == 1 {
+			text = "crah-1: cleared stale"
+		}
+		if err := c.Log(Event{Kind: KindAlarm, Who: "engine", Text: text}); err != nil {
+			t.Fatal(err)
+		}
+		before := len(s.times)
+		if _, err := c.Offer(loops, counters); err != nil { // the state itself never changes
+			t.Fatal(err)
+		}
+		if len(s.times) > before {
+			got = append(got, s.last.Events...)
+		}
+		clk.Advance(time.Second)
+	}
+	if len(s.times) != 12 {
+		t.Fatalf("%d commits in 60 periods of a flapping alarm at a 5 s interval, want 12", len(s.times))
+	}
+	if p := c.Pending(); len(p) != 4 {
+		t.Fatalf("%d events pending after the last commit at t=55 s, want 4 (t=56..59 s)", len(p))
+	}
+	if err := c.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	got = append(got, s.last.Events...)
+	if len(got) != 60 || c.Stats().Events != 60 || len(c.Pending()) != 0 {
+		t.Fatalf("%d events committed (stats %+v), want 60", len(got), c.Stats())
+	}
+	for i, e := range got {
+		if want := time.Unix(1000+int64(i), 0); !e.Time.Equal(want) {
+			t.Fatalf("event %d stamped %v, want %v (logged order and time)", i, e.Time, want)
+		}
+	}
+
+	// A failing disk: the events stay pending, bounded; the oldest go first and are counted.
+	s.fail = true
+	for range MaxPendingEvents + 10 {
+		c.Log(Event{Kind: KindAlarm, Text: "x"})
+	}
+	clk.Advance(time.Minute)
+	if _, err := c.Offer(loops, counters); err == nil {
+		t.Fatal("a failing save reported no error")
+	}
+	if p := c.Pending(); len(p) != MaxPendingEvents || c.Stats().Dropped != 10 {
+		t.Fatalf("%d pending, %d dropped; want %d and 10", len(p), c.Stats().Dropped, MaxPendingEvents)
+	}
+	s.fail = false
+	if err := c.Flush(); err != nil || len(s.last.Events) != MaxPendingEvents {
+		t.Fatalf("Flush after the disk came back: %v, %d events", err, len(s.last.Events))
+	}
+
+	// A bad event is refused at once and queues nothing.
+	if err := c.Log(Event{Kind: KindAlarm, Text: "ok"}, Event{Kind: "Bad Kind", Text: "x"}); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("Log with a bad kind: %v", err)
+	}
+	if len(c.Pending()) != 0 {
+		t.Fatal("a refused Log queued events")
+	}
+}
+
+// On a real database the events land in the log in the checkpoint's own commit.
+func TestCheckpointerEventsOnDB(t *testing.T) {
+	clk := &fakeClock{t: time.Date(2025, 11, 23, 0, 0, 0, 0, time.UTC)}
+	db, _ := openTest(t, &Options{Now: clk.Now})
+	c := NewCheckpointer(db, 20*time.Second, clk.Now)
+	loops, counters := sampleState(4, 1)
+	for i := range 100 {
+		c.Log(Event{Kind: KindAlarm, Who: "engine", Text: fmt.Sprintf("flap %d", i)})
+		if _, err := c.Offer(loops, counters); err != nil {
+			t.Fatal(err)
+		}
+		clk.Advance(time.Second)
+	}
+	if err := c.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if st := db.Stats(); st.Commits != 6 { // t=0, 20, 40, 60, 80 and the flush
+		t.Fatalf("%d commits for 100 periods of a flapping alarm, want 6", st.Commits)
+	}
+	evs, err := db.Events(1000)
+	if err != nil || len(evs) != 100 {
+		t.Fatalf("%d events in the log (%v), want 100", len(evs), err)
+	}
+	for i, e := range evs { // newest first
+		if want := fmt.Sprintf("flap %d", 99-i); e.Text != want {
+			t.Fatalf("event %d is %q, want %q", i, e.Text, want)
+		}
 	}
 }

@@ -14,6 +14,7 @@
 //	_, err = db.RestoreConfig(3, "alice")                                 // version 3 saved again as a new version
 //
 //	cp := storage.NewCheckpointer(db, 0, time.Now) // at most one commit per 20 s in steady state
+//	cp.Log(alarmEvents...)                         // queued; committed with the next checkpoint
 //	cp.Offer(loops, counters)                      // every control period: cheap unless due
 //	cp.Urgent(loops, counters)                     // configuration or role change: commit now
 //	cp.Flush()                                     // on shutdown
@@ -63,7 +64,10 @@
 // that must not wait (configuration, role, epoch) are immediate; a crash loses at most 20 s of
 // integrator drift, which the loops absorb. Further savings if ever needed: NoFreelistSync
 // (-4 KiB per commit, but bbolt then rebuilds the freelist at Open in an unguarded goroutine).
-// Each AppendEvent is a commit of its own (~16-20 KiB): callers should rate-limit noisy alarms.
+// Each AppendEvent is a commit of its own (~16-20 KiB), so it is for rare, human-rate events
+// (logins, commits, start and stop); the control loop's alarms and mode changes go through
+// Checkpointer.Log and ride on the next checkpoint commit, so an alarm flapping every period adds
+// no commit (TestCheckpointerEventsOnDB: 100 periods of a flapping alarm, 6 commits).
 //
 // # Schema
 //

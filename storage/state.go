@@ -76,6 +76,10 @@ type Checkpoint struct {
 	Time     time.Time
 	Loops    map[string]LoopState
 	Counters map[string]uint64
+	// Events are appended to the event log in the same commit (SaveCheckpoint only; a loaded
+	// Checkpoint has none): the control loop's alarms and mode changes ride on the checkpoint
+	// instead of costing a commit each.
+	Events []Event
 }
 
 type cpRecord struct {
@@ -100,11 +104,17 @@ func validateCheckpoint(cp Checkpoint) error {
 			return err
 		}
 	}
+	for _, e := range cp.Events {
+		if err := validateEvent(e); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
-// SaveCheckpoint replaces the stored loop states and counters with cp's in one commit and
-// returns the sequence number it was given. A nil Loops or Counters map keeps the stored one.
+// SaveCheckpoint replaces the stored loop states and counters with cp's, and appends cp.Events
+// to the event log, in one commit, and returns the sequence number it was given. A nil Loops or
+// Counters map keeps the stored one.
 // The commit is on disk when it returns. Use a Checkpointer to rate-limit calls.
 func (db *DB) SaveCheckpoint(cp Checkpoint) (uint64, error) {
 	if err := validateCheckpoint(cp); err != nil {
@@ -142,6 +152,15 @@ func (db *DB) SaveCheckpoint(cp Checkpoint) (uint64, error) {
 				return err
 			}
 			if err := b.Put(kCounters, raw); err != nil {
+				return err
+			}
+		}
+		for _, e := range cp.Events {
+			if e.Time.IsZero() {
+				e.Time = t
+			}
+			e.Time = e.Time.UTC()
+			if err := db.appendEventTx(tx, e); err != nil {
 				return err
 			}
 		}

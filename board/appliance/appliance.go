@@ -355,13 +355,15 @@ func (a *App) hook(ctx context.Context, rep engine.PeriodReport) {
 			}
 		}
 	}
-	// All of a period's engine events go in one commit (flash wear: an alarm burst is one write).
+	// The engine's events (alarms, mode changes) ride on the next checkpoint commit: an alarm
+	// that flaps every period costs no commit of its own (flash wear), and after a crash the log
+	// is at most one checkpoint behind, like the state. The console shows the waiting ones too.
 	if evs := a.eng.Events(); len(evs) > 0 {
 		batch := make([]storage.Event, 0, len(evs))
 		for _, e := range evs {
 			batch = append(batch, engineEvent(e))
 		}
-		if err := a.db.AppendEvents(batch); err != nil {
+		if err := a.ckpt.Log(batch...); err != nil {
 			a.logf("event log: %v", err)
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -349,6 +350,14 @@ func (b *backend) Events(_ context.Context, limit int) ([]console.Event, error) 
 	evs, err := b.a.db.Events(limit)
 	if err != nil {
 		return nil, err
+	}
+	// The engine's newest events wait for the next checkpoint commit; show them too. Merge by
+	// time (newest first, as db.Events) since console events are committed at once.
+	if pend := b.a.ckpt.Pending(); len(pend) > 0 {
+		slices.Reverse(pend)
+		evs = append(pend, evs...)
+		slices.SortStableFunc(evs, func(x, y storage.Event) int { return y.Time.Compare(x.Time) })
+		evs = evs[:min(len(evs), limit)]
 	}
 	out := make([]console.Event, 0, len(evs))
 	for i := len(evs) - 1; i >= 0; i-- {

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -699,5 +700,44 @@ func TestConsoleServedAgainAfterEOF(t *testing.T) {
 	}
 	if names, _ := r.b.ListUsers(context.Background()); len(names) != 1 || names[0] != console.FactoryUser {
 		t.Fatalf("factory account not created: %v", names)
+	}
+}
+
+// The engine's events wait for the next checkpoint commit (flash wear) but the console's log
+// shows them at once, in time order with the events committed directly.
+func TestBackendShowsPendingEngineEvents(t *testing.T) {
+	r := startRig(t, nil)
+	ctx := context.Background()
+	t0 := time.Now()
+	if err := r.b.LogEvent(ctx, console.Event{User: "admin", Kind: console.EventLogin, Text: "login on the console"}); err != nil {
+		t.Fatal(err)
+	}
+	pend := storage.Event{Time: t0.Add(time.Hour), Kind: storage.KindAlarm, Who: "engine", Text: "crah-9: alarm test: pending"}
+	if err := r.a.ckpt.Log(pend); err != nil {
+		t.Fatal(err)
+	}
+	// (The rig's engine may log its own events meanwhile; the pending one is an hour ahead.)
+	evs, err := r.b.Events(ctx, 50)
+	if err != nil || len(evs) < 2 {
+		t.Fatalf("events %+v %v", evs, err)
+	}
+	login := slices.IndexFunc(evs, func(e console.Event) bool { return e.Kind == console.EventLogin })
+	if login < 0 || evs[len(evs)-1].Text != pend.Text {
+		t.Fatalf("log view %+v: want the login, and the pending engine event last", evs)
+	}
+	if got, _ := r.b.Events(ctx, 1); len(got) != 1 || got[0].Text != pend.Text {
+		t.Fatalf("newest event %+v, want the pending one", got)
+	}
+	// The next commit carries it to the database.
+	if err := r.a.ckpt.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	raw, _ := r.a.db.Events(50)
+	for _, e := range raw {
+		found = found || e.Text == pend.Text
+	}
+	if !found || len(r.a.ckpt.Pending()) != 0 {
+		t.Fatalf("after the commit: in the database %v, still pending %d", found, len(r.a.ckpt.Pending()))
 	}
 }

@@ -13,7 +13,8 @@
 //
 // Steady state: every control period the engine's runner reads the units, ticks, and writes each
 // command block; the hook checkpoints the loop state at most every control.checkpoint (flash
-// wear), appends engine events to the event log, pets the hardware watchdog and drives the LEDs.
+// wear), queues the engine's events to go in that same commit (the console's log shows the
+// queued ones too), pets the hardware watchdog and drives the LEDs.
 //
 // Shutdown (ctx ends: SIGTERM, SIGINT): the runner finishes its in-flight requests (at most one
 // request timeout), the state is checkpointed, the relay drops and the watchdog is disarmed with
