@@ -116,8 +116,19 @@ func (b *backend) Units(context.Context) ([]console.UnitStatus, error) {
 		if uc := cfg.Unit(us.Name); uc != nil {
 			st.Line, st.UnitID = uc.Line, uc.UnitID
 		}
+		// A fan drive has no temperature points and no coil: show "-", not the engine's 0.
+		supply, ret := b.a.unitTemps(us.Name)
+		if !supply {
+			st.SupplyC, st.ValvePct = math.NaN(), math.NaN()
+		}
+		if !ret {
+			st.ReturnC = math.NaN()
+		}
 		if rb, _, ok := b.a.eng.ReadBack(us.Name); ok && !us.Isolated {
-			st.FanPct, st.ValvePct, st.FanKW = rb.FanPct, rb.ValvePct, rb.FanKW
+			st.FanPct, st.FanKW = rb.FanPct, rb.FanKW
+			if supply {
+				st.ValvePct = rb.ValvePct
+			}
 			if st.Alarm == "" && rb.Alarm {
 				st.Alarm = fmt.Sprintf("code %d", rb.AlarmCode)
 			}
@@ -177,11 +188,12 @@ func (b *backend) Loops(context.Context) ([]console.LoopStatus, error) {
 			vt = *uc.ValveTuning
 		}
 		mode := b.unitMode(us)
-		out = append(out,
-			console.LoopStatus{Unit: us.Name, Loop: "fan", Zone: us.Zone, Mode: mode, SetpointC: us.SetpointC,
-				MeasuredC: us.MeasureC, OutputPct: us.FanPct, Kp: ft.Kp, Ti: ft.Ti, Td: ft.Td},
-			console.LoopStatus{Unit: us.Name, Loop: "valve", Zone: "supply", Mode: mode, SetpointC: uc.SupplySPC,
+		out = append(out, console.LoopStatus{Unit: us.Name, Loop: "fan", Zone: us.Zone, Mode: mode, SetpointC: us.SetpointC,
+			MeasuredC: us.MeasureC, OutputPct: us.FanPct, Kp: ft.Kp, Ti: ft.Ti, Td: ft.Td})
+		if supply, _ := b.a.unitTemps(us.Name); supply { // a fan drive has no coil, so no valve loop
+			out = append(out, console.LoopStatus{Unit: us.Name, Loop: "valve", Zone: "supply", Mode: mode, SetpointC: uc.SupplySPC,
 				MeasuredC: us.SupplyC, OutputPct: us.ValvePct, Kp: vt.Kp, Ti: vt.Ti, Td: vt.Td})
+		}
 	}
 	return out, nil
 }
@@ -369,3 +381,15 @@ func (b *backend) Reboot(ctx context.Context) error {
 
 // feedbackClose reports whether a read-back is within tol of want.
 func feedbackClose(got, want, tol float64) bool { return !math.IsNaN(got) && math.Abs(got-want) <= tol }
+
+// unitTemps reports whether the unit's profile has supply and return temperature points; both
+// true while no field is open (nothing better known).
+func (a *App) unitTemps(name string) (supply, ret bool) {
+	a.mu.Lock()
+	f := a.fld
+	a.mu.Unlock()
+	if f == nil {
+		return true, true
+	}
+	return f.HasTemps(name)
+}

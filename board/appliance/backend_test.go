@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"path/filepath"
 	"slices"
@@ -739,5 +740,67 @@ func TestBackendShowsPendingEngineEvents(t *testing.T) {
 	}
 	if !found || len(r.a.ckpt.Pending()) != 0 {
 		t.Fatalf("after the commit: in the database %v, still pending %d", found, len(r.a.ckpt.Pending()))
+	}
+}
+
+// A fan drive (vfd-fan: no coil, no temperature points) beside a CRAH: the console shows no
+// temperatures or valve for it (NaN, printed "-") and lists no valve loop; the CRAH keeps both.
+func TestBackendFanDriveView(t *testing.T) {
+	srv := modbussim.NewServer()
+	srv.Add(1, ahusim.NewCRAH(1, ahusim.Options{RemoteEnabled: true}))
+	srv.Add(2, ahusim.NewVFD(2, ahusim.Options{}))
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	srvDone := make(chan struct{})
+	go func() { defer close(srvDone); _ = srv.ServeTCP(ctx, ln) }()
+	toml := strings.Replace(fmt.Sprintf(rigTOML, ln.Addr()), `units = ["crah-1"]`, `units = ["crah-1", "fan-2"]`, 1) + `
+[[unit]]
+name = "fan-2"
+line = "bms"
+unit_id = 2
+profile = "vfd-fan"
+`
+	dir := t.TempDir()
+	a, err := Open(ctx, Options{ConfigPath: writeSite(t, dir, toml), DBPath: filepath.Join(dir, "state.db"), NoBoard: true, Logf: quiet, Version: "v-test"})
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- a.Serve(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		<-served
+		<-srvDone
+	})
+	b := a.backend()
+	waitFor(t, 10*time.Second, "both units read back", func() bool {
+		_, _, ok1 := a.eng.ReadBack("crah-1")
+		_, _, ok2 := a.eng.ReadBack("fan-2")
+		return ok1 && ok2
+	})
+	us, err := b.Units(context.Background())
+	if err != nil || len(us) != 2 {
+		t.Fatalf("units %+v %v", us, err)
+	}
+	for _, u := range us {
+		noTemps := math.IsNaN(u.SupplyC) && math.IsNaN(u.ReturnC) && math.IsNaN(u.ValvePct)
+		if (u.Name == "fan-2") != noTemps {
+			t.Errorf("%s: supply %v return %v valve %v", u.Name, u.SupplyC, u.ReturnC, u.ValvePct)
+		}
+	}
+	ls, err := b.Loops(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var loops []string
+	for _, l := range ls {
+		loops = append(loops, l.Unit+" "+l.Loop)
+	}
+	if got := strings.Join(loops, ", "); got != "z1 zone, crah-1 fan, crah-1 valve, fan-2 fan" {
+		t.Errorf("loops %q, want a valve loop for the CRAH only", got)
 	}
 }

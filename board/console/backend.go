@@ -148,8 +148,8 @@ type UnitStatus struct {
 	UnitID   int
 	Mode     string // auto, manual, fallback, disabled, offline, fail-safe
 	FanPct   float64
-	ValvePct float64
-	SupplyC  float64
+	ValvePct float64 // NaN for these three: the unit has no such point (a fan drive has no
+	SupplyC  float64 // coil and no temperatures); the table shows "-"
 	ReturnC  float64
 	FanKW    float64
 	Alarm    string // empty when none

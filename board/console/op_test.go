@@ -298,3 +298,25 @@ func TestCtrlDLogsOut(t *testing.T) {
 		t.Fatalf("logout events %+v", ev)
 	}
 }
+
+// A fan drive has no coil and no temperature points: its row shows "-" there, not 0.0.
+func TestShowUnitsFanDriveHasNoTemperatures(t *testing.T) {
+	cfg := smallSite(t)
+	cfg.Units[len(cfg.Units)-1].Profile = "vfd-fan"
+	drive := cfg.Units[len(cfg.Units)-1].Name
+	h := loggedIn(t, setup{cfg: cfg})
+	out := h.Run("show units", opPrompt)
+	var row []string
+	for _, l := range strings.Split(out, "\n") {
+		if f := strings.Fields(l); len(f) > 0 && f[0] == drive {
+			row = f
+		}
+	}
+	// unit line id mode fan% vlv% sup ret kW alarm
+	if len(row) < 10 || row[5] != "-" || row[6] != "-" || row[7] != "-" || row[4] != "45" {
+		t.Fatalf("fan drive %s row %q, want - for valve, supply and return:\n%s", drive, row, out)
+	}
+	if strings.Contains(out, "NaN") {
+		t.Fatalf("show units prints NaN:\n%s", out)
+	}
+}

@@ -2,6 +2,7 @@ package console
 
 import (
 	"fmt"
+	"math"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -128,4 +129,11 @@ func age(d time.Duration) string {
 	return fmt.Sprintf("%dd", int(d.Hours()/24))
 }
 
-func num(v float64, decimals int) string { return fmt.Sprintf("%.*f", decimals, v) }
+// num formats v; NaN (a point the unit does not have, a zone without a valid measurement)
+// prints as "-".
+func num(v float64, decimals int) string {
+	if math.IsNaN(v) {
+		return "-"
+	}
+	return fmt.Sprintf("%.*f", decimals, v)
+}

@@ -121,6 +121,16 @@ func (f *Field) unit(name string) (*unitRef, error) {
 	return u, nil
 }
 
+// HasTemps reports whether the named unit's profile maps a supply and a return air temperature
+// (a bare fan drive has neither, and no coil to control); false for an unknown unit.
+func (f *Field) HasTemps(name string) (supply, ret bool) {
+	u, ok := f.units[name]
+	if !ok {
+		return false, false
+	}
+	return u.hasSupply, u.hasReturn
+}
+
 // Unit returns the typed unit called name (for the console's commissioning and probes).
 func (f *Field) Unit(name string) (*ahu.Unit, error) {
 	u, err := f.unit(name)

@@ -68,6 +68,11 @@ func TestFieldAgainstSimulatedUnits(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
+	for name, want := range map[string][2]bool{"crah-1": {true, true}, "fan-2": {false, false}, "nope": {false, false}} {
+		if s, r := f.HasTemps(name); s != want[0] || r != want[1] {
+			t.Errorf("HasTemps(%s) = %v, %v; want %v", name, s, r, want)
+		}
+	}
 	if errs := f.ConfigureUnits(ctx, 2*time.Second); len(errs) > 0 {
 		t.Fatalf("configure: %v", errs)
 	}

@@ -308,6 +308,9 @@ func (b *Backend) Units(context.Context) ([]console.UnitStatus, error) {
 	for _, u := range cfg.Units {
 		st := console.UnitStatus{Name: u.Name, Line: u.Line, UnitID: u.UnitID, Mode: "auto", FanPct: 45, ValvePct: 60,
 			SupplyC: 18.1, ReturnC: 27.4, FanKW: 2.5}
+		if u.Profile == "vfd-fan" { // a fan drive: no coil, no temperatures (as the appliance)
+			st.ValvePct, st.SupplyC, st.ReturnC = math.NaN(), math.NaN(), math.NaN()
+		}
 		if m := b.modes[u.Name]; m.Manual {
 			st.Mode, st.FanPct = "manual", m.FanPct
 		}
