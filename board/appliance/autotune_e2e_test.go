@@ -151,6 +151,17 @@ func TestAutotuneOnTwinFromConsole(t *testing.T) {
 	}
 	waitFor(t, 120*time.Second, "every zone 1.5 K below the alarm limit", cool)
 	t.Logf("room settled %v after the start (plant %v)", time.Since(wall).Round(100*time.Millisecond), tw.PlantTime().Round(time.Second))
+	// The nodes' battery voltages come through the gateway link to the console's sensor view
+	// (the twin gives each node 2.9..3.3 V).
+	ss, err := a.backend().Sensors(ctx)
+	if err != nil || len(ss) == 0 {
+		t.Fatalf("sensors: %v %v", ss, err)
+	}
+	for _, s := range ss {
+		if s.State != "missing" && (s.BatteryMV < 2900 || s.BatteryMV >= 3300) {
+			t.Errorf("sensor %s (%s): battery %d mV, want the twin's 2900..3299", s.ID, s.State, s.BatteryMV)
+		}
+	}
 
 	start, plant0 := time.Now(), tw.PlantTime()
 	tm.typeLine("tune crah-1")

@@ -61,6 +61,9 @@ func (b *backend) Sensors(context.Context) ([]console.SensorReading, error) {
 	for _, s := range cfg.Sensors {
 		rack[s.ID] = s.Rack
 	}
+	b.a.mu.Lock()
+	fld := b.a.fld
+	b.a.mu.Unlock()
 	var out []console.SensorReading
 	done := map[string]bool{}
 	add := func(id, zone string) {
@@ -69,6 +72,9 @@ func (b *backend) Sensors(context.Context) ([]console.SensorReading, error) {
 		}
 		done[id] = true
 		r := console.SensorReading{ID: id, Zone: zone, Rack: rack[id], Kind: "temperature", Unit: "C", Age: -1, State: "missing"}
+		if fld != nil {
+			r.BatteryMV = int(fld.BatteryMV(id))
+		}
 		if s, ok := heard[id]; ok {
 			r.Value, r.Age, r.State = s.Value, s.Age, qualityState[s.Quality]
 			if r.State == "" {

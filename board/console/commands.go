@@ -223,11 +223,16 @@ func (s *session) sensorTable() (string, error) {
 	}
 	var rows [][]string
 	for _, r := range rs {
-		rows = append(rows, []string{r.ID, r.Zone, r.Rack, num(r.Value, 1) + " " + r.Unit, age(r.Age), r.State})
+		batt := "-"
+		if r.BatteryMV > 0 {
+			batt = strconv.FormatFloat(float64(r.BatteryMV)/1000, 'f', 2, 64)
+		}
+		rows = append(rows, []string{r.ID, r.Zone, r.Rack, num(r.Value, 1) + " " + r.Unit, age(r.Age), batt, r.State})
 	}
 	return renderTable([]column{
-		{title: "sensor", width: 25}, {title: "zone", width: 10}, {title: "rack", width: 8},
-		{title: "value", width: 9, right: true}, {title: "age", width: 5, right: true}, {title: "state", width: 11},
+		{title: "sensor", width: 25}, {title: "zone", width: 8}, {title: "rack", width: 6},
+		{title: "value", width: 9, right: true}, {title: "age", width: 5, right: true}, {title: "batt", width: 4, right: true},
+		{title: "state", width: 11},
 	}, rows), nil
 }
 

@@ -51,10 +51,10 @@
 //	  counters  driver and loop counters
 //	  history   stored configuration versions
 //	admin@crah-room-1> show sensors
-//	sensor                     zone   rack   value  age  state
-//	00-17-0d-00-00-38-0a-1f/1  row-a  R10   22.1 C   3s  ok
-//	00-17-0d-00-00-38-0a-1f/2  row-a  R11   22.6 C   4s  ok
-//	00-17-0d-00-00-38-0a-20/1  row-a  R12   23.1 C   5s  ok
+//	sensor                     zone   rack   value  age  batt  state
+//	00-17-0d-00-00-38-0a-1f/1  row-a  R10   22.1 C   3s  3.00  ok
+//	00-17-0d-00-00-38-0a-1f/2  row-a  R11   22.6 C   4s  3.00  ok
+//	00-17-0d-00-00-38-0a-20/1  row-a  R12   23.1 C   5s  3.00  ok
 //	admin@crah-room-1> loop crah-1 manual 20
 //	loop crah-1 manual: 20 is below the unit's min_fan_pct 30 (allowed 30..100)
 //	admin@crah-room-1> configure

@@ -62,7 +62,7 @@ func TestShowTablesFit80Columns(t *testing.T) {
 		{"show counters", "loop.crah-1.fan.saturated_seconds_while_zone_above_setp~      42"},
 		{"show history", "factory"},
 		{"help", "Keys: Tab completes a word"},
-		{"sh sen", "cold-aisl~"}, // abbreviations
+		{"sh sen", "cold-ai~"}, // abbreviations (a long zone name cut to its column)
 	} {
 		out := h.Run(c.cmd, opPrompt)
 		if !strings.Contains(out, c.want) {

@@ -7,6 +7,7 @@ import (
 	"io"
 	"math"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -38,8 +39,9 @@ type Field struct {
 	buses map[string]*modbus.Bus // by line name
 	units map[string]*unitRef    // by unit name
 
-	mu   sync.Mutex
-	mesh *mesh.Client
+	mu      sync.Mutex
+	mesh    *mesh.Client
+	battery map[string]uint16 // newest known battery (mV) by node (the sensor id before "/")
 }
 
 type unitRef struct {
@@ -272,6 +274,15 @@ func (f *Field) RunMesh(ctx context.Context, deliver func(engine.Reading)) error
 	f.mesh = c
 	f.mu.Unlock()
 	return c.Run(ctx, func(r mesh.Reading) {
+		if r.BatteryMV != 0 { // 0: the node did not say
+			node, _, _ := strings.Cut(r.Sensor, "/")
+			f.mu.Lock()
+			if f.battery == nil {
+				f.battery = map[string]uint16{}
+			}
+			f.battery[node] = r.BatteryMV
+			f.mu.Unlock()
+		}
 		if r.Kind != mesh.KindTemperature {
 			if f.opts.OtherReading != nil {
 				f.opts.OtherReading(r)
@@ -280,6 +291,15 @@ func (f *Field) RunMesh(ctx context.Context, deliver func(engine.Reading)) error
 		}
 		deliver(engine.Reading{Sensor: r.Sensor, Value: r.Value, Fault: r.Fault, Time: r.Time, Seq: r.NodeSeq, Arrival: f.opts.Now()})
 	})
+}
+
+// BatteryMV is the newest battery voltage in millivolts the mesh reported for the node of a
+// sensor id ("00-17-0d-00-00-38-0a-1f/2" or the bare node); 0 when unknown.
+func (f *Field) BatteryMV(sensor string) uint16 {
+	node, _, _ := strings.Cut(sensor, "/")
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.battery[node]
 }
 
 // MeshUp reports whether the mesh session is subscribed.
