@@ -1,10 +1,12 @@
 package storage
 
 import (
+	"fmt"
 	"maps"
 	"slices"
 	"sync"
 	"time"
+	"unicode/utf8"
 )
 
 // DefaultCheckpointInterval is the steady-state spacing of checkpoint commits. See doc.go for
@@ -33,12 +35,36 @@ type CheckpointStats struct {
 // counted in CheckpointStats.Dropped.
 const MaxPendingEvents = 1024
 
+// pendingEvent is a logged event and how many times the same event (kind, who and text) was
+// logged again before the commit.
+type pendingEvent struct {
+	Event
+	more int
+	last time.Time
+}
+
+// event is what gets committed: a repeated event says how often and until when.
+func (p pendingEvent) event() Event {
+	if p.more == 0 {
+		return p.Event
+	}
+	e := p.Event
+	suffix := fmt.Sprintf(" (and %d more times until %s)", p.more, p.last.UTC().Format("15:04:05"))
+	text := e.Text
+	for len(text)+len(suffix) > maxEventText || !utf8.ValidString(text) {
+		text = text[:len(text)-1]
+	}
+	e.Text = text + suffix
+	return e
+}
+
 // Checkpointer rate-limits checkpoint commits: the control loop offers its state every period,
 // and the Checkpointer commits at most once per interval in steady state, at once for the
 // changes that must survive a crash (configuration, role), and never when nothing changed.
 // Events given to Log wait for the next commit and go in it, so an alarm that flaps every
-// period costs no commit of its own; like the state, the log is at most one interval behind
-// after a crash. It is driven by its callers (no goroutine) and reads time only from the
+// period costs no commit of its own; an event logged again before the commit (same kind, who
+// and text) is kept once with a count, so it adds one record, not one per period. Like the
+// state, the log is at most one interval behind after a crash. It is driven by its callers (no goroutine) and reads time only from the
 // injected clock.
 type Checkpointer struct {
 	mu       sync.Mutex
@@ -46,10 +72,10 @@ type Checkpointer struct {
 	interval time.Duration
 	now      func() time.Time
 
-	pending   *Checkpoint // newest offered state not yet committed
-	events    []Event     // logged, not yet committed, oldest first
-	committed *Checkpoint // last state committed
-	lastTry   time.Time   // last commit attempt, successful or not
+	pending   *Checkpoint    // newest offered state not yet committed
+	events    []pendingEvent // logged, not yet committed, oldest first
+	committed *Checkpoint    // last state committed
+	lastTry   time.Time      // last commit attempt, successful or not
 	tried     bool
 	stats     CheckpointStats
 }
@@ -94,8 +120,10 @@ func (c *Checkpointer) Urgent(loops map[string]LoopState, counters map[string]ui
 	return err
 }
 
-// Log queues events for the next commit (times left zero are stamped now). They are validated
-// here, so a bad event is refused at once and never blocks a checkpoint; on error none is queued.
+// Log queues events for the next commit (times left zero are stamped now). An event equal in
+// kind, who and text to one already waiting is counted on that one instead ("... and N more
+// times until HH:MM:SS"). Events are validated here, so a bad event is refused at once and
+// never blocks a checkpoint; on error none is queued.
 func (c *Checkpointer) Log(evs ...Event) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -105,11 +133,19 @@ func (c *Checkpointer) Log(evs ...Event) error {
 			return err
 		}
 	}
+next:
 	for _, e := range evs {
 		if e.Time.IsZero() {
 			e.Time = now
 		}
-		c.events = append(c.events, e)
+		for i := range c.events {
+			if p := &c.events[i]; p.Kind == e.Kind && p.Who == e.Who && p.Text == e.Text {
+				p.more++
+				p.last = e.Time
+				continue next
+			}
+		}
+		c.events = append(c.events, pendingEvent{Event: e})
 	}
 	if over := len(c.events) - MaxPendingEvents; over > 0 {
 		c.stats.Dropped += uint64(over)
@@ -118,12 +154,23 @@ func (c *Checkpointer) Log(evs ...Event) error {
 	return nil
 }
 
-// Pending returns the events waiting for the next commit, oldest first (a log view shows them
-// with the committed ones).
+// Pending returns the events waiting for the next commit, oldest first, as they will be
+// committed (a log view shows them with the committed ones).
 func (c *Checkpointer) Pending() []Event {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return slices.Clone(c.events)
+	return c.pendingLocked()
+}
+
+func (c *Checkpointer) pendingLocked() []Event {
+	if len(c.events) == 0 {
+		return nil
+	}
+	out := make([]Event, len(c.events))
+	for i, p := range c.events {
+		out[i] = p.event()
+	}
+	return out
 }
 
 // Flush commits the newest offered state and any waiting events if they were not committed yet
@@ -166,12 +213,12 @@ func (c *Checkpointer) commitLocked() (bool, error) {
 	now := c.now()
 	c.tried, c.lastTry = true, now
 	n := len(c.events)
-	seq, err := c.s.SaveCheckpoint(Checkpoint{Time: now, Loops: p.Loops, Counters: p.Counters, Events: c.events})
+	seq, err := c.s.SaveCheckpoint(Checkpoint{Time: now, Loops: p.Loops, Counters: p.Counters, Events: c.pendingLocked()})
 	if err != nil {
 		c.stats.Failures++
 		return false, err // the state and the events stay pending for the next attempt
 	}
-	c.events = nil // the saver may keep the slice it was given
+	c.events = nil
 	c.pending, c.committed = nil, p
 	c.stats.Commits++
 	c.stats.Events += uint64(n)

@@ -66,8 +66,10 @@
 // (-4 KiB per commit, but bbolt then rebuilds the freelist at Open in an unguarded goroutine).
 // Each AppendEvent is a commit of its own (~16-20 KiB), so it is for rare, human-rate events
 // (logins, commits, start and stop); the control loop's alarms and mode changes go through
-// Checkpointer.Log and ride on the next checkpoint commit, so an alarm flapping every period adds
-// no commit (TestCheckpointerEventsOnDB: 100 periods of a flapping alarm, 6 commits).
+// Checkpointer.Log and ride on the next checkpoint commit, and an event repeated before that
+// commit is stored once with a count. Measured with 16 loops at the 20 s interval: 71 MB/day
+// with no events; 108 MB/day with an alarm that flaps every second all day (2 records per
+// commit), where one commit per event wrote 1.86 GB/day.
 //
 // # Schema
 //
