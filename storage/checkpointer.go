@@ -93,7 +93,22 @@ func NewCheckpointer(s CheckpointSaver, interval time.Duration, now func() time.
 }
 
 // Interval is the steady-state spacing of commits.
-func (c *Checkpointer) Interval() time.Duration { return c.interval }
+func (c *Checkpointer) Interval() time.Duration {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.interval
+}
+
+// SetInterval changes the steady-state spacing (DefaultCheckpointInterval when <= 0) from the
+// next offer on: a configuration commit applies it without a restart.
+func (c *Checkpointer) SetInterval(d time.Duration) {
+	if d <= 0 {
+		d = DefaultCheckpointInterval
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.interval = d
+}
 
 // Offer records the latest state (the maps are copied) and commits it when the interval has
 // passed since the last commit attempt. It reports whether it committed. After a failed commit

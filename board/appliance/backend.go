@@ -206,8 +206,13 @@ func (b *backend) CommitConfig(ctx context.Context, cfg *site.Config, info conso
 	b.a.mu.Lock()
 	b.a.cfg, b.a.version = next, n
 	b.a.mu.Unlock()
-	if !reflect.DeepEqual(prev.Board, next.Board) || prev.Control.Checkpoint != next.Control.Checkpoint {
-		b.a.event(storage.KindConfig, who, fmt.Sprintf("configuration v%d: board and checkpoint settings take effect at the next start", n))
+	if prev.Control.Checkpoint != next.Control.Checkpoint {
+		b.a.ckpt.SetInterval(next.Control.Checkpoint.Duration)
+	}
+	if !reflect.DeepEqual(prev.Board, next.Board) {
+		// Pins, LEDs, relay and watchdog are claimed once at start; a live swap could glitch
+		// the bus-transfer relay.
+		b.a.event(storage.KindConfig, who, fmt.Sprintf("configuration v%d: board settings take effect at the next start", n))
 	}
 	v := console.ConfigVersion{N: n, Time: info.Time, User: who, Comment: info.Comment}
 	if cv, err := b.a.db.ConfigVersionN(n); err == nil {

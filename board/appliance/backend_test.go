@@ -313,6 +313,24 @@ func TestBackendCommitAppliesWithoutRestart(t *testing.T) {
 			t.Fatalf("version %d: %v", n, err)
 		}
 	}
+
+	// The checkpoint interval applies at once too, without rebuilding the field.
+	if got := r.a.ckpt.Interval(); got != 20*time.Second {
+		t.Fatalf("checkpoint interval %v before the change", got)
+	}
+	r.a.mu.Lock()
+	fld = r.a.fld
+	r.a.mu.Unlock()
+	cfg.Control.Checkpoint.Duration = 45 * time.Second
+	if _, err := r.b.CommitConfig(ctx, cfg, console.CommitInfo{User: "tech"}); err != nil {
+		t.Fatal(err)
+	}
+	r.a.mu.Lock()
+	same = r.a.fld == fld
+	r.a.mu.Unlock()
+	if got := r.a.ckpt.Interval(); got != 45*time.Second || !same {
+		t.Fatalf("checkpoint interval %v after committing 45s; field kept %v", got, same)
+	}
 }
 
 func (b *backend) unitModeNow(t *testing.T, unit string) string {
