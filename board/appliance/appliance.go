@@ -60,6 +60,7 @@ type App struct {
 	cfg     *site.Config
 	version int
 	fld     *field.Field
+	fldCtx  context.Context // ends with fld
 	fldStop context.CancelFunc
 	ctx     context.Context
 
@@ -299,7 +300,7 @@ func (a *App) dialField(ctx context.Context, cfg *site.Config) (*field.Field, co
 func (a *App) useField(fctx context.Context, f *field.Field, stop context.CancelFunc, cfg *site.Config) {
 	a.mu.Lock()
 	old, oldStop := a.fld, a.fldStop
-	a.fld, a.fldStop = f, stop
+	a.fld, a.fldCtx, a.fldStop = f, fctx, stop
 	a.mu.Unlock()
 	a.io.set(f)
 	if oldStop != nil {
@@ -320,6 +321,33 @@ func (a *App) useField(fctx context.Context, f *field.Field, stop context.Cancel
 		defer a.fieldWG.Done()
 		a.configureUnits(fctx, f, cfg)
 	}()
+}
+
+// updateUnitSettings hands a committed configuration's unit settings to the open field, when
+// nothing else of the field changed, and writes them to the units (retrying the ones that do
+// not answer) without reopening the lines or the mesh session. It reports false when the field
+// must be reopened instead.
+func (a *App) updateUnitSettings(cfg *site.Config) bool {
+	a.mu.Lock()
+	f, fctx := a.fld, a.fldCtx
+	a.mu.Unlock()
+	if f == nil || fctx == nil {
+		return false
+	}
+	changed, err := f.UpdateUnits(cfg)
+	if err != nil {
+		a.logf("appliance: %v", err)
+		return false
+	}
+	if len(changed) > 0 {
+		a.logf("writing the new settings of %s", strings.Join(changed, ", "))
+		a.fieldWG.Add(1)
+		go func() {
+			defer a.fieldWG.Done()
+			a.configureUnits(fctx, f, cfg)
+		}()
+	}
+	return true
 }
 
 // configureUnits writes every unit's own settings (remote enable, BMS timeout, fallback) and
@@ -454,7 +482,7 @@ func (a *App) shutdown() {
 	}
 	a.mu.Lock()
 	f, stop := a.fld, a.fldStop
-	a.fld, a.fldStop = nil, nil
+	a.fld, a.fldCtx, a.fldStop = nil, nil, nil
 	a.mu.Unlock()
 	if stop != nil {
 		stop()

@@ -167,17 +167,18 @@ func (b *backend) CommitConfig(ctx context.Context, cfg *site.Config, info conso
 		return console.ConfigVersion{}, err
 	}
 	prev, _ := b.running()
-	reopen := fieldChanged(prev, next)
+	change := fieldChangeOf(prev, next)
+	reopen := change == fieldReopen
 	var (
 		f     *field.Field
 		fctx  context.Context
 		fstop context.CancelFunc
 	)
+	actx := b.a.ctx
+	if actx == nil {
+		actx = context.Background()
+	}
 	if reopen {
-		actx := b.a.ctx
-		if actx == nil {
-			actx = context.Background()
-		}
 		if f, fctx, fstop, err = b.a.dialField(actx, next); err != nil {
 			return console.ConfigVersion{}, err
 		}
@@ -197,6 +198,15 @@ func (b *backend) CommitConfig(ctx context.Context, cfg *site.Config, info conso
 	// Stored: from here on the new configuration is the running one.
 	if f != nil {
 		b.a.useField(fctx, f, fstop, next)
+	}
+	if change == fieldSettings && !b.a.updateUnitSettings(next) {
+		// The open field did not come from prev (cannot happen short of a bug): reopen it.
+		if f, fctx, fstop, err := b.a.dialField(actx, next); err != nil {
+			b.a.logf("configuration v%d stored; reopening the field: %v", n, err)
+			b.a.event(storage.KindSystem, "system", fmt.Sprintf("configuration v%d stored but the field did not reopen: %v (restart to apply)", n, err))
+		} else {
+			b.a.useField(fctx, f, fstop, next)
+		}
 	}
 	if err := b.a.eng.ApplyConfig(b.withHolds(next)); err != nil {
 		// engine.New accepted it above; this cannot happen short of a bug. Say so loudly.
@@ -241,31 +251,45 @@ func (b *backend) withHolds(cfg *site.Config) *site.Config {
 	return c
 }
 
-// fieldChanged reports whether the field built for old cannot serve next: lines, the mesh port,
-// custom profiles, the set of units, or a unit's address, profile or own settings (the field
-// writes those from the configuration it was built with, also when it retries later).
-func fieldChanged(old, next *site.Config) bool {
+// fieldChange is what a commit asks of the open field.
+type fieldChange int
+
+const (
+	fieldSame     fieldChange = iota // nothing the field uses changed
+	fieldSettings                    // only units' own settings: written through the open field
+	fieldReopen                      // lines, mesh port, profiles, the set of units or an address
+)
+
+// fieldChangeOf says what the field built for old needs to serve next: nothing; new unit
+// settings (BMS timeout, fallback and minimum fan...), which the open field takes and writes
+// without dropping the Modbus connections or the mesh session; or a new field for lines, the
+// mesh port, custom profiles, the set of units, or a unit's line, id or profile.
+func fieldChangeOf(old, next *site.Config) fieldChange {
 	if old.Mesh != next.Mesh || old.Profiles != next.Profiles || !reflect.DeepEqual(old.Lines, next.Lines) ||
 		len(old.Units) != len(next.Units) {
-		return true
+		return fieldReopen
 	}
 	type key struct {
 		line    string
 		id      int
 		profile string
 	}
+	change := fieldSame
 	seen := map[string]bool{}
 	for _, u := range old.Units {
 		n := next.Unit(u.Name)
 		if n == nil || seen[u.Name] {
-			return true
+			return fieldReopen
 		}
 		seen[u.Name] = true
-		if (key{u.Line, u.UnitID, u.Profile}) != (key{n.Line, n.UnitID, n.Profile}) || field.Settings(u) != field.Settings(*n) {
-			return true
+		if (key{u.Line, u.UnitID, u.Profile}) != (key{n.Line, n.UnitID, n.Profile}) {
+			return fieldReopen
+		}
+		if field.Settings(u) != field.Settings(*n) {
+			change = fieldSettings
 		}
 	}
-	return false
+	return change
 }
 
 // ConfigVersion implements console.Configs.

@@ -283,7 +283,8 @@ func TestBackendCommitAppliesWithoutRestart(t *testing.T) {
 		t.Fatalf("running after commit: %+v", v)
 	}
 
-	// A unit setting: the field is rebuilt and the unit's own register rewritten.
+	// A unit setting: written through the open field (the Modbus connection and the mesh
+	// session stay), the unit's own register rewritten.
 	periods := r.a.periods.Load()
 	cfg.Units[0].MinFanPct = 35
 	if _, err := r.b.CommitConfig(ctx, cfg, console.CommitInfo{User: "tech"}); err != nil {
@@ -292,8 +293,8 @@ func TestBackendCommitAppliesWithoutRestart(t *testing.T) {
 	r.a.mu.Lock()
 	same = r.a.fld == fld
 	r.a.mu.Unlock()
-	if same {
-		t.Fatal("a min_fan_pct change did not rebuild the field")
+	if !same {
+		t.Fatal("a min_fan_pct change reopened the field")
 	}
 	waitFor(t, 10*time.Second, "min fan register 350", func() bool { return holding(r.crah, ahusim.CRAHMinFan) == 350 })
 	waitFor(t, 10*time.Second, "control after the swap", func() bool { return r.a.periods.Load() > periods+3 })
@@ -623,28 +624,29 @@ func TestFieldChanged(t *testing.T) {
 	for _, tc := range []struct {
 		name string
 		edit func(c *site.Config)
-		want bool
+		want fieldChange
 	}{
-		{"setpoint", func(c *site.Config) { c.Zones[0].SetpointC = 22 }, false},
-		{"tuning", func(c *site.Config) { c.Control.FanTuning.Kp = 3 }, false},
-		{"max fan", func(c *site.Config) { c.Units[0].MaxFanPct = 90 }, false},
-		{"line target", func(c *site.Config) { c.Lines[0].Target = "tcp://127.0.0.1:5021" }, true},
-		{"unit id", func(c *site.Config) { c.Units[0].UnitID = 2 }, true},
-		{"profile", func(c *site.Config) { c.Units[0].Profile = "vfd-fan" }, true},
-		{"mesh baud", func(c *site.Config) { c.Mesh.Baud = 9600 }, true},
-		{"bms timeout", func(c *site.Config) { c.Units[0].BMSTimeout = site.D(20 * time.Second) }, true},
-		{"fallback", func(c *site.Config) { c.Units[0].FallbackFanPct = 80 }, true},
-		{"min fan", func(c *site.Config) { c.Units[0].MinFanPct = 40 }, true},
+		{"setpoint", func(c *site.Config) { c.Zones[0].SetpointC = 22 }, fieldSame},
+		{"tuning", func(c *site.Config) { c.Control.FanTuning.Kp = 3 }, fieldSame},
+		{"max fan", func(c *site.Config) { c.Units[0].MaxFanPct = 90 }, fieldSame},
+		{"line target", func(c *site.Config) { c.Lines[0].Target = "tcp://127.0.0.1:5021" }, fieldReopen},
+		{"unit id", func(c *site.Config) { c.Units[0].UnitID = 2 }, fieldReopen},
+		{"profile", func(c *site.Config) { c.Units[0].Profile = "vfd-fan" }, fieldReopen},
+		{"mesh baud", func(c *site.Config) { c.Mesh.Baud = 9600 }, fieldReopen},
+		{"bms timeout", func(c *site.Config) { c.Units[0].BMSTimeout = site.D(20 * time.Second) }, fieldSettings},
+		{"fallback", func(c *site.Config) { c.Units[0].FallbackFanPct = 80 }, fieldSettings},
+		{"min fan", func(c *site.Config) { c.Units[0].MinFanPct = 40 }, fieldSettings},
+		{"min fan and line", func(c *site.Config) { c.Units[0].MinFanPct = 40; c.Lines[0].Timeout = site.D(time.Second) }, fieldReopen},
 		{"new unit", func(c *site.Config) {
 			u := c.Units[0]
 			u.Name, u.UnitID = "crah-2", 2
 			c.Units = append(c.Units, u)
-		}, true},
+		}, fieldReopen},
 	} {
 		c, _ := base.Clone()
 		tc.edit(c)
-		if got := fieldChanged(base, c); got != tc.want {
-			t.Errorf("%s: fieldChanged %v, want %v", tc.name, got, tc.want)
+		if got := fieldChangeOf(base, c); got != tc.want {
+			t.Errorf("%s: fieldChangeOf %v, want %v", tc.name, got, tc.want)
 		}
 	}
 }

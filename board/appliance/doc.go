@@ -24,7 +24,8 @@
 // Console: with Options.Console set, the technician's console (board/console) is served on it,
 // again after every disconnect, with a Backend over this App: users and the event log in the
 // database, configuration commits that are validated whole, stored as a new version and applied
-// without a restart (the field is reopened when links or unit settings change), and the live
+// without a restart (new unit settings are written through the open field; the field is
+// reopened only when lines, the mesh port, profiles or unit addresses change), and the live
 // engine for show, loop, tune and test unit.
 //
 // This package sits under board/ because it is the board's program: it is the one place where

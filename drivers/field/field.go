@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"reflect"
 	"sort"
 	"strings"
 	"sync"
@@ -21,6 +22,10 @@ import (
 
 // ErrUnknownUnit is returned for a unit name the site does not have.
 var ErrUnknownUnit = errors.New("field: unknown unit")
+
+// ErrNeedsReopen: UpdateUnits cannot take a configuration whose lines, mesh port, profiles or
+// units' addresses differ; open a new Field for it.
+var ErrNeedsReopen = errors.New("field: the change needs the field reopened")
 
 // Options tune the field. Zero fields take the defaults.
 type Options struct {
@@ -45,7 +50,8 @@ type Field struct {
 }
 
 type unitRef struct {
-	cfg                  site.Unit
+	cfg                  site.Unit // replaced by UpdateUnits under Field.mu; read it with the lock
+	id                   byte      // cfg.UnitID, fixed for the field's life
 	hasSupply, hasReturn bool
 	line                 string
 	bus                  *modbus.Bus
@@ -97,7 +103,7 @@ func Open(ctx context.Context, cfg *site.Config, opts Options) (*Field, error) {
 		}
 		_, hasSupply := p.Point(ahu.RoleSupplyTemp)
 		_, hasReturn := p.Point(ahu.RoleReturnTemp)
-		f.units[uc.Name] = &unitRef{cfg: uc, line: uc.Line, bus: b, u: u, hasSupply: hasSupply, hasReturn: hasReturn}
+		f.units[uc.Name] = &unitRef{cfg: uc, id: byte(uc.UnitID), line: uc.Line, bus: b, u: u, hasSupply: hasSupply, hasReturn: hasReturn}
 	}
 	return f, nil
 }
@@ -154,7 +160,7 @@ func (f *Field) BusOf(unit string) (*modbus.Bus, byte, error) {
 	if err != nil {
 		return nil, 0, err
 	}
-	return u.bus, byte(u.cfg.UnitID), nil
+	return u.bus, u.id, nil
 }
 
 // ReadState implements engine.UnitIO.
@@ -221,6 +227,39 @@ func Settings(u site.Unit) ahu.Settings {
 	}
 }
 
+// UpdateUnits takes the unit settings of next (BMS timeout, fallback and minimum fan, local
+// supply setpoint, fencing, remote enable) without reopening anything, when next keeps every
+// line, the mesh port, the custom profiles and each unit's line, id and profile; otherwise it
+// changes nothing and returns ErrNeedsReopen. It returns the units whose settings changed: the
+// caller writes them (ConfigureUnit, or ConfigureUnits to retry until they answer).
+func (f *Field) UpdateUnits(next *site.Config) ([]string, error) {
+	if next.Mesh != f.cfg.Mesh || next.Profiles != f.cfg.Profiles || !reflect.DeepEqual(next.Lines, f.cfg.Lines) || len(next.Units) != len(f.units) {
+		return nil, ErrNeedsReopen
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, n := range next.Units {
+		u, ok := f.units[n.Name]
+		if !ok || u.cfg.Line != n.Line || u.cfg.UnitID != n.UnitID || u.cfg.Profile != n.Profile {
+			return nil, ErrNeedsReopen
+		}
+		if math.IsNaN(n.MinFanPct) || n.MinFanPct < 0 || n.MinFanPct > 100 {
+			return nil, fmt.Errorf("field: unit %q: minimum fan %g %%: want 0..100", n.Name, n.MinFanPct)
+		}
+	}
+	var changed []string
+	for _, n := range next.Units {
+		u := f.units[n.Name]
+		if Settings(u.cfg) != Settings(n) {
+			changed = append(changed, n.Name)
+		}
+		u.cfg = n
+		_ = u.u.SetMinFanPct(n.MinFanPct) // in range: checked above
+	}
+	sort.Strings(changed)
+	return changed, nil
+}
+
 // ConfigureUnits writes every unit's own settings (remote enable, BMS timeout, fallback fan,
 // minimum fan, local supply setpoint, fencing). Units that fail are returned by name; the
 // caller retries them later (a unit that was unreachable at start must still be configured).
@@ -234,7 +273,7 @@ func (f *Field) ConfigureUnits(ctx context.Context, timeout time.Duration) map[s
 		go func() {
 			cctx, cancel := context.WithTimeout(ctx, timeout)
 			defer cancel()
-			out <- res{name, u.u.Configure(cctx, Settings(u.cfg))}
+			out <- res{name, u.u.Configure(cctx, f.settings(u))}
 		}()
 	}
 	errs := map[string]error{}
@@ -248,13 +287,20 @@ func (f *Field) ConfigureUnits(ctx context.Context, timeout time.Duration) map[s
 	return errs
 }
 
+// settings are u's current settings (UpdateUnits may replace them while a retry runs).
+func (f *Field) settings(u *unitRef) ahu.Settings {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return Settings(u.cfg)
+}
+
 // ConfigureUnit writes one unit's settings.
 func (f *Field) ConfigureUnit(ctx context.Context, name string) error {
 	u, err := f.unit(name)
 	if err != nil {
 		return err
 	}
-	return u.u.Configure(ctx, Settings(u.cfg))
+	return u.u.Configure(ctx, f.settings(u))
 }
 
 // RunMesh runs the mesh gateway session on the site's mesh port until ctx ends, passing every
@@ -327,7 +373,7 @@ func (f *Field) Counters() map[string]uint64 {
 	sort.Strings(names)
 	for _, n := range names {
 		u := f.units[n]
-		uc := u.bus.Counters(byte(u.cfg.UnitID))
+		uc := u.bus.Counters(u.id)
 		out["modbus."+n+".requests"] = uc.Requests
 		out["modbus."+n+".timeouts"] = uc.Timeouts
 	}

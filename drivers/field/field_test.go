@@ -2,6 +2,7 @@ package field
 
 import (
 	"context"
+	"errors"
 	"math"
 	"net"
 	"strings"
@@ -106,6 +107,36 @@ func TestFieldAgainstSimulatedUnits(t *testing.T) {
 	}
 	if _, err := f.ReadState(ctx, "crah-9"); err == nil || !strings.Contains(err.Error(), "crah-9") {
 		t.Fatalf("unknown unit: %v", err)
+	}
+
+	// New unit settings go through the open field; anything else of the field refuses.
+	next, _ := cfg.Clone()
+	next.Units[0].MinFanPct = 42
+	for _, bad := range []func(c *site.Config){
+		func(c *site.Config) { c.Units[0].UnitID = 9 },
+		func(c *site.Config) { c.Units[1].Profile = "crah-generic" },
+		func(c *site.Config) { c.Lines[0].Target = "tcp://127.0.0.1:1" },
+		func(c *site.Config) { c.Mesh.Baud = 9600 },
+		func(c *site.Config) { c.Units = c.Units[:1] },
+	} {
+		c, _ := next.Clone()
+		bad(c)
+		if _, err := f.UpdateUnits(c); !errors.Is(err, ErrNeedsReopen) {
+			t.Fatalf("UpdateUnits with a changed address, profile, line, mesh or unit set: %v", err)
+		}
+	}
+	changed, err := f.UpdateUnits(next)
+	if err != nil || len(changed) != 1 || changed[0] != "crah-1" {
+		t.Fatalf("UpdateUnits: %v %v, want [crah-1]", changed, err)
+	}
+	if err := f.ConfigureUnit(ctx, "crah-1"); err != nil {
+		t.Fatal(err)
+	}
+	if v := reg(ahusim.CRAHMinFan); v != 420 {
+		t.Fatalf("min fan register %d after the update, want 420", v)
+	}
+	if changed, err := f.UpdateUnits(next); err != nil || len(changed) != 0 {
+		t.Fatalf("UpdateUnits again: %v %v, want nothing changed", changed, err)
 	}
 }
 
