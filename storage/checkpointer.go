@@ -64,8 +64,8 @@ func (p pendingEvent) event() Event {
 // Events given to Log wait for the next commit and go in it, so an alarm that flaps every
 // period costs no commit of its own; an event logged again before the commit (same kind, who
 // and text) is kept once with a count, so it adds one record, not one per period. Like the
-// state, the log is at most one interval behind after a crash. It is driven by its callers (no goroutine) and reads time only from the
-// injected clock.
+// state, the log is at most one interval behind after a crash. It is driven by its callers (no
+// goroutine) and reads time only from the injected clock.
 type Checkpointer struct {
 	mu       sync.Mutex
 	s        CheckpointSaver
