@@ -87,6 +87,20 @@ func (f *fakeClock) Advance(d time.Duration) {
 	f.fireLocked()
 }
 
+// armed reports whether a timer is set to fire at when. The client computes a timer's duration
+// from Now and then calls Reset, so a test that advances the clock in between would push the
+// timer past the instant it means: tests wait for the timer they advance to.
+func (f *fakeClock) armed(when time.Time) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, t := range f.timers {
+		if t.active && t.when.Equal(when) {
+			return true
+		}
+	}
+	return false
+}
+
 // waitFor polls cond until it holds or 10 s pass.
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
@@ -211,10 +225,12 @@ func TestClientTimersRunOnInjectedClock(t *testing.T) {
 			df.Feed(buf[:n])
 		}
 	}()
+	t0 := clk.Now()
 	stop := runClient(t, c, nil)
 	if p := <-hellos; p.Type != mesh.TypeHello {
 		t.Fatalf("first packet %+v", p)
 	}
+	waitFor(t, "the retransmit timer at 500 ms", func() bool { return clk.armed(t0.Add(500 * time.Millisecond)) })
 	clk.Advance(499 * time.Millisecond)
 	select {
 	case p := <-hellos:
@@ -234,11 +250,13 @@ func TestClientTimersRunOnInjectedClock(t *testing.T) {
 	// the client sends a keep-alive subscribe.
 	g := meshsim.NewGateway(b, meshsim.Options{ManagerHelloInterval: time.Hour})
 	runGateway(t, g)
+	waitFor(t, "the retransmit timer at 1 s", func() bool { return clk.armed(t0.Add(time.Second)) })
 	clk.Advance(500 * time.Millisecond) // third hello, which the gateway answers
 	waitFor(t, "session up", c.Up)
 	if g.Stats().Subscribes != 1 {
 		t.Fatalf("gateway stats %+v", g.Stats())
 	}
+	waitFor(t, "the keep-alive timer at 31 s", func() bool { return clk.armed(t0.Add(31 * time.Second)) })
 	clk.Advance(29 * time.Second)
 	clk.Advance(time.Second)
 	waitFor(t, "keep-alive subscribe", func() bool { return g.Stats().Subscribes == 2 })
