@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"os"
 	"os/exec"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -37,6 +39,19 @@ func (b *backend) Status(context.Context) (console.Status, error) {
 	for _, u := range snap.Units {
 		for _, t := range u.Alarms {
 			alarms = append(alarms, u.Name+": "+t)
+		}
+	}
+	// A node whose battery runs low still reports until it dies silently: say so while a
+	// technician can still change it.
+	b.a.mu.Lock()
+	fld := b.a.fld
+	b.a.mu.Unlock()
+	if fld != nil {
+		batt := fld.Batteries()
+		for _, node := range slices.Sorted(maps.Keys(batt)) {
+			if v := float64(batt[node]) / 1000; v < cfg.Control.LowBatteryV {
+				alarms = append(alarms, fmt.Sprintf("node %s: battery low, %.2f V (below %.2f V)", node, v, cfg.Control.LowBatteryV))
+			}
 		}
 	}
 	return console.Status{Software: b.a.opts.Version, State: "controlling", Uptime: time.Since(b.a.start), Alarms: alarms}, nil

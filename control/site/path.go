@@ -80,6 +80,7 @@ var fieldHelp = map[string]string{
 	"Control.frozen_after":     "a reading unchanged this long is frozen (duration)",
 	"Control.valid_min_c":      "lowest plausible inlet reading, C",
 	"Control.valid_max_c":      "highest plausible inlet reading, C",
+	"Control.low_battery_v":    "a sensor node reporting a lower battery voltage is flagged in show status, V",
 	"Control.checkpoint":       "state checkpoint interval (duration, >= 1s)",
 	"Control.watchdog":         "hardware watchdog timeout (duration, > bms_timeout)",
 	"Control.fan_tuning":       "default zone (fan) loop tuning",

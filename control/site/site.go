@@ -56,6 +56,7 @@ type Control struct {
 	FrozenAfter  Duration `toml:"frozen_after"`   // unchanged this long is frozen, default 30m
 	ValidMinC    float64  `toml:"valid_min_c"`    // plausible inlet range, default 5..50
 	ValidMaxC    float64  `toml:"valid_max_c"`    //
+	LowBatteryV  float64  `toml:"low_battery_v"`  // a sensor node reporting less is flagged, default 2.7
 	Checkpoint   Duration `toml:"checkpoint"`     // steady-state checkpoint interval, default 20s (flash wear: ~70 MB/day)
 	FanTuning    Tuning   `toml:"fan_tuning"`     // default zone loop tuning
 	ValveTuning  Tuning   `toml:"valve_tuning"`   // default supply-air loop tuning
@@ -219,6 +220,7 @@ func (c *Config) ApplyDefaults() {
 	setD(&ct.FrozenAfter, 30*time.Minute)
 	setF(&ct.ValidMinC, 5)
 	setF(&ct.ValidMaxC, 50)
+	setF(&ct.LowBatteryV, 2.7)
 	setD(&ct.Checkpoint, 20*time.Second)
 	setD(&c.Board.WatchdogTimeout, 15*time.Second)
 	setF(&ct.SupplySPC, 18)

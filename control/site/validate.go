@@ -68,6 +68,7 @@ func (c *Config) validate(file string) error {
 	k.rangeF("control.safe_fan_pct", ct.SafeFanPct, 0, 100)
 	k.rangeF("control.fan_rate_pct_s", ct.FanRatePct, 0.01, 100)
 	k.rangeF("control.valve_rate_pct_s", ct.ValveRatePct, 0.01, 100)
+	k.rangeF("control.low_battery_v", ct.LowBatteryV, 1, 5)
 	if ct.ValidMinC >= ct.ValidMaxC {
 		k.add("control.valid_min_c", "%g must be below valid_max_c %g", ct.ValidMinC, ct.ValidMaxC)
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"reflect"
 	"sort"
@@ -346,6 +347,13 @@ func (f *Field) BatteryMV(sensor string) uint16 {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.battery[node]
+}
+
+// Batteries returns the newest known battery voltage (mV) of every node heard, by node.
+func (f *Field) Batteries() map[string]uint16 {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return maps.Clone(f.battery)
 }
 
 // MeshUp reports whether the mesh session is subscribed.
