@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"syscall"
@@ -59,6 +60,10 @@ func (o *Options) fill() {
 		o.WatchEvery = 2 * time.Second
 	}
 }
+
+// ErrInternal is returned by Serve when it recovered from a panic in a session (a bug); the
+// error carries the panic and its stack. The caller logs it and may serve the line again.
+var ErrInternal = errors.New("console: internal error")
 
 // Console is the serial console of one controller. One Console may serve several lines at once
 // (Serve per line); the login lockout and a pending commit confirmed are shared by all of them.
@@ -120,9 +125,13 @@ func (c *Console) Serve(ctx context.Context, rw io.ReadWriter) error {
 	}
 	for {
 		s := &session{c: c, ctx: ctx, in: in, w: rw, timers: &timers}
-		err := s.run()
+		err := runSession(s)
 		if err == nil {
 			continue
+		}
+		if errors.Is(err, ErrInternal) {
+			fmt.Fprintf(rw, "\r\n%% console: internal error, session closed; control goes on\r\n")
+			return err
 		}
 		if parent.Err() != nil {
 			return parent.Err()
@@ -132,6 +141,18 @@ func (c *Console) Serve(ctx context.Context, rw io.ReadWriter) error {
 		}
 		return fmt.Errorf("console: %w", err)
 	}
+}
+
+// runSession runs one session and turns a panic in it into ErrInternal: the console lives in
+// the controller's process, beside the control loop, and a bug in it (or in x/term) must close
+// the session, never stop the fans' controller.
+func runSession(s *session) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%w: %v\n%s", ErrInternal, r, debug.Stack())
+		}
+	}()
+	return s.run()
 }
 
 // makeRaw puts a terminal file in raw mode (without Fd, which would make it blocking and break

@@ -3,9 +3,11 @@ package console_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -13,14 +15,33 @@ import (
 	"github.com/coldaisle/coldaisle/board/console/consoletest"
 )
 
-// script is a line that types a fixed text, then reaches end of file.
+// script is a line that types a fixed text, then reaches end of file. Each Read returns at most
+// one line (through its '\r'), as a technician types: the console starts a fresh terminal after
+// login, and text a terminal had already read past its line would go with the old one.
 type script struct {
-	r  io.Reader
+	r  *strings.Reader
 	mu sync.Mutex
 	w  bytes.Buffer
 }
 
-func (s *script) Read(p []byte) (int, error) { return s.r.Read(p) }
+func (s *script) Read(p []byte) (int, error) {
+	n := 0
+	for n < len(p) {
+		c, err := s.r.ReadByte()
+		if err != nil {
+			if n > 0 {
+				return n, nil
+			}
+			return 0, io.EOF
+		}
+		p[n] = c
+		n++
+		if c == '\r' {
+			break
+		}
+	}
+	return n, nil
+}
 func (s *script) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -71,4 +92,48 @@ func FuzzCommandLine(f *testing.F) {
 			t.Fatalf("Serve hung on %q; output:\n%s", line, rw.w.String())
 		}
 	})
+}
+
+// unitsPanic is a backend whose Units panics the first time (a bug somewhere below the console).
+type unitsPanic struct {
+	*consoletest.Backend
+	done *atomic.Bool
+}
+
+func (b unitsPanic) Units(ctx context.Context) ([]console.UnitStatus, error) {
+	if b.done.CompareAndSwap(false, true) {
+		panic("units: boom")
+	}
+	return b.Backend.Units(ctx)
+}
+
+// A panic inside a session closes that session with ErrInternal (the stack attached) and a line
+// to the technician; it does not unwind through Serve into the controller's process. The line
+// can be served again.
+func TestServeRecoversFromSessionPanic(t *testing.T) {
+	clk := consoletest.NewClock(start)
+	b := consoletest.NewBackend(smallSite(t), clk)
+	hash, err := console.HashPassword(pw, cheapKDF)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.SaveUser(context.Background(), console.User{Name: "admin", Hash: hash}); err != nil {
+		t.Fatal(err)
+	}
+	con := console.New(unitsPanic{b, new(atomic.Bool)}, console.Options{Clock: clk, KDF: cheapKDF})
+	rw := &script{r: strings.NewReader("admin\r" + pw + "\rshow units\r")}
+	err = con.Serve(context.Background(), rw)
+	if !errors.Is(err, console.ErrInternal) || !strings.Contains(err.Error(), "units: boom") || !strings.Contains(err.Error(), "goroutine") {
+		t.Fatalf("Serve after a panic: %v\n%s", err, rw.w.String())
+	}
+	if out := rw.w.String(); !strings.Contains(out, "% console: internal error, session closed; control goes on") {
+		t.Fatalf("the technician was not told:\n%s", out)
+	}
+	rw = &script{r: strings.NewReader("admin\r" + pw + "\rshow status\rexit\r")}
+	if err := con.Serve(context.Background(), rw); err != nil {
+		t.Fatalf("serving again: %v", err)
+	}
+	if out := rw.w.String(); !strings.Contains(out, "controlling") {
+		t.Fatalf("second session:\n%s", out)
+	}
 }

@@ -284,7 +284,9 @@ func clip(s string, n int) string {
 func (s *session) onKey(line string, pos int, key rune) (string, int, bool) {
 	if s.literal {
 		s.literal = false
-		if key >= ' ' && key != 0x7f {
+		// Only a valid printable rune goes in literally: x/term can hand over a surrogate from
+		// a broken byte sequence, whose RuneLen is -1, and a negative position panics in it.
+		if key >= ' ' && key != 0x7f && utf8.ValidRune(key) {
 			return line[:pos] + string(key) + line[pos:], pos + utf8.RuneLen(key), true
 		}
 		return line, pos, false

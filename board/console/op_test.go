@@ -320,3 +320,21 @@ func TestShowUnitsFanDriveHasNoTemperatures(t *testing.T) {
 		t.Fatalf("show units prints NaN:\n%s", out)
 	}
 }
+
+// Ctrl-V then a key x/term does not know (F5, Shift-Tab, Page Up, Insert): x/term hands the
+// callback its "unknown key" code from the surrogate range, which is no character. Nothing goes
+// into the line. At the start of a line this panicked inside x/term (a cursor at -1) and took
+// the controller down: found by FuzzCommandLine.
+func TestLiteralNextUnknownKey(t *testing.T) {
+	h := loggedIn(t, setup{})
+	for _, key := range []string{"\x1b[15~", "\x1b[Z", "\x1b[5~", "\x1b[2~"} { // F5, Shift-Tab, Page Up, Insert
+		h.Type("\x16" + key + "show status\r") // on an empty line
+		if out := h.Expect(opPrompt); !strings.Contains(out, "controlling") {
+			t.Fatalf("Ctrl-V %q on an empty line: %q", key, out)
+		}
+		h.Type("show st\x16" + key + "atus\r") // mid-line
+		if out := h.Expect(opPrompt); !strings.Contains(out, "controlling") {
+			t.Fatalf("Ctrl-V %q mid-line: %q", key, out)
+		}
+	}
+}
