@@ -2,10 +2,13 @@ package appliance
 
 import (
 	"context"
+	"errors"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/coldaisle/coldaisle/board/console"
+	"github.com/coldaisle/coldaisle/storage"
 )
 
 // consoleRetry is the first pause before serving a console line again after Serve returned at
@@ -27,6 +30,10 @@ func (a *App) serveConsole(ctx context.Context, rw io.ReadWriter) error {
 		}
 		if err != nil && err.Error() != lastErr {
 			a.logf("console: %v (serving again)", err)
+		}
+		if errors.Is(err, console.ErrInternal) { // a bug: keep a trace where support looks first
+			first, _, _ := strings.Cut(err.Error(), "\n")
+			a.event(storage.KindSystem, "console", first+" (session closed; see the log for the stack)")
 		}
 		if err != nil {
 			lastErr = err.Error()
