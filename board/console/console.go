@@ -371,7 +371,12 @@ func (s *session) run() error {
 		return err
 	}
 	s.user = u
-	s.newTerm(true) // fresh history and line state for the user
+	// The same terminal, so a pasted "password<CR>command<CR>" keeps its command (the terminal
+	// has already read it), with a fresh history and completion for the user.
+	s.tmu.Lock()
+	s.term.History = &history{}
+	s.term.AutoCompleteCallback = s.onKey
+	s.tmu.Unlock()
 	s.in.idle, s.in.last = s.c.o.IdleTimeout, s.now()
 	defer func() { s.in.idle = 0 }()
 	if u.MustChange {

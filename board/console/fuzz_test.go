@@ -137,3 +137,39 @@ func TestServeRecoversFromSessionPanic(t *testing.T) {
 		t.Fatalf("second session:\n%s", out)
 	}
 }
+
+// paste is a line that delivers its whole text in one read, as a terminal emulator pastes.
+type paste struct {
+	script
+	once bool
+}
+
+func (p *paste) Read(b []byte) (int, error) {
+	if p.once {
+		return 0, io.EOF
+	}
+	p.once = true
+	return p.r.Read(b)
+}
+
+// A pasted login, password and commands arrive in one read: the commands after the password
+// are run, not dropped with the login prompt's terminal.
+func TestPastedLoginKeepsTypeAhead(t *testing.T) {
+	clk := consoletest.NewClock(start)
+	b := consoletest.NewBackend(smallSite(t), clk)
+	hash, err := console.HashPassword(pw, cheapKDF)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.SaveUser(context.Background(), console.User{Name: "admin", Hash: hash}); err != nil {
+		t.Fatal(err)
+	}
+	con := console.New(b, console.Options{Clock: clk, KDF: cheapKDF})
+	rw := &paste{script: script{r: strings.NewReader("admin\r" + pw + "\rshow status\rexit\r")}}
+	if err := con.Serve(context.Background(), rw); err != nil {
+		t.Fatal(err)
+	}
+	if out := rw.w.String(); !strings.Contains(out, "controlling") || !strings.Contains(out, "logged out") {
+		t.Fatalf("pasted commands after the password were lost:\n%s", out)
+	}
+}
