@@ -323,15 +323,21 @@ func (a *App) useField(fctx context.Context, f *field.Field, stop context.Cancel
 	}()
 }
 
+// openedField is the field in use and the context it runs in (nil before the first is open and
+// after shutdown). A commit may swap it at any time: use what it returns, do not ask twice.
+func (a *App) openedField() (*field.Field, context.Context) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.fld, a.fldCtx
+}
+
 // updateUnitSettings hands a committed configuration's unit settings to the open field, when
 // nothing else of the field changed, and writes them to the units (retrying the ones that do
 // not answer) without reopening the lines or the mesh session. It reports false when the field
 // must be reopened instead.
 func (a *App) updateUnitSettings(cfg *site.Config) bool {
-	a.mu.Lock()
-	f, fctx := a.fld, a.fldCtx
-	a.mu.Unlock()
-	if f == nil || fctx == nil {
+	f, fctx := a.openedField()
+	if f == nil {
 		return false
 	}
 	changed, err := f.UpdateUnits(cfg)
@@ -454,9 +460,7 @@ func (a *App) event(kind, who, text string) {
 }
 
 func (a *App) counters() map[string]uint64 {
-	a.mu.Lock()
-	f := a.fld
-	a.mu.Unlock()
+	f, _ := a.openedField()
 	out := map[string]uint64{"engine.periods": a.periods.Load(), "engine.overruns": a.overruns.Load()}
 	if f != nil {
 		for k, v := range f.Counters() {

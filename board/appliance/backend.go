@@ -167,8 +167,8 @@ func (b *backend) CommitConfig(ctx context.Context, cfg *site.Config, info conso
 		return console.ConfigVersion{}, err
 	}
 	prev, _ := b.running()
-	change := fieldChangeOf(prev, next)
-	reopen := change == fieldReopen
+	change := field.Compare(prev, next)
+	reopen := change == field.Reopen
 	var (
 		f     *field.Field
 		fctx  context.Context
@@ -199,7 +199,7 @@ func (b *backend) CommitConfig(ctx context.Context, cfg *site.Config, info conso
 	if f != nil {
 		b.a.useField(fctx, f, fstop, next)
 	}
-	if change == fieldSettings && !b.a.updateUnitSettings(next) {
+	if change == field.SettingsOnly && !b.a.updateUnitSettings(next) {
 		// The open field did not come from prev (cannot happen short of a bug): reopen it.
 		if f, fctx, fstop, err := b.a.dialField(actx, next); err != nil {
 			b.a.logf("configuration v%d stored; reopening the field: %v", n, err)
@@ -249,47 +249,6 @@ func (b *backend) withHolds(cfg *site.Config) *site.Config {
 		}
 	}
 	return c
-}
-
-// fieldChange is what a commit asks of the open field.
-type fieldChange int
-
-const (
-	fieldSame     fieldChange = iota // nothing the field uses changed
-	fieldSettings                    // only units' own settings: written through the open field
-	fieldReopen                      // lines, mesh port, profiles, the set of units or an address
-)
-
-// fieldChangeOf says what the field built for old needs to serve next: nothing; new unit
-// settings (BMS timeout, fallback and minimum fan...), which the open field takes and writes
-// without dropping the Modbus connections or the mesh session; or a new field for lines, the
-// mesh port, custom profiles, the set of units, or a unit's line, id or profile.
-func fieldChangeOf(old, next *site.Config) fieldChange {
-	if old.Mesh != next.Mesh || old.Profiles != next.Profiles || !reflect.DeepEqual(old.Lines, next.Lines) ||
-		len(old.Units) != len(next.Units) {
-		return fieldReopen
-	}
-	type key struct {
-		line    string
-		id      int
-		profile string
-	}
-	change := fieldSame
-	seen := map[string]bool{}
-	for _, u := range old.Units {
-		n := next.Unit(u.Name)
-		if n == nil || seen[u.Name] {
-			return fieldReopen
-		}
-		seen[u.Name] = true
-		if (key{u.Line, u.UnitID, u.Profile}) != (key{n.Line, n.UnitID, n.Profile}) {
-			return fieldReopen
-		}
-		if field.Settings(u) != field.Settings(*n) {
-			change = fieldSettings
-		}
-	}
-	return change
 }
 
 // ConfigVersion implements console.Configs.

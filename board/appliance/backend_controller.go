@@ -43,15 +43,10 @@ func (b *backend) Status(context.Context) (console.Status, error) {
 	}
 	// A node whose battery runs low still reports until it dies silently: say so while a
 	// technician can still change it.
-	b.a.mu.Lock()
-	fld := b.a.fld
-	b.a.mu.Unlock()
-	if fld != nil {
-		batt := fld.Batteries()
-		for _, node := range slices.Sorted(maps.Keys(batt)) {
-			if v := float64(batt[node]) / 1000; v < cfg.Control.LowBatteryV {
-				alarms = append(alarms, fmt.Sprintf("node %s: battery low, %.2f V (below %.2f V)", node, v, cfg.Control.LowBatteryV))
-			}
+	batt := b.a.batteries()
+	for _, node := range slices.Sorted(maps.Keys(batt)) {
+		if v := float64(batt[node]) / 1000; v < cfg.Control.LowBatteryV {
+			alarms = append(alarms, fmt.Sprintf("node %s: battery low, %.2f V (below %.2f V)", node, v, cfg.Control.LowBatteryV))
 		}
 	}
 	return console.Status{Software: b.a.opts.Version, State: "controlling", Uptime: time.Since(b.a.start), Alarms: alarms}, nil
@@ -76,9 +71,7 @@ func (b *backend) Sensors(context.Context) ([]console.SensorReading, error) {
 	for _, s := range cfg.Sensors {
 		rack[s.ID] = s.Rack
 	}
-	b.a.mu.Lock()
-	fld := b.a.fld
-	b.a.mu.Unlock()
+	batt := b.a.batteries()
 	var out []console.SensorReading
 	done := map[string]bool{}
 	add := func(id, zone string) {
@@ -87,9 +80,8 @@ func (b *backend) Sensors(context.Context) ([]console.SensorReading, error) {
 		}
 		done[id] = true
 		r := console.SensorReading{ID: id, Zone: zone, Rack: rack[id], Kind: "temperature", Unit: "C", Age: -1, State: "missing"}
-		if fld != nil {
-			r.BatteryMV = int(fld.BatteryMV(id))
-		}
+		node, _, _ := strings.Cut(id, "/")
+		r.BatteryMV = int(batt[node])
 		if s, ok := heard[id]; ok {
 			r.Value, r.Age, r.State = s.Value, s.Age, qualityState[s.Quality]
 			if r.State == "" {
@@ -342,9 +334,7 @@ func (b *backend) ModbusRead(ctx context.Context, req console.ModbusRequest) ([]
 
 func (b *backend) busFor(ctx context.Context, target string) (*modbus.Bus, func(), error) {
 	cfg, _ := b.running()
-	b.a.mu.Lock()
-	f := b.a.fld
-	b.a.mu.Unlock()
+	f, _ := b.a.openedField()
 	line := cfg.Line(target)
 	if line == nil {
 		t, err := modbus.ParseTarget(target)
@@ -406,11 +396,18 @@ func feedbackClose(got, want, tol float64) bool { return !math.IsNaN(got) && mat
 // unitTemps reports whether the unit's profile has supply and return temperature points; both
 // true while no field is open (nothing better known).
 func (a *App) unitTemps(name string) (supply, ret bool) {
-	a.mu.Lock()
-	f := a.fld
-	a.mu.Unlock()
+	f, _ := a.openedField()
 	if f == nil {
 		return true, true
 	}
 	return f.HasTemps(name)
+}
+
+// batteries is the newest battery voltage (mV) of every node the open field has heard, by node
+// (the sensor id before "/"); empty while no field is open.
+func (a *App) batteries() map[string]uint16 {
+	if f, _ := a.openedField(); f != nil {
+		return f.Batteries()
+	}
+	return nil
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/coldaisle/coldaisle/control/engine"
 	"github.com/coldaisle/coldaisle/control/site"
 	"github.com/coldaisle/coldaisle/drivers/ahu/ahusim"
+	"github.com/coldaisle/coldaisle/drivers/field"
 	"github.com/coldaisle/coldaisle/drivers/modbus/modbussim"
 	"github.com/coldaisle/coldaisle/storage"
 )
@@ -624,29 +625,29 @@ func TestFieldChanged(t *testing.T) {
 	for _, tc := range []struct {
 		name string
 		edit func(c *site.Config)
-		want fieldChange
+		want field.Change
 	}{
-		{"setpoint", func(c *site.Config) { c.Zones[0].SetpointC = 22 }, fieldSame},
-		{"tuning", func(c *site.Config) { c.Control.FanTuning.Kp = 3 }, fieldSame},
-		{"max fan", func(c *site.Config) { c.Units[0].MaxFanPct = 90 }, fieldSame},
-		{"line target", func(c *site.Config) { c.Lines[0].Target = "tcp://127.0.0.1:5021" }, fieldReopen},
-		{"unit id", func(c *site.Config) { c.Units[0].UnitID = 2 }, fieldReopen},
-		{"profile", func(c *site.Config) { c.Units[0].Profile = "vfd-fan" }, fieldReopen},
-		{"mesh baud", func(c *site.Config) { c.Mesh.Baud = 9600 }, fieldReopen},
-		{"bms timeout", func(c *site.Config) { c.Units[0].BMSTimeout = site.D(20 * time.Second) }, fieldSettings},
-		{"fallback", func(c *site.Config) { c.Units[0].FallbackFanPct = 80 }, fieldSettings},
-		{"min fan", func(c *site.Config) { c.Units[0].MinFanPct = 40 }, fieldSettings},
-		{"min fan and line", func(c *site.Config) { c.Units[0].MinFanPct = 40; c.Lines[0].Timeout = site.D(time.Second) }, fieldReopen},
+		{"setpoint", func(c *site.Config) { c.Zones[0].SetpointC = 22 }, field.Same},
+		{"tuning", func(c *site.Config) { c.Control.FanTuning.Kp = 3 }, field.Same},
+		{"max fan", func(c *site.Config) { c.Units[0].MaxFanPct = 90 }, field.Same},
+		{"line target", func(c *site.Config) { c.Lines[0].Target = "tcp://127.0.0.1:5021" }, field.Reopen},
+		{"unit id", func(c *site.Config) { c.Units[0].UnitID = 2 }, field.Reopen},
+		{"profile", func(c *site.Config) { c.Units[0].Profile = "vfd-fan" }, field.Reopen},
+		{"mesh baud", func(c *site.Config) { c.Mesh.Baud = 9600 }, field.Reopen},
+		{"bms timeout", func(c *site.Config) { c.Units[0].BMSTimeout = site.D(20 * time.Second) }, field.SettingsOnly},
+		{"fallback", func(c *site.Config) { c.Units[0].FallbackFanPct = 80 }, field.SettingsOnly},
+		{"min fan", func(c *site.Config) { c.Units[0].MinFanPct = 40 }, field.SettingsOnly},
+		{"min fan and line", func(c *site.Config) { c.Units[0].MinFanPct = 40; c.Lines[0].Timeout = site.D(time.Second) }, field.Reopen},
 		{"new unit", func(c *site.Config) {
 			u := c.Units[0]
 			u.Name, u.UnitID = "crah-2", 2
 			c.Units = append(c.Units, u)
-		}, fieldReopen},
+		}, field.Reopen},
 	} {
 		c, _ := base.Clone()
 		tc.edit(c)
-		if got := fieldChangeOf(base, c); got != tc.want {
-			t.Errorf("%s: fieldChangeOf %v, want %v", tc.name, got, tc.want)
+		if got := field.Compare(base, c); got != tc.want {
+			t.Errorf("%s: field.Compare %v, want %v", tc.name, got, tc.want)
 		}
 	}
 }

@@ -228,22 +228,56 @@ func Settings(u site.Unit) ahu.Settings {
 	}
 }
 
+// Change is what a new configuration asks of a Field built for an old one.
+type Change int
+
+const (
+	Same         Change = iota // nothing the field uses changed
+	SettingsOnly               // only units' own settings: UpdateUnits takes them
+	Reopen                     // lines, mesh port, profiles, the set of units or an address: a new Field
+)
+
+// Compare says what a Field built for old needs to serve next: nothing; new unit settings (BMS
+// timeout, fallback and minimum fan...), which UpdateUnits writes without dropping the Modbus
+// connections or the mesh session; or a new Field for lines, the mesh port, custom profiles,
+// the set of units, or a unit's line, id or profile.
+func Compare(old, next *site.Config) Change {
+	if old.Mesh != next.Mesh || old.Profiles != next.Profiles || !reflect.DeepEqual(old.Lines, next.Lines) ||
+		len(old.Units) != len(next.Units) {
+		return Reopen
+	}
+	change := Same
+	seen := map[string]bool{}
+	for _, u := range old.Units {
+		n := next.Unit(u.Name)
+		if n == nil || seen[u.Name] {
+			return Reopen
+		}
+		seen[u.Name] = true
+		if u.Line != n.Line || u.UnitID != n.UnitID || u.Profile != n.Profile {
+			return Reopen
+		}
+		if Settings(u) != Settings(*n) {
+			change = SettingsOnly
+		}
+	}
+	return change
+}
+
 // UpdateUnits takes the unit settings of next (BMS timeout, fallback and minimum fan, local
 // supply setpoint, fencing, remote enable) without reopening anything, when next keeps every
 // line, the mesh port, the custom profiles and each unit's line, id and profile; otherwise it
 // changes nothing and returns ErrNeedsReopen. It returns the units whose settings changed: the
 // caller writes them (ConfigureUnit, or ConfigureUnits to retry until they answer).
 func (f *Field) UpdateUnits(next *site.Config) ([]string, error) {
-	if next.Mesh != f.cfg.Mesh || next.Profiles != f.cfg.Profiles || !reflect.DeepEqual(next.Lines, f.cfg.Lines) || len(next.Units) != len(f.units) {
+	// f.cfg keeps what the field was built from: UpdateUnits changes only units' settings, which
+	// Compare does not hold against a reopen.
+	if Compare(f.cfg, next) == Reopen {
 		return nil, ErrNeedsReopen
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	for _, n := range next.Units {
-		u, ok := f.units[n.Name]
-		if !ok || u.cfg.Line != n.Line || u.cfg.UnitID != n.UnitID || u.cfg.Profile != n.Profile {
-			return nil, ErrNeedsReopen
-		}
 		if math.IsNaN(n.MinFanPct) || n.MinFanPct < 0 || n.MinFanPct > 100 {
 			return nil, fmt.Errorf("field: unit %q: minimum fan %g %%: want 0..100", n.Name, n.MinFanPct)
 		}
@@ -340,16 +374,8 @@ func (f *Field) RunMesh(ctx context.Context, deliver func(engine.Reading)) error
 	})
 }
 
-// BatteryMV is the newest battery voltage in millivolts the mesh reported for the node of a
-// sensor id ("00-17-0d-00-00-38-0a-1f/2" or the bare node); 0 when unknown.
-func (f *Field) BatteryMV(sensor string) uint16 {
-	node, _, _ := strings.Cut(sensor, "/")
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.battery[node]
-}
-
-// Batteries returns the newest known battery voltage (mV) of every node heard, by node.
+// Batteries returns the newest known battery voltage (mV) of every node heard, by node (the
+// sensor id before "/").
 func (f *Field) Batteries() map[string]uint16 {
 	f.mu.Lock()
 	defer f.mu.Unlock()
