@@ -13,6 +13,7 @@ import (
 
 	"github.com/coldaisle/coldaisle/board/console"
 	"github.com/coldaisle/coldaisle/board/console/consoletest"
+	"github.com/coldaisle/coldaisle/control/site"
 )
 
 // script is a line that types a fixed text, then reaches end of file. Each Read returns at most
@@ -48,6 +49,24 @@ func (s *script) Write(p []byte) (int, error) {
 	return s.w.Write(p)
 }
 
+// adminHash is pw under cheapKDF, hashed once for all the scripted sessions.
+var adminHash = sync.OnceValues(func() (string, error) { return console.HashPassword(pw, cheapKDF) })
+
+// adminBackend is a fake backend over cfg whose admin account has the password pw (no forced
+// change), for sessions typed by a script.
+func adminBackend(t testing.TB, cfg *site.Config, clk *consoletest.Clock) *consoletest.Backend {
+	t.Helper()
+	hash, err := adminHash()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := consoletest.NewBackend(cfg, clk)
+	if err := b.SaveUser(context.Background(), console.User{Name: "admin", Hash: hash}); err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
 // FuzzCommandLine types an arbitrary line (any bytes: control keys, ?, Tab, quotes) in
 // operational and in configuration mode, through the whole stack (x/term, completion, the parser,
 // the commands, site paths). Nothing may panic or hang, and a session always ends cleanly.
@@ -68,16 +87,9 @@ func FuzzCommandLine(f *testing.F) {
 		f.Add(s)
 	}
 	cfg := smallSite(f)
-	hash, err := console.HashPassword(pw, cheapKDF)
-	if err != nil {
-		f.Fatal(err)
-	}
 	f.Fuzz(func(t *testing.T, line string) {
 		clk := consoletest.NewClock(start)
-		b := consoletest.NewBackend(cfg, clk)
-		if err := b.SaveUser(context.Background(), console.User{Name: "admin", Hash: hash}); err != nil {
-			t.Fatal(err)
-		}
+		b := adminBackend(t, cfg, clk)
 		con := console.New(b, console.Options{Clock: clk, KDF: cheapKDF})
 		in := "admin\r" + pw + "\r" + line + "\r" + "configure\r" + line + "\r" + "exit\r"
 		rw := &script{r: strings.NewReader(in)}
@@ -112,17 +124,10 @@ func (b unitsPanic) Units(ctx context.Context) ([]console.UnitStatus, error) {
 // can be served again.
 func TestServeRecoversFromSessionPanic(t *testing.T) {
 	clk := consoletest.NewClock(start)
-	b := consoletest.NewBackend(smallSite(t), clk)
-	hash, err := console.HashPassword(pw, cheapKDF)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := b.SaveUser(context.Background(), console.User{Name: "admin", Hash: hash}); err != nil {
-		t.Fatal(err)
-	}
+	b := adminBackend(t, smallSite(t), clk)
 	con := console.New(unitsPanic{b, new(atomic.Bool)}, console.Options{Clock: clk, KDF: cheapKDF})
 	rw := &script{r: strings.NewReader("admin\r" + pw + "\rshow units\r")}
-	err = con.Serve(context.Background(), rw)
+	err := con.Serve(context.Background(), rw)
 	if !errors.Is(err, console.ErrInternal) || !strings.Contains(err.Error(), "units: boom") || !strings.Contains(err.Error(), "goroutine") {
 		t.Fatalf("Serve after a panic: %v\n%s", err, rw.w.String())
 	}
@@ -156,14 +161,7 @@ func (p *paste) Read(b []byte) (int, error) {
 // are run, not dropped with the login prompt's terminal.
 func TestPastedLoginKeepsTypeAhead(t *testing.T) {
 	clk := consoletest.NewClock(start)
-	b := consoletest.NewBackend(smallSite(t), clk)
-	hash, err := console.HashPassword(pw, cheapKDF)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := b.SaveUser(context.Background(), console.User{Name: "admin", Hash: hash}); err != nil {
-		t.Fatal(err)
-	}
+	b := adminBackend(t, smallSite(t), clk)
 	con := console.New(b, console.Options{Clock: clk, KDF: cheapKDF})
 	rw := &paste{script: script{r: strings.NewReader("admin\r" + pw + "\rshow status\rexit\r")}}
 	if err := con.Serve(context.Background(), rw); err != nil {
