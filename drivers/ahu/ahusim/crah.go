@@ -2,7 +2,6 @@ package ahusim
 
 import (
 	"math"
-	"sync"
 	"time"
 
 	"github.com/coldaisle/coldaisle/drivers/modbus/modbussim"
@@ -52,20 +51,11 @@ var crahNames = map[uint16]string{
 // CRAH is a simulated chilled-water CRAH with the crah-generic register map. It is safe for
 // concurrent use by the Modbus server and the plant loop.
 type CRAH struct {
-	id    byte
-	clock func() time.Duration
-	log   *Log
-
-	mu       sync.Mutex
-	last     time.Duration // latest clock reading, so time never runs backwards per unit
+	core
 	hold     [16]uint16
 	lastHB   time.Duration // last heartbeat write, or the moment remote control was enabled
 	timedOut bool          // BMS timeout latched until the next heartbeat
-	forced   bool
-	tripped  bool
 	alarm    uint16
-	fb       Feedback
-	fbSet    bool
 }
 
 // NewCRAH makes a CRAH with the power-up values of the spec: BMS timeout 10 s, fallback fan
@@ -75,7 +65,8 @@ type CRAH struct {
 // a unit whose remote control is enabled before its first command errs on more air and more
 // cooling.
 func NewCRAH(id byte, opt Options) *CRAH {
-	c := &CRAH{id: id, clock: opt.clock(), log: opt.Log}
+	c := &CRAH{}
+	c.init(id, "crah", opt)
 	c.hold[CRAHBMSTimeout] = 10
 	c.hold[CRAHFallbackFan] = 1000
 	c.hold[CRAHLocalSupplySP] = 180
@@ -85,26 +76,13 @@ func NewCRAH(id byte, opt Options) *CRAH {
 	if opt.RemoteEnabled {
 		c.hold[CRAHRemoteEnable] = 1
 	}
-	c.last = c.clock()
 	c.lastHB = c.last
 	return c
 }
 
-// ID is the Modbus unit id.
-func (c *CRAH) ID() byte { return c.id }
-
-// Kind is "crah".
-func (c *CRAH) Kind() string { return "crah" }
-
-// lock takes the mutex and brings the BMS timer up to date. The clock is read before locking
-// so a clock that takes the plant's lock cannot deadlock against a plant loop calling Effective.
+// lock takes the mutex and brings the BMS timer up to date.
 func (c *CRAH) lock() time.Duration {
-	now := c.clock()
-	c.mu.Lock()
-	if now < c.last {
-		now = c.last
-	}
-	c.last = now
+	now := c.lockNow()
 	if c.hold[CRAHRemoteEnable] == 1 && c.hold[CRAHBMSTimeout] > 0 && !c.timedOut &&
 		now-c.lastHB >= time.Duration(c.hold[CRAHBMSTimeout])*time.Second {
 		c.timedOut = true
@@ -141,28 +119,6 @@ func (c *CRAH) Effective() Effective {
 	c.lock()
 	defer c.mu.Unlock()
 	return c.effective()
-}
-
-// SetFeedback stores the plant's outputs for the input registers. Until the first call the
-// feedback registers echo the commands in force and the temperatures read 24.0 / 18.0 °C.
-func (c *CRAH) SetFeedback(f Feedback) {
-	c.mu.Lock()
-	c.fb, c.fbSet = f, true
-	c.mu.Unlock()
-}
-
-// ForceFallback holds the unit in local fallback while on (failure injection).
-func (c *CRAH) ForceFallback(on bool) {
-	c.mu.Lock()
-	c.forced = on
-	c.mu.Unlock()
-}
-
-// Trip sets or clears a fan fault: fan stopped, status bits 1 and 3, alarm code AlarmFanFault.
-func (c *CRAH) Trip(on bool) {
-	c.mu.Lock()
-	c.tripped = on
-	c.mu.Unlock()
 }
 
 // SetAlarm sets the alarm code reported when there is no fan fault (0 clears it).
@@ -266,27 +222,16 @@ func (c *CRAH) WriteHoldingRegisters(client string, fc byte, addr uint16, values
 	now := c.lock()
 	defer c.mu.Unlock()
 	f := c.write(now, fc, addr, values)
-	e := Entry{
-		TPlant: now.Seconds(), Unit: int(c.id), Kind: "crah", FC: int(fc), Addr: int(addr),
-		Values: append([]uint16(nil), values...), Client: client,
-		Owner: int(c.hold[CRAHOwner]), Epoch: int(c.hold[CRAHEpoch]), Accepted: f == nil,
+	return c.recordWrite(Entry{
+		TPlant: now.Seconds(), FC: int(fc), Addr: int(addr), Values: append([]uint16(nil), values...), Client: client,
+		Owner: int(c.hold[CRAHOwner]), Epoch: int(c.hold[CRAHEpoch]),
 		Remote: c.hold[CRAHRemoteEnable] == 1, BMSTimeout: float64(c.hold[CRAHBMSTimeout]),
-	}
-	if f != nil {
-		e.Reason = f.Error()
-		c.log.record(e)
-		return f
-	}
-	c.log.record(e)
-	return nil
+	}, f)
 }
 
 func (c *CRAH) write(now time.Duration, fc byte, addr uint16, values []uint16) *fail {
-	if fc != 6 && fc != 16 {
-		return refuse(modbussim.ExIllegalFunction, "function %d cannot write", fc)
-	}
-	if len(values) == 0 {
-		return refuse(modbussim.ExIllegalValue, "no values")
+	if f := checkWrite(fc, values); f != nil {
+		return f
 	}
 	for i := range values {
 		a := int(addr) + i

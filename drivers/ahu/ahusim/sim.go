@@ -3,6 +3,7 @@ package ahusim
 import (
 	"fmt"
 	"math"
+	"sync"
 	"time"
 
 	"github.com/coldaisle/coldaisle/drivers/modbus/modbussim"
@@ -25,6 +26,95 @@ type Unit interface {
 	ForceFallback(on bool)
 	// Trip sets (or clears) a fan fault: the fan stops, status fan-fault and alarm bits set.
 	Trip(on bool)
+}
+
+// core is what every simulated unit has: its identity, plant clock and write log, the lock, the
+// failure injections and the plant's feedback. *CRAH and *VFD embed it; it implements the
+// Unit methods that do not depend on the register map.
+type core struct {
+	id    byte
+	kind  string
+	clock func() time.Duration
+	log   *Log
+
+	mu      sync.Mutex
+	last    time.Duration // latest clock reading, so time never runs backwards per unit
+	forced  bool
+	tripped bool
+	fb      Feedback
+	fbSet   bool
+}
+
+func (c *core) init(id byte, kind string, opt Options) {
+	c.id, c.kind, c.clock, c.log = id, kind, opt.clock(), opt.Log
+	c.last = c.clock()
+}
+
+// ID is the Modbus unit id.
+func (c *core) ID() byte { return c.id }
+
+// Kind is "crah" or "vfd".
+func (c *core) Kind() string { return c.kind }
+
+// lockNow takes the mutex and returns the plant time, never earlier than the last reading. The
+// clock is read before locking so a clock that takes the plant's lock cannot deadlock against a
+// plant loop calling Effective.
+func (c *core) lockNow() time.Duration {
+	now := c.clock()
+	c.mu.Lock()
+	if now < c.last {
+		now = c.last
+	}
+	c.last = now
+	return now
+}
+
+// SetFeedback stores the plant's outputs for the registers the unit reports. Until the first
+// call a CRAH's feedback echoes its commands (temperatures 24.0 / 18.0 °C) and a drive's actual
+// speed echoes the speed it runs at.
+func (c *core) SetFeedback(f Feedback) {
+	c.mu.Lock()
+	c.fb, c.fbSet = f, true
+	c.mu.Unlock()
+}
+
+// ForceFallback holds the unit in local fallback (status fallback bit set) while on.
+func (c *core) ForceFallback(on bool) {
+	c.mu.Lock()
+	c.forced = on
+	c.mu.Unlock()
+}
+
+// Trip sets or clears a fan fault: the fan stops; a CRAH sets status bits 1 and 3 and alarm
+// code AlarmFanFault, a drive status bit 1.
+func (c *core) Trip(on bool) {
+	c.mu.Lock()
+	c.tripped = on
+	c.mu.Unlock()
+}
+
+// recordWrite logs a write (refused when f is not nil, with its reason) and returns f as the
+// Modbus answer.
+func (c *core) recordWrite(e Entry, f *fail) error {
+	e.Unit, e.Kind, e.Accepted = int(c.id), c.kind, f == nil
+	if f != nil {
+		e.Reason = f.Error()
+		c.log.record(e)
+		return f
+	}
+	c.log.record(e)
+	return nil
+}
+
+// checkWrite refuses what no unit writes: a function other than 6 and 16, or no values.
+func checkWrite(fc byte, values []uint16) *fail {
+	if fc != 6 && fc != 16 {
+		return refuse(modbussim.ExIllegalFunction, "function %d cannot write", fc)
+	}
+	if len(values) == 0 {
+		return refuse(modbussim.ExIllegalValue, "no values")
+	}
+	return nil
 }
 
 // Effective is what a simulated unit does, in the terms of the plant model's unit input.

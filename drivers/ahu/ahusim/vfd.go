@@ -1,7 +1,6 @@
 package ahusim
 
 import (
-	"sync"
 	"time"
 
 	"github.com/coldaisle/coldaisle/drivers/modbus/modbussim"
@@ -33,20 +32,11 @@ const vfdRegs = 9
 
 // VFD is a simulated fan drive with the vfd-fan register map. It is safe for concurrent use.
 type VFD struct {
-	id    byte
-	clock func() time.Duration
-	log   *Log
-
-	mu       sync.Mutex
-	last     time.Duration
+	core
 	hold     [vfdRegs]uint16 // 2..5 are computed on read
 	lastMsg  time.Duration   // last write to register 0 or 1 (or power-up)
 	commLoss bool            // latched until the next write to 0 or 1
 	held     uint16          // speed held by action 1
-	tripped  bool
-	forced   bool
-	fb       Feedback
-	fbSet    bool
 }
 
 // NewVFD makes a drive with the spec's power-up values: stopped (control word 0), speed
@@ -54,20 +44,14 @@ type VFD struct {
 // comm-loss timer runs from power-up: a drive no master ever talks to goes to its fallback
 // speed after the timeout (more air), like a drive configured for it in the field.
 func NewVFD(id byte, opt Options) *VFD {
-	v := &VFD{id: id, clock: opt.clock(), log: opt.Log}
+	v := &VFD{}
+	v.init(id, "vfd", opt)
 	v.hold[VFDCommLossTimeout] = 100
 	v.hold[VFDCommLossAction] = ActionFallback
 	v.hold[VFDFallbackSpeed] = VFDFullSpeed
-	v.last = v.clock()
 	v.lastMsg = v.last
 	return v
 }
-
-// ID is the Modbus unit id.
-func (v *VFD) ID() byte { return v.id }
-
-// Kind is "vfd".
-func (v *VFD) Kind() string { return "vfd" }
 
 func (v *VFD) commanded() uint16 {
 	if v.hold[VFDControlWord]&1 == 0 {
@@ -76,13 +60,9 @@ func (v *VFD) commanded() uint16 {
 	return v.hold[VFDSpeedRef]
 }
 
+// lock takes the mutex and brings the comm-loss timer up to date.
 func (v *VFD) lock() time.Duration {
-	now := v.clock()
-	v.mu.Lock()
-	if now < v.last {
-		now = v.last
-	}
-	v.last = now
+	now := v.lockNow()
 	if t := v.hold[VFDCommLossTimeout]; t > 0 && !v.commLoss && v.hold[VFDCommLossAction] != ActionNone &&
 		now-v.lastMsg >= time.Duration(t)*100*time.Millisecond {
 		v.commLoss = true
@@ -130,28 +110,6 @@ func (v *VFD) Effective() Effective {
 	v.lock()
 	defer v.mu.Unlock()
 	return v.effective()
-}
-
-// SetFeedback stores the plant's outputs (FanFrac, FanKW, FanFault are used). Until the first
-// call the actual speed echoes the speed the drive runs at.
-func (v *VFD) SetFeedback(f Feedback) {
-	v.mu.Lock()
-	v.fb, v.fbSet = f, true
-	v.mu.Unlock()
-}
-
-// ForceFallback runs the drive at its fallback speed with status bit 2 set while on.
-func (v *VFD) ForceFallback(on bool) {
-	v.mu.Lock()
-	v.forced = on
-	v.mu.Unlock()
-}
-
-// Trip sets or clears a drive fault: fan stopped, status bit 1.
-func (v *VFD) Trip(on bool) {
-	v.mu.Lock()
-	v.tripped = on
-	v.mu.Unlock()
 }
 
 func (v *VFD) registers() [vfdRegs]uint16 {
@@ -206,26 +164,15 @@ func (v *VFD) WriteHoldingRegisters(client string, fc byte, addr uint16, values 
 	now := v.lock()
 	defer v.mu.Unlock()
 	f := v.write(now, fc, addr, values)
-	e := Entry{
-		TPlant: now.Seconds(), Unit: int(v.id), Kind: "vfd", FC: int(fc), Addr: int(addr),
-		Values: append([]uint16(nil), values...), Client: client, Accepted: f == nil,
+	return v.recordWrite(Entry{
+		TPlant: now.Seconds(), FC: int(fc), Addr: int(addr), Values: append([]uint16(nil), values...), Client: client,
 		Remote: true, BMSTimeout: float64(v.hold[VFDCommLossTimeout]) / 10,
-	}
-	if f != nil {
-		e.Reason = f.Error()
-		v.log.record(e)
-		return f
-	}
-	v.log.record(e)
-	return nil
+	}, f)
 }
 
 func (v *VFD) write(now time.Duration, fc byte, addr uint16, values []uint16) *fail {
-	if fc != 6 && fc != 16 {
-		return refuse(modbussim.ExIllegalFunction, "function %d cannot write", fc)
-	}
-	if len(values) == 0 {
-		return refuse(modbussim.ExIllegalValue, "no values")
+	if f := checkWrite(fc, values); f != nil {
+		return f
 	}
 	for i := range values {
 		a := int(addr) + i
