@@ -144,11 +144,10 @@ func (e *Engine) AbortAutotune(unit string) error {
 func (e *Engine) AutotuneStatus(unit string) (AutotuneStatus, bool) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	j, ok := e.byName[unit]
-	if !ok {
+	u := e.unit(unit)
+	if u == nil {
 		return AutotuneStatus{}, false
 	}
-	u := e.units[j]
 	if u.tune != nil {
 		return AutotuneStatus{Unit: unit, Running: true, Progress: u.tune.tuner.Progress()}, true
 	}

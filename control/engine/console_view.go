@@ -28,10 +28,9 @@ func (e *Engine) SensorStatus(now time.Time) []sensors.SensorStatus {
 func (e *Engine) ReadBack(unit string) (st UnitState, at time.Time, ok bool) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	i, found := e.byName[unit]
-	if !found || !e.units[i].haveSt {
+	u := e.unit(unit)
+	if u == nil || !u.haveSt {
 		return UnitState{}, time.Time{}, false
 	}
-	u := e.units[i]
 	return u.st, u.stAt, true
 }

@@ -355,11 +355,10 @@ func (e *Engine) Observe(r Reading) {
 func (e *Engine) UpdateUnit(name string, st UnitState, err error, now time.Time) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	i, ok := e.byName[name]
-	if !ok {
+	u := e.unit(name)
+	if u == nil {
 		return
 	}
-	u := e.units[i]
 	if err != nil {
 		u.fails++
 		u.lastErr = err
@@ -380,16 +379,23 @@ func (e *Engine) UpdateUnit(name string, st UnitState, err error, now time.Time)
 func (e *Engine) WriteResult(name string, err error, now time.Time) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	i, ok := e.byName[name]
-	if !ok {
+	u := e.unit(name)
+	if u == nil {
 		return
 	}
-	u := e.units[i]
 	if err != nil {
 		e.setUnitAlarm(u, "write", "write failed: "+err.Error(), now)
 	} else {
 		e.clearUnitAlarm(u, "write", now)
 	}
+}
+
+// unit is the named unit, nil if there is none. The caller holds e.mu.
+func (e *Engine) unit(name string) *unitRT {
+	if i, ok := e.byName[name]; ok {
+		return e.units[i]
+	}
+	return nil
 }
 
 // unitIndex finds a unit by name. The caller holds e.mu.
@@ -497,10 +503,8 @@ func (e *Engine) Events() []Event {
 func (e *Engine) Isolated(unit string) bool {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if i, ok := e.byName[unit]; ok {
-		return e.units[i].isolated
-	}
-	return false
+	u := e.unit(unit)
+	return u != nil && u.isolated
 }
 
 func (e *Engine) setUnitAlarm(u *unitRT, key, text string, now time.Time) {
