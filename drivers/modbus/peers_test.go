@@ -2,15 +2,14 @@ package modbus
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
+	"github.com/coldaisle/coldaisle/drivers/internal/peertest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -34,24 +33,7 @@ type pyServer struct {
 	cmd    *exec.Cmd
 	Port   int       `json:"port"`
 	Values []pyValue `json:"values"`
-	stderr *syncBuffer
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
+	stderr *peertest.Buffer
 }
 
 func needPymodbus(t *testing.T) {
@@ -68,7 +50,7 @@ func needPymodbus(t *testing.T) {
 // the test ends.
 func startPymodbus(t *testing.T, args ...string) *pyServer {
 	t.Helper()
-	s := &pyServer{stderr: &syncBuffer{}}
+	s := &pyServer{stderr: &peertest.Buffer{}}
 	s.cmd = exec.Command(python, append([]string{filepath.Join("testdata", "pymodbus_server.py")}, args...)...)
 	s.cmd.Stderr = s.stderr
 	out, err := s.cmd.StdoutPipe()

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/coldaisle/coldaisle/drivers/ahu/ahusim"
+	"github.com/coldaisle/coldaisle/drivers/internal/peertest"
 	"github.com/coldaisle/coldaisle/drivers/modbus"
 )
 
@@ -73,7 +74,7 @@ func TestCheckWriteLogSmall(t *testing.T) {
 func TestCheckWritesEndToEnd(t *testing.T) {
 	needLong(t)
 	sc := scenario(t, "demo")
-	logBuf := &lockedBuffer{}
+	logBuf := &peertest.Buffer{}
 	tw := startTwin(t, Options{Scenario: sc, Seed: 1, Speed: 50, WriteLog: logBuf})
 	bus, err := modbus.Dial("tcp://"+tw.ModbusAddr(), modbus.Options{Timeout: time.Second})
 	if err != nil {

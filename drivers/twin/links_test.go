@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
@@ -50,14 +49,6 @@ func needLong(t *testing.T) {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("real ptys, sockets and timing")
-	}
-}
-
-func needPeer(t *testing.T, name string) {
-	t.Helper()
-	needLong(t)
-	if _, err := exec.LookPath(name); err != nil {
-		t.Skipf("%s not installed", name)
 	}
 }
 

@@ -1,38 +1,19 @@
 package twin
 
 import (
-	"context"
-	"errors"
 	"net"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"testing"
 	"time"
 
+	"github.com/coldaisle/coldaisle/drivers/internal/peertest"
 	"github.com/coldaisle/coldaisle/drivers/modbus/modbussim"
 )
 
 // mbpoll (Debian's Modbus master) against the twin's simulated units, over TCP and over RTU on
 // the twin's pty: reads, writes, and the BMS timeout and fallback seen from outside.
-
-func runMbpoll(t *testing.T, args ...string) (string, int) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	out, err := exec.CommandContext(ctx, "mbpoll", args...).CombinedOutput()
-	code := 0
-	var ee *exec.ExitError
-	if errors.As(err, &ee) {
-		code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatalf("mbpoll %v: %v", args, err)
-	}
-	return string(out), code
-}
-
-var mbpollReg = regexp.MustCompile(`(?m)^\[(\d+)\]:\s+(-?\d+)`)
 
 // mbReader reads and writes one unit through mbpoll with PDU (0-based) addresses.
 type mbReader struct {
@@ -49,16 +30,11 @@ func (m mbReader) args(table string, addr int, extra ...string) []string {
 
 func (m mbReader) read(table string, addr, count int) []int {
 	m.t.Helper()
-	out, code := runMbpoll(m.t, m.args(table, addr, "-c", strconv.Itoa(count))...)
+	out, code := peertest.Mbpoll(m.t, m.args(table, addr, "-c", strconv.Itoa(count))...)
 	if code != 0 {
 		m.t.Fatalf("mbpoll read %s %d..%d of unit %d: exit %d\n%s", table, addr, addr+count-1, m.unit, code, out)
 	}
-	got := map[int]int{}
-	for _, g := range mbpollReg.FindAllStringSubmatch(out, -1) {
-		r, _ := strconv.Atoi(g[1])
-		v, _ := strconv.Atoi(g[2])
-		got[r] = v
-	}
+	got := peertest.Registers(out)
 	vals := make([]int, count)
 	for i := range vals {
 		v, ok := got[addr+i]
@@ -76,7 +52,7 @@ func (m mbReader) write(addr int, vals ...int) {
 	for _, v := range vals {
 		extra = append(extra, strconv.Itoa(v))
 	}
-	out, code := runMbpoll(m.t, m.args("4", addr, extra...)...)
+	out, code := peertest.Mbpoll(m.t, m.args("4", addr, extra...)...)
 	if code != 0 {
 		m.t.Fatalf("mbpoll write %v at %d of unit %d: exit %d\n%s", vals, addr, m.unit, code, out)
 	}
@@ -117,7 +93,7 @@ func bmsFallback(t *testing.T, tw *Twin, m mbReader, timeoutS int) {
 }
 
 func TestMbpollTCPAndRTU(t *testing.T) {
-	needPeer(t, "mbpoll")
+	peertest.Need(t, "mbpoll")
 	sc := scenario(t, "small-room")
 	dir := t.TempDir()
 	rtu := filepath.Join(dir, "rtu")
@@ -143,7 +119,7 @@ func TestMbpollTCPAndRTU(t *testing.T) {
 		t.Fatalf("holding 1..4 = %v, want bms %v min fan %v", h, sc.Units[0].BMSTimeout, sc.Units[0].MinSpeed)
 	}
 	// Out of range: exception 0x03, nothing changes.
-	if out, code := runMbpoll(t, m.args("4", 13, "1001")...); code == 0 || !regexp.MustCompile(`(?i)illegal data value`).MatchString(out) {
+	if out, code := peertest.Mbpoll(t, m.args("4", 13, "1001")...); code == 0 || !regexp.MustCompile(`(?i)illegal data value`).MatchString(out) {
 		t.Fatalf("fan command 1001: exit %d\n%s", code, out)
 	}
 	bmsFallback(t, tw, m, 20)
@@ -172,7 +148,7 @@ func TestMbpollTCPAndRTU(t *testing.T) {
 	bmsFallback(t, tw, rc, 20)
 	// A unit that stops answering (unit_no_answer) times out for mbpoll.
 	tw.Server().SetFault(byte(crahID), modbussim.Fault{NoAnswer: true})
-	if out, code := runMbpoll(t, append([]string{"-0", "-1", "-o", "0.3", "-a", strconv.Itoa(crahID), "-t", "3", "-r", "4"}, tcp...)...); code == 0 {
+	if out, code := peertest.Mbpoll(t, append([]string{"-0", "-1", "-o", "0.3", "-a", strconv.Itoa(crahID), "-t", "3", "-r", "4"}, tcp...)...); code == 0 {
 		t.Fatalf("a unit that does not answer: mbpoll exit 0\n%s", out)
 	}
 	t.Logf("mbpoll over tcp://%s and rtu %s: reads, writes, exception 0x03, BMS fallback and recovery", tw.ModbusAddr(), rtu)

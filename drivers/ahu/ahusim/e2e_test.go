@@ -7,13 +7,13 @@ import (
 	"math"
 	"net"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/coldaisle/coldaisle/drivers/ahu"
 	"github.com/coldaisle/coldaisle/drivers/ahu/ahusim"
+	"github.com/coldaisle/coldaisle/drivers/internal/peertest"
 	"github.com/coldaisle/coldaisle/drivers/modbus"
 	"github.com/coldaisle/coldaisle/drivers/modbus/modbussim"
 )
@@ -23,23 +23,6 @@ type plantClock struct{ ns atomic.Int64 }
 
 func (c *plantClock) now() time.Duration      { return time.Duration(c.ns.Load()) }
 func (c *plantClock) advance(d time.Duration) { c.ns.Add(int64(d)) }
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) Bytes() []byte {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return append([]byte(nil), l.b.Bytes()...)
-}
 
 // directConn is an ahu.Conn calling the Devices in process, without a network: the profile
 // against the simulation, with nothing in between.
@@ -140,7 +123,7 @@ func TestEndToEndTCP(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	clk := &plantClock{}
-	var logBuf lockedBuffer
+	var logBuf peertest.Buffer
 	wlog := ahusim.NewLog(&logBuf)
 	crah := ahusim.NewCRAH(1, ahusim.Options{Clock: clk.now, Log: wlog})
 	vfd := ahusim.NewVFD(2, ahusim.Options{Clock: clk.now, Log: wlog})

@@ -8,55 +8,16 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"strconv"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/coldaisle/coldaisle/drivers/internal/peertest"
 	"github.com/coldaisle/coldaisle/drivers/serialport"
 )
 
 // mbpoll (Debian's Modbus master) against our server: proof that the server speaks the
 // protocol as a third-party master expects, over TCP and over RTU on a socat pty pair.
-
-func needPeer(t *testing.T, name string) string {
-	t.Helper()
-	if testing.Short() {
-		t.Skip("external peer " + name)
-	}
-	p, err := exec.LookPath(name)
-	if err != nil {
-		t.Skipf("%s not installed", name)
-	}
-	return p
-}
-
-func runMbpoll(t *testing.T, args ...string) (string, int) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	out, err := exec.CommandContext(ctx, "mbpoll", args...).CombinedOutput()
-	code := 0
-	var ee *exec.ExitError
-	if errors.As(err, &ee) {
-		code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatalf("mbpoll %v: %v", args, err)
-	}
-	t.Logf("mbpoll %v -> exit %d\n%s", args, code, out)
-	return string(out), code
-}
-
-// registers parses mbpoll's "[ref]: value" lines.
-func registers(out string) map[int]int {
-	m := map[int]int{}
-	for _, g := range regexp.MustCompile(`(?m)^\[(\d+)\]:\s+(-?\d+)`).FindAllStringSubmatch(out, -1) {
-		r, _ := strconv.Atoi(g[1])
-		v, _ := strconv.Atoi(g[2])
-		m[r] = v
-	}
-	return m
-}
 
 // fcRecorder remembers the function code of the last accepted write.
 type fcRecorder struct {
@@ -89,40 +50,40 @@ func newMbpollServer() (*Server, *fcRecorder) {
 func mbpollScenario(t *testing.T, bank *fcRecorder, conn []string) {
 	// -0: references are PDU addresses; -1: poll once.
 	base := append([]string{"-0", "-1", "-o", "2"}, conn...)
-	out, code := runMbpoll(t, append([]string{"-a", "1", "-t", "3", "-r", "0", "-c", "4"}, base...)...)
+	out, code := peertest.Mbpoll(t, append([]string{"-a", "1", "-t", "3", "-r", "0", "-c", "4"}, base...)...)
 	if code != 0 {
 		t.Fatalf("read input: exit %d", code)
 	}
-	if got := registers(out); got[0] != 215 || got[1] != 180 || got[2] != 1000 || got[3] != 500 {
+	if got := peertest.Registers(out); got[0] != 215 || got[1] != 180 || got[2] != 1000 || got[3] != 500 {
 		t.Fatalf("read input 0..3: %v, want 215 180 1000 500", got)
 	}
 	// Write two holding registers (function 16), then read them back.
-	if _, code := runMbpoll(t, append(append([]string{"-a", "1", "-t", "4", "-r", "13"}, base...), "650", "420")...); code != 0 {
+	if _, code := peertest.Mbpoll(t, append(append([]string{"-a", "1", "-t", "4", "-r", "13"}, base...), "650", "420")...); code != 0 {
 		t.Fatalf("write holding: exit %d", code)
 	}
 	if got := bank.Holding(13, 2); got[0] != 650 || got[1] != 420 || bank.lastFC() != 16 {
 		t.Fatalf("holding 13..14 after mbpoll's write = %v via function %d, want [650 420] via 16", got, bank.lastFC())
 	}
 	// One value: mbpoll uses function 6.
-	if _, code := runMbpoll(t, append(append([]string{"-a", "1", "-t", "4", "-r", "12"}, base...), "777")...); code != 0 {
+	if _, code := peertest.Mbpoll(t, append(append([]string{"-a", "1", "-t", "4", "-r", "12"}, base...), "777")...); code != 0 {
 		t.Fatalf("write single: exit %d", code)
 	}
 	if bank.lastFC() != 6 {
 		t.Fatalf("mbpoll's single write arrived as function %d, want 6", bank.lastFC())
 	}
-	out, code = runMbpoll(t, append([]string{"-a", "1", "-t", "4", "-r", "12", "-c", "3"}, base...)...)
-	if got := registers(out); code != 0 || got[12] != 777 || got[13] != 650 || got[14] != 420 {
+	out, code = peertest.Mbpoll(t, append([]string{"-a", "1", "-t", "4", "-r", "12", "-c", "3"}, base...)...)
+	if got := peertest.Registers(out); code != 0 || got[12] != 777 || got[13] != 650 || got[14] != 420 {
 		t.Fatalf("read back: exit %d, %v", code, got)
 	}
 	// Past the end of the bank: exception 0x02, which mbpoll names.
-	out, code = runMbpoll(t, append([]string{"-a", "1", "-t", "4", "-r", "14", "-c", "4"}, base...)...)
+	out, code = peertest.Mbpoll(t, append([]string{"-a", "1", "-t", "4", "-r", "14", "-c", "4"}, base...)...)
 	if code == 0 || !regexp.MustCompile(`(?i)illegal data address`).MatchString(out) {
 		t.Fatalf("read past the end: exit %d, output lacks 'Illegal data address'", code)
 	}
 }
 
 func TestMbpollTCP(t *testing.T) {
-	needPeer(t, "mbpoll")
+	peertest.Need(t, "mbpoll")
 	srv, bank := newMbpollServer()
 	addr := startTCP(t, srv)
 	host, port, _ := net.SplitHostPort(addr)
@@ -130,8 +91,8 @@ func TestMbpollTCP(t *testing.T) {
 }
 
 func TestMbpollRTU(t *testing.T) {
-	needPeer(t, "mbpoll")
-	needPeer(t, "socat")
+	peertest.Need(t, "mbpoll")
+	peertest.Need(t, "socat")
 	dir := t.TempDir()
 	a, b := filepath.Join(dir, "A"), filepath.Join(dir, "B")
 	ctx, cancel := context.WithCancel(context.Background())
