@@ -9,6 +9,7 @@ import (
 	"os"
 	"path"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -139,41 +140,21 @@ type Unit struct {
 
 // UnitIndex returns the index of the named unit or -1.
 func (sc *Scenario) UnitIndex(name string) int {
-	for i := range sc.Units {
-		if sc.Units[i].Name == name {
-			return i
-		}
-	}
-	return -1
+	return slices.IndexFunc(sc.Units, func(u Unit) bool { return u.Name == name })
 }
 
 // RackIndex returns the index of the named rack or -1.
 func (sc *Scenario) RackIndex(name string) int {
-	for i := range sc.Racks {
-		if sc.Racks[i].Name == name {
-			return i
-		}
-	}
-	return -1
+	return slices.IndexFunc(sc.Racks, func(r Rack) bool { return r.Name == name })
 }
 
 // SensorIndex returns the index of the sensor with this id or -1.
 func (sc *Scenario) SensorIndex(id string) int {
-	for i := range sc.Sensors {
-		if sc.Sensors[i].ID == id {
-			return i
-		}
-	}
-	return -1
+	return slices.IndexFunc(sc.Sensors, func(s Sensor) bool { return s.ID == id })
 }
 
 func (sc *Scenario) zoneIndex(name string) int {
-	for i := range sc.Zones {
-		if sc.Zones[i].Name == name {
-			return i
-		}
-	}
-	return -1
+	return slices.IndexFunc(sc.Zones, func(z Zone) bool { return z.Name == name })
 }
 
 // InfluenceMatrix returns the resolved influence: [rack][unit] share of each rack's cold air
