@@ -174,7 +174,7 @@ func (b *backend) Loops(context.Context) ([]console.LoopStatus, error) {
 	snap := b.a.eng.Snapshot()
 	var out []console.LoopStatus
 	for _, z := range snap.Zones {
-		zc := zoneConfig(cfg, z.Name)
+		zc := cfg.Zone(z.Name)
 		t := cfg.Control.FanTuning
 		if zc != nil {
 			t = zoneTuning(cfg, zc)
@@ -193,7 +193,7 @@ func (b *backend) Loops(context.Context) ([]console.LoopStatus, error) {
 			continue
 		}
 		ft := cfg.Control.FanTuning
-		if zc := zoneConfig(cfg, us.Zone); zc != nil {
+		if zc := cfg.Zone(us.Zone); zc != nil {
 			ft = zoneTuning(cfg, zc)
 		}
 		vt := cfg.Control.ValveTuning
@@ -209,15 +209,6 @@ func (b *backend) Loops(context.Context) ([]console.LoopStatus, error) {
 		}
 	}
 	return out, nil
-}
-
-func zoneConfig(cfg *site.Config, name string) *site.Zone {
-	for i := range cfg.Zones {
-		if cfg.Zones[i].Name == name {
-			return &cfg.Zones[i]
-		}
-	}
-	return nil
 }
 
 // Counters implements console.Controller: the field's (mesh, Modbus per unit) and the engine's

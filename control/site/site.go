@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/BurntSushi/toml"
@@ -274,29 +275,29 @@ func (c *Config) Validate() error { return c.validate("site") }
 
 // Unit returns the unit called name, or nil.
 func (c *Config) Unit(name string) *Unit {
-	for i := range c.Units {
-		if c.Units[i].Name == name {
-			return &c.Units[i]
-		}
-	}
-	return nil
+	return byName(c.Units, name, func(u *Unit) string { return u.Name })
 }
 
 // UnitIndex returns the index of the unit called name, or -1.
 func (c *Config) UnitIndex(name string) int {
-	for i := range c.Units {
-		if c.Units[i].Name == name {
-			return i
-		}
-	}
-	return -1
+	return slices.IndexFunc(c.Units, func(u Unit) bool { return u.Name == name })
 }
 
 // Line returns the line called name, or nil.
 func (c *Config) Line(name string) *Line {
-	for i := range c.Lines {
-		if c.Lines[i].Name == name {
-			return &c.Lines[i]
+	return byName(c.Lines, name, func(l *Line) string { return l.Name })
+}
+
+// Zone returns the zone called name, or nil.
+func (c *Config) Zone(name string) *Zone {
+	return byName(c.Zones, name, func(z *Zone) string { return z.Name })
+}
+
+// byName returns the element of s whose name is name (the first), or nil.
+func byName[T any](s []T, name string, nameOf func(*T) string) *T {
+	for i := range s {
+		if nameOf(&s[i]) == name {
+			return &s[i]
 		}
 	}
 	return nil
