@@ -698,36 +698,25 @@ func (e *editor) mapEdit(fv reflect.Value, rest []string) error {
 	return nil
 }
 
-// expect says what a value of t looks like.
-func expect(t reflect.Type) string {
+// valueForm says how a value of t is written: the placeholder the help shows, and the phrase
+// an error expects.
+func valueForm(t reflect.Type) (placeholder, expect string) {
 	if t == durationType {
-		return "a duration like 2s, 500ms or 5m"
+		return "<duration>", "a duration like 2s, 500ms or 5m"
 	}
 	switch t.Kind() {
 	case reflect.Bool:
-		return "true or false"
+		return "<true|false>", "true or false"
 	case reflect.Float32, reflect.Float64:
-		return "a number"
+		return "<number>", "a number"
 	case reflect.String:
-		return "a word (quote it if it has spaces)"
+		return "<word>", "a word (quote it if it has spaces)"
 	}
-	return "a whole number"
+	return "<integer>", "a whole number"
 }
 
-func placeholder(t reflect.Type) string {
-	if t == durationType {
-		return "<duration>"
-	}
-	switch t.Kind() {
-	case reflect.Bool:
-		return "<true|false>"
-	case reflect.Float32, reflect.Float64:
-		return "<number>"
-	case reflect.String:
-		return "<word>"
-	}
-	return "<integer>"
-}
+func expect(t reflect.Type) string      { _, e := valueForm(t); return e }
+func placeholder(t reflect.Type) string { p, _ := valueForm(t); return p }
 
 func (e *editor) parseInto(v reflect.Value, words []string) error {
 	if len(words) == 0 {
