@@ -268,4 +268,3 @@ func TestDurationsAndDefaults(t *testing.T) {
 		t.Errorf("generated: %+v", gen)
 	}
 }
-
