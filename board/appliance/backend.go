@@ -139,7 +139,6 @@ func (b *backend) CommitConfig(ctx context.Context, cfg *site.Config, info conso
 	if err != nil {
 		return console.ConfigVersion{}, err
 	}
-	c.ApplyDefaults()
 	if err := c.Validate(); err != nil {
 		return console.ConfigVersion{}, err
 	}
@@ -241,7 +240,6 @@ func (b *backend) withHolds(cfg *site.Config) *site.Config {
 	if err != nil {
 		return cfg
 	}
-	c.ApplyDefaults()
 	for name, v := range b.holds {
 		if u := c.Unit(name); u != nil {
 			v = min(max(v, u.MinValvePct), u.MaxValvePct)

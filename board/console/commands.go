@@ -482,7 +482,6 @@ func (s *session) storeTuning(unit, loop string, res site.Tuning) error {
 	default:
 		u.FanTuning = &t
 	}
-	next.ApplyDefaults()
 	if err := next.Validate(); err != nil {
 		return &userError{"tune " + unit + ": the tuning does not validate: " + oneLine(err.Error()) + "; nothing stored"}
 	}

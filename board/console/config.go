@@ -57,13 +57,14 @@ func completePath(op site.Op) func(s *session, args []string, words []string) []
 	}
 }
 
-// effective is the configuration as it will be stored and loaded: with its defaults applied.
+// effective is the configuration as it will be stored and loaded. A candidate has every key set
+// (it comes from a parsed configuration, and new elements get their defaults when created), so
+// this is a copy: explicit zeros stay zeros.
 func effective(c *site.Config) *site.Config {
 	e, err := c.Clone()
 	if err != nil {
 		return c
 	}
-	e.ApplyDefaults()
 	return e
 }
 

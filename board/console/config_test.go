@@ -129,7 +129,7 @@ func TestTyposInConfigurationModeChangeNothing(t *testing.T) {
 		{"set unit crah-1 min_fan_pct abc", `set: unit crah-1 min_fan_pct: "abc" is not a number`},
 		{"set unit crah-1 min_fna_pct 35", "did you mean min_fan_pct?"},
 		{"set unit crah-1 max_fan_pct 20", "set: unit crah-1 max_fan_pct: 20 is outside 30..100"},
-		{"set control setpoint_c 0", `set: control setpoint_c: 0 would be replaced by the default 25`},
+		{"set control setpoint_c 0", `set: control setpoint_c: 0 is outside 15..32`},
 		{"set", "set: missing path (fields: site, node_id, control, mesh, line, unit, zone,"},
 		{"delete unit crah-9", "delete: unit crah-9: no such unit (units: crah-1, crah-2)"},
 		{"sett unit crah-1 min_fan_pct 35", `unknown command "sett" (did you mean set? ? lists the commands)`},

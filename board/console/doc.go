@@ -66,7 +66,7 @@
 //	admin@crah-room-1# show diff
 //	--- running (version 1)
 //	+++ candidate
-//	@@ -40,7 +40,7 @@ [[unit]] name = "crah-1"
+//	@@ -43,7 +43,7 @@ [[unit]] name = "crah-1"
 //	   line = "bms"
 //	   unit_id = 1
 //	   profile = "crah-generic"

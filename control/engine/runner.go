@@ -59,7 +59,9 @@ type Runner struct {
 	Engine *Engine
 	IO     UnitIO
 	Clock  Clock // default SystemClock
-	// Timeout bounds each read and each write (default a quarter of the period).
+	// Timeout bounds each read phase and each write phase, and so every request in it (default
+	// the site's phase budget, two fifths of the period: site.Control.PhaseBudget, which every
+	// line's timeout must fit; the drivers apply the line's own timeout per request inside it).
 	Timeout time.Duration
 	// MaxBackoff caps the retry interval of an isolated unit (default 1 min).
 	MaxBackoff time.Duration
@@ -105,7 +107,7 @@ func (r *Runner) Run(ctx context.Context) error {
 		period := cfg.Control.Period.Duration
 		timeout := r.Timeout
 		if timeout <= 0 {
-			timeout = period / 4
+			timeout = cfg.Control.PhaseBudget()
 		}
 		maxBack := r.MaxBackoff
 		if maxBack <= 0 {

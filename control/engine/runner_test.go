@@ -82,6 +82,9 @@ func runnerSetup(t *testing.T, ignoreCtx bool) (*Runner, *fakeIO, *[]PeriodRepor
 		cfg.Units[i].BMSTimeout.Duration = time.Second
 	}
 	cfg.Board.WatchdogTimeout.Duration = 5 * time.Second
+	for i := range cfg.Lines {
+		cfg.Lines[i].Timeout.Duration = 20 * time.Millisecond
+	}
 	e, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)

@@ -82,6 +82,9 @@ var fieldHelp = map[string]string{
 	"Control.valid_max_c":      "highest plausible inlet reading, C",
 	"Control.low_battery_v":    "a sensor node reporting a lower battery voltage is flagged in show status, V",
 	"Control.checkpoint":       "state checkpoint interval (duration, >= 1s)",
+	"Control.restore_max_age":  "loop state older than this is not restored at start (duration, 0s..24h)",
+	"Control.manual_default":   "how long an operator's manual mode lasts unless told (duration)",
+	"Control.manual_max":       "the longest manual mode an operator may ask for (duration)",
 	"Control.watchdog":         "hardware watchdog timeout (duration, > bms_timeout)",
 	"Control.fan_tuning":       "default zone (fan) loop tuning",
 	"Control.valve_tuning":     "default supply-air (valve) loop tuning",
@@ -940,37 +943,23 @@ func (p Problem) String() string {
 	return p.Path + ": " + p.Msg
 }
 
-// Problems validates c (with defaults applied, as it would be loaded) and returns every error with
+// Problems validates c as it would be stored and loaded, and returns every error with
 // its field as a console path; nil when c is valid.
 func Problems(c *Config) []Problem {
-	eff, err := c.Clone()
-	if err != nil {
-		return []Problem{{Msg: err.Error()}}
-	}
-	eff.ApplyDefaults()
-	return problemsOf(eff, eff.validate("site"))
+	return problemsOf(c, c.check("site", nil))
 }
 
 func problemsOf(c *Config, err error) []Problem {
-	if err == nil {
-		return nil
-	}
-	var errs []error
-	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		errs = j.Unwrap()
-	} else {
-		errs = []error{err}
-	}
-	prefix := ErrInvalid.Error() + ": site: "
 	var out []Problem
-	for _, e := range errs {
-		s := strings.TrimPrefix(e.Error(), prefix)
-		f, msg, ok := strings.Cut(s, ": ")
-		if !ok {
-			out = append(out, Problem{Msg: s})
-			continue
+	for _, fe := range FieldErrors(err) {
+		p := fe.Path
+		if p == "" && fe.Field != "" {
+			p = FieldPath(c, fe.Field)
 		}
-		out = append(out, Problem{Path: FieldPath(c, f), Msg: msg})
+		out = append(out, Problem{Path: p, Msg: fe.Msg})
+	}
+	if err != nil && len(out) == 0 {
+		out = append(out, Problem{Msg: err.Error()})
 	}
 	return out
 }
@@ -1041,22 +1030,17 @@ func Edit(c *Config, op Op, words []string) (*Config, []string, error) {
 	}
 	eff.ApplyDefaults()
 	leafPath := strings.Join(e.leaf, " ")
-	if nv, dv := lookup(next, e.leaf), lookup(eff, e.leaf); nv.IsValid() && dv.IsValid() {
-		switch {
-		case op == OpDelete && e.reset && nv.CanSet():
-			nv.Set(dv)
-		case op == OpSet && e.scalar && !reflect.DeepEqual(nv.Interface(), dv.Interface()):
-			return nil, nil, &PathError{Path: leafPath, Msg: fmt.Sprintf(
-				"%s would be replaced by the default %s when loaded (zero means \"use the default\" here)",
-				FormatValue(nv), FormatValue(dv))}
-		}
+	// delete of a field puts it back to its default; a value set, zero included, stays as set
+	// (a stored configuration has every key written, so nothing is defaulted when it loads).
+	if nv, dv := lookup(next, e.leaf), lookup(eff, e.leaf); nv.IsValid() && dv.IsValid() && op == OpDelete && e.reset && nv.CanSet() {
+		nv.Set(dv)
 	}
 	before := map[string]bool{}
 	for _, p := range Problems(c) {
 		before[p.String()] = true
 	}
 	notes := e.notes
-	for _, p := range problemsOf(eff, eff.validate("site")) {
+	for _, p := range problemsOf(next, next.check("site", nil)) {
 		if before[p.String()] {
 			continue
 		}

@@ -189,7 +189,8 @@ func TestEditChecksTheTouchedField(t *testing.T) {
 	}{
 		{OpSet, "unit crah-1 max_fan_pct 20", "unit crah-1 max_fan_pct: 20 is outside 30..100"},
 		{OpSet, "unit crah-1 min_fan_pct 120", "unit crah-1 min_fan_pct: 120 is outside 0..100"},
-		{OpSet, "control setpoint_c 0", `control setpoint_c: 0 would be replaced by the default 25 when loaded`},
+		{OpSet, "control setpoint_c 0", `control setpoint_c: 0 is outside 15..32`},
+		{OpSet, "unit crah-1 safe_fan_pct 0", `unit crah-1 safe_fan_pct: 0 is outside 30..100`},
 		{OpSet, "unit crah-3 line nope", `unit crah-3 line: "nope" is not a declared line`},
 		{OpSet, "zone row-a sensors add 12345", `zone row-a sensors[3]: "12345" is not a sensor id`},
 		{OpSet, "zone row-a units add crah-7", `zone row-a units[2]: "crah-7" is not a declared unit`},

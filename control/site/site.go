@@ -50,21 +50,26 @@ type Config struct {
 
 // Control holds the settings shared by every loop.
 type Control struct {
-	Period       Duration `toml:"period"`         // control period, default 2s
-	SetpointC    float64  `toml:"setpoint_c"`     // default zone inlet setpoint, default 25
-	AlarmC       float64  `toml:"alarm_c"`        // inlet alarm limit, default 27 (ASHRAE recommended max)
-	MaxAge       Duration `toml:"max_age"`        // a reading older than this is stale, default 10m
-	FrozenAfter  Duration `toml:"frozen_after"`   // unchanged this long is frozen, default 30m
-	ValidMinC    float64  `toml:"valid_min_c"`    // plausible inlet range, default 5..50
-	ValidMaxC    float64  `toml:"valid_max_c"`    //
-	LowBatteryV  float64  `toml:"low_battery_v"`  // a sensor node reporting less is flagged, default 2.7
-	Checkpoint   Duration `toml:"checkpoint"`     // steady-state checkpoint interval, default 20s (flash wear: ~70 MB/day)
-	FanTuning    Tuning   `toml:"fan_tuning"`     // default zone loop tuning
-	ValveTuning  Tuning   `toml:"valve_tuning"`   // default supply-air loop tuning
-	SupplySPC    float64  `toml:"supply_sp_c"`    // default supply air setpoint, default 18
-	SafeFanPct   float64  `toml:"safe_fan_pct"`   // default fail-safe fan speed, default 100
-	FanRatePct   float64  `toml:"fan_rate_pct_s"` // default fan rate limit in %/s, default 2
-	ValveRatePct float64  `toml:"valve_rate_pct_s"`
+	Period      Duration `toml:"period"`        // control period, default 2s
+	SetpointC   float64  `toml:"setpoint_c"`    // default zone inlet setpoint, default 25
+	AlarmC      float64  `toml:"alarm_c"`       // inlet alarm limit, default 27 (ASHRAE recommended max)
+	MaxAge      Duration `toml:"max_age"`       // a reading older than this is stale, default 10m
+	FrozenAfter Duration `toml:"frozen_after"`  // unchanged this long is frozen, default 30m
+	ValidMinC   float64  `toml:"valid_min_c"`   // plausible inlet range, default 5..50
+	ValidMaxC   float64  `toml:"valid_max_c"`   //
+	LowBatteryV float64  `toml:"low_battery_v"` // a sensor node reporting less is flagged, default 2.7
+	Checkpoint  Duration `toml:"checkpoint"`    // steady-state checkpoint interval, default 20s (flash wear: ~70 MB/day)
+	// RestoreMaxAge: loop state checkpointed longer ago than this (or at an unknown age, when the
+	// board's clock reads earlier than the checkpoint) is not restored at start; default 10m.
+	RestoreMaxAge Duration `toml:"restore_max_age"`
+	ManualDefault Duration `toml:"manual_default"` // how long an operator's manual mode lasts unless told, default 2h
+	ManualMax     Duration `toml:"manual_max"`     // the longest manual mode an operator may ask for, default 8h
+	FanTuning     Tuning   `toml:"fan_tuning"`     // default zone loop tuning
+	ValveTuning   Tuning   `toml:"valve_tuning"`   // default supply-air loop tuning
+	SupplySPC     float64  `toml:"supply_sp_c"`    // default supply air setpoint, default 18
+	SafeFanPct    float64  `toml:"safe_fan_pct"`   // default fail-safe fan speed, default 100
+	FanRatePct    float64  `toml:"fan_rate_pct_s"` // default fan rate limit in %/s, default 2
+	ValveRatePct  float64  `toml:"valve_rate_pct_s"`
 }
 
 // Tuning is a PID tuning with where it came from.
@@ -154,31 +159,6 @@ func Load(path string) (*Config, error) {
 	return Parse(data, path)
 }
 
-// Parse decodes data (named filename in errors), applies defaults and validates.
-func Parse(data []byte, filename string) (*Config, error) {
-	var c Config
-	md, err := toml.NewDecoder(bytes.NewReader(data)).Decode(&c)
-	if err != nil {
-		var pe toml.ParseError
-		if errors.As(err, &pe) {
-			return nil, fmt.Errorf("%w: %s:%d: %s", ErrInvalid, filename, pe.Position.Line, pe.Message)
-		}
-		return nil, fmt.Errorf("%w: %s: %v", ErrInvalid, filename, err)
-	}
-	if und := md.Undecoded(); len(und) > 0 {
-		var errs []error
-		for _, k := range und {
-			errs = append(errs, fmt.Errorf("%w: %s: %s: unknown key", ErrInvalid, filename, k.String()))
-		}
-		return nil, errors.Join(errs...)
-	}
-	c.ApplyDefaults()
-	if err := c.validate(filename); err != nil {
-		return nil, err
-	}
-	return &c, nil
-}
-
 // Encode writes the configuration as TOML.
 func Encode(c *Config) ([]byte, error) {
 	var b bytes.Buffer
@@ -201,77 +181,88 @@ func (c *Config) Clone() (*Config, error) {
 	return &out, nil
 }
 
-// ApplyDefaults fills every unset field with its documented default.
-func (c *Config) ApplyDefaults() {
+// ApplyDefaults fills every field left at zero with its documented default. It is for
+// configurations built in code; a decoded file gets defaults only for the keys it leaves out, so an
+// explicit zero there is kept and validated, never silently replaced.
+func (c *Config) ApplyDefaults() { c.applyDefaults(func(string) bool { return false }) }
+
+// applyDefaults fills the fields that are zero and not given (given reports whether a key such as
+// "unit[2].min_fan_pct" was written in the file).
+func (c *Config) applyDefaults(given func(path string) bool) {
 	ct := &c.Control
-	setD := func(d *Duration, v time.Duration) {
-		if d.Duration == 0 {
+	setD := func(path string, d *Duration, v time.Duration) {
+		if d.Duration == 0 && !given(path) {
 			d.Duration = v
 		}
 	}
-	setF := func(f *float64, v float64) {
-		if *f == 0 {
+	setF := func(path string, f *float64, v float64) {
+		if *f == 0 && !given(path) {
 			*f = v
 		}
 	}
-	setD(&ct.Period, 2*time.Second)
-	setF(&ct.SetpointC, 25)
-	setF(&ct.AlarmC, 27)
-	setD(&ct.MaxAge, 10*time.Minute)
-	setD(&ct.FrozenAfter, 30*time.Minute)
-	setF(&ct.ValidMinC, 5)
-	setF(&ct.ValidMaxC, 50)
-	setF(&ct.LowBatteryV, 2.7)
-	setD(&ct.Checkpoint, 20*time.Second)
-	setD(&c.Board.WatchdogTimeout, 15*time.Second)
-	setF(&ct.SupplySPC, 18)
-	setF(&ct.SafeFanPct, 100)
-	setF(&ct.FanRatePct, 2)
-	setF(&ct.ValveRatePct, 5)
-	if ct.FanTuning.Kp == 0 && ct.FanTuning.Ti == 0 {
+	setD("control.period", &ct.Period, 2*time.Second)
+	setF("control.setpoint_c", &ct.SetpointC, 25)
+	setF("control.alarm_c", &ct.AlarmC, 27)
+	setD("control.max_age", &ct.MaxAge, 10*time.Minute)
+	setD("control.frozen_after", &ct.FrozenAfter, 30*time.Minute)
+	setF("control.valid_min_c", &ct.ValidMinC, 5)
+	setF("control.valid_max_c", &ct.ValidMaxC, 50)
+	setF("control.low_battery_v", &ct.LowBatteryV, 2.7)
+	setD("control.checkpoint", &ct.Checkpoint, 20*time.Second)
+	setD("control.restore_max_age", &ct.RestoreMaxAge, 10*time.Minute)
+	setD("control.manual_max", &ct.ManualMax, 8*time.Hour)
+	setD("control.manual_default", &ct.ManualDefault, 2*time.Hour)
+	setD("board.watchdog_timeout", &c.Board.WatchdogTimeout, 15*time.Second)
+	setF("control.supply_sp_c", &ct.SupplySPC, 18)
+	setF("control.safe_fan_pct", &ct.SafeFanPct, 100)
+	setF("control.fan_rate_pct_s", &ct.FanRatePct, 2)
+	setF("control.valve_rate_pct_s", &ct.ValveRatePct, 5)
+	if ct.FanTuning.Kp == 0 && ct.FanTuning.Ti == 0 && !given("control.fan_tuning") {
 		ct.FanTuning = Tuning{Kp: 8, Ti: 120, Method: "default"}
 	}
-	if ct.ValveTuning.Kp == 0 && ct.ValveTuning.Ti == 0 {
+	if ct.ValveTuning.Kp == 0 && ct.ValveTuning.Ti == 0 && !given("control.valve_tuning") {
 		ct.ValveTuning = Tuning{Kp: 6, Ti: 60, Method: "default"}
 	}
-	if c.Mesh.Baud == 0 {
+	if c.Mesh.Baud == 0 && !given("mesh.baud") {
 		c.Mesh.Baud = 115200
 	}
-	if c.NodeID == 0 {
+	if c.NodeID == 0 && !given("node_id") {
 		c.NodeID = 1
 	}
 	for i := range c.Lines {
-		setD(&c.Lines[i].Timeout, 500*time.Millisecond)
+		setD(fmt.Sprintf("line[%d].timeout", i), &c.Lines[i].Timeout, 500*time.Millisecond)
 	}
 	for i := range c.Units {
 		u := &c.Units[i]
-		if u.Profile == "" {
+		f := func(k string) string { return fmt.Sprintf("unit[%d].%s", i, k) }
+		if u.Profile == "" && !given(f("profile")) {
 			u.Profile = "crah-generic"
 		}
-		setF(&u.MinFanPct, 30)
-		setF(&u.MaxFanPct, 100)
-		setF(&u.SafeFanPct, ct.SafeFanPct)
-		setF(&u.FanRatePct, ct.FanRatePct)
-		setF(&u.MaxValvePct, 100)
-		setF(&u.ValveRatePct, ct.ValveRatePct)
-		setF(&u.SupplySPC, ct.SupplySPC)
-		setD(&u.BMSTimeout, 10*time.Second)
-		setF(&u.FallbackFanPct, 100)
+		setF(f("min_fan_pct"), &u.MinFanPct, 30)
+		setF(f("max_fan_pct"), &u.MaxFanPct, 100)
+		setF(f("safe_fan_pct"), &u.SafeFanPct, ct.SafeFanPct)
+		setF(f("fan_rate_pct_s"), &u.FanRatePct, ct.FanRatePct)
+		setF(f("max_valve_pct"), &u.MaxValvePct, 100)
+		setF(f("valve_rate_pct_s"), &u.ValveRatePct, ct.ValveRatePct)
+		setF(f("supply_sp_c"), &u.SupplySPC, ct.SupplySPC)
+		setD(f("bms_timeout"), &u.BMSTimeout, 10*time.Second)
+		setF(f("fallback_fan_pct"), &u.FallbackFanPct, 100)
 	}
 	for i := range c.Zones {
 		z := &c.Zones[i]
-		setF(&z.SetpointC, ct.SetpointC)
-		if z.MinValid == 0 {
+		f := func(k string) string { return fmt.Sprintf("zone[%d].%s", i, k) }
+		setF(f("setpoint_c"), &z.SetpointC, ct.SetpointC)
+		if z.MinValid == 0 && !given(f("min_valid")) {
 			z.MinValid = min(2, len(z.Sensors))
 		}
-		if z.Aggregate == "" {
+		if z.Aggregate == "" && !given(f("aggregate")) {
 			z.Aggregate = "max"
 		}
 	}
 }
 
 // Validate checks the whole configuration; every problem is reported.
-func (c *Config) Validate() error { return c.validate("site") }
+func (c *Config) Validate() error { return c.check("site", nil) }
 
 // Unit returns the unit called name, or nil.
 func (c *Config) Unit(name string) *Unit {

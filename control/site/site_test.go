@@ -40,7 +40,7 @@ func TestErrorsNameFileAndField(t *testing.T) {
 	cases := []struct {
 		name, from, to, want string
 	}{
-		{"typo key", "unit_id = 2", "unit_idd = 2", "site.toml: unit.unit_idd: unknown key"},
+		{"typo key", "unit_id = 2", "unit_idd = 2", "site.toml:24: unit[1](crah-2).unit_idd: unknown key \"unit_idd\"; did you mean unit_id?"},
 		{"fan range", "profile = \"crah-generic\"", "profile = \"crah-generic\"\nmin_fan_pct = 120", "unit[0](crah-1).min_fan_pct: 120 is outside 0..100"},
 		{"bad profile", "profile = \"crah-generic\"", "profile = \"crah-genric\"", "unit[0](crah-1).profile: \"crah-genric\" is not a known profile"},
 		{"unknown unit in zone", "units = [\"crah-1\", \"crah-2\"]", "units = [\"crah-1\", \"crah-3\"]", "zone[0](row-a).units[1]: \"crah-3\" is not a declared unit"},
@@ -48,7 +48,7 @@ func TestErrorsNameFileAndField(t *testing.T) {
 		{"syntax", "period = \"2s\"", "period = 2s", "site.toml:5:"},
 		{"bad duration", "period = \"2s\"", "period = \"2 sec\"", "bad duration"},
 		{"bms below period", "unit_id = 2", "unit_id = 2\nbms_timeout = \"3s\"", "must be more than twice control.period"},
-		{"target", "tcp://127.0.0.1:5020", "udp://x", "line[0].target"},
+		{"target", "tcp://127.0.0.1:5020", "udp://x", "site.toml:13: line[0](bms).target"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

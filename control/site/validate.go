@@ -3,11 +3,15 @@ package site
 import (
 	"errors"
 	"fmt"
+	"math"
 	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
+
+	"github.com/coldaisle/coldaisle/control/tomlpos"
 )
 
 var sensorIDRe = regexp.MustCompile(`^[0-9a-f]{2}(-[0-9a-f]{2}){7}/[0-9]{1,3}$`)
@@ -17,47 +21,135 @@ var sensorIDRe = regexp.MustCompile(`^[0-9a-f]{2}(-[0-9a-f]{2}){7}/[0-9]{1,3}$`)
 var ValidProfiles = []string{"crah-generic", "vfd-fan"}
 
 type checker struct {
-	file string
-	errs []error
+	file  string
+	cfg   *Config
+	loc   *tomlpos.Locator // nil for a configuration built in code
+	errs  []error
+	warns []string
 }
 
+var elemNameRe = regexp.MustCompile(`\]\([^)]*\)`)
+
 func (k *checker) add(field, format string, args ...any) {
-	k.errs = append(k.errs, fmt.Errorf("%w: %s: %s: %s", ErrInvalid, k.file, field, fmt.Sprintf(format, args...)))
+	fe := &FieldError{File: k.file, Field: field, Msg: fmt.Sprintf(format, args...), Path: FieldPath(k.cfg, field)}
+	if k.loc != nil {
+		p := elemNameRe.ReplaceAllString(field, "]")
+		fe.Line = k.loc.Line(p)
+	}
+	k.errs = append(k.errs, fe)
+}
+
+func (k *checker) warn(field, format string, args ...any) {
+	k.warns = append(k.warns, field+": "+fmt.Sprintf(format, args...))
 }
 
 func (k *checker) rangeF(field string, v, lo, hi float64) {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		k.add(field, "%g is not a finite number", v)
+		return
+	}
 	if v < lo || v > hi {
 		k.add(field, "%g is outside %g..%g", v, lo, hi)
 	}
 }
+
+// safeNameRe is what a name may be made of: it is printed on the console (the prompt too), in
+// logs and in metrics labels, so no spaces, quotes, control characters or escape sequences.
+var safeNameRe = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
 
 func (k *checker) name(field, v string) {
 	if v == "" {
 		k.add(field, "must not be empty")
 		return
 	}
-	if strings.ContainsAny(v, " \t\"'") {
-		k.add(field, "%q must not contain spaces or quotes", v)
+	k.label(field, v, 32)
+}
+
+// label checks an optional name-like value.
+func (k *checker) label(field, v string, maxLen int) {
+	if v == "" {
+		return
 	}
+	if len(v) > maxLen {
+		k.add(field, "%s is longer than %d characters", Quote(v), maxLen)
+	} else if !safeNameRe.MatchString(v) {
+		k.add(field, "%s may hold only letters, digits, '.', '_' and '-' (starting with a letter or digit)", Quote(v))
+	}
+}
+
+// text checks free text (a tuning's data, a device path): printable, one line.
+func (k *checker) text(field, v string, maxLen int) {
+	if len(v) > maxLen {
+		k.add(field, "is longer than %d characters", maxLen)
+		return
+	}
+	for _, r := range v {
+		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) || r == utf8.RuneError {
+			k.add(field, "%s holds a control character or invalid text", Quote(v))
+			return
+		}
+	}
+}
+
+// Quote renders a value from outside for a message: control characters and escape sequences are
+// shown escaped, never written raw to a terminal.
+func Quote(v string) string {
+	if len(v) > 80 {
+		v = v[:80] + "..."
+	}
+	return strconv.QuoteToGraphic(v)
 }
 
 func (k *checker) tuning(field string, t Tuning) {
-	if t.Kp <= 0 || t.Kp > 1000 {
-		k.add(field+".kp", "%g is outside (0, 1000]", t.Kp)
+	// A gain far below 0.01 %/K is a loop that never acts: refused as surely as a negative one.
+	k.rangeF(field+".kp", t.Kp, 0.01, 1000)
+	if t.Ti != 0 {
+		k.rangeF(field+".ti_s", t.Ti, 1, 36000)
 	}
-	if t.Ti < 0 || t.Ti > 36000 {
-		k.add(field+".ti_s", "%g is outside 0..36000", t.Ti)
-	}
-	if t.Td < 0 || t.Td > 3600 {
-		k.add(field+".td_s", "%g is outside 0..3600", t.Td)
-	}
+	k.rangeF(field+".td_s", t.Td, 0, 3600)
+	k.text(field+".date", t.Date, 64)
+	k.text(field+".method", t.Method, 64)
+	k.text(field+".data", t.Data, 2000)
 }
 
-func (c *Config) validate(file string) error {
-	k := &checker{file: file}
+// SafeFanFloorPct is the fail-safe or fallback fan speed below which validation warns: fail-safe
+// must mean enough air, whatever a unit's minimum allows.
+const SafeFanFloorPct = 50.0
+
+// elemField names element i of a list for messages: "unit[2](crah-3)", the name left out when it
+// is not a safe name (it is reported on its own).
+func elemField(list string, i int, name string) string {
+	if name == "" || len(name) > 32 || !safeNameRe.MatchString(name) {
+		return fmt.Sprintf("%s[%d]", list, i)
+	}
+	return fmt.Sprintf("%s[%d](%s)", list, i, name)
+}
+
+// PhaseBudget is how long each of a control period's two I/O phases (read every unit, write every
+// unit) may take: two fifths of the period each, the last fifth for the loops and slack. Every
+// request's deadline lies within it, so a line's timeout must fit.
+func (ct Control) PhaseBudget() time.Duration { return ct.Period.Duration * 2 / 5 }
+
+// Warnings validates c and returns what is allowed but unwise (a fail-safe fan speed that gives
+// little air), one line each; nil when there is nothing to say.
+func (c *Config) Warnings() []string {
+	k := &checker{file: "site", cfg: c}
+	c.rules(k)
+	return k.warns
+}
+
+// check runs every rule; loc (may be nil) gives the lines of a decoded file.
+func (c *Config) check(file string, loc *tomlpos.Locator) error {
+	k := &checker{file: file, cfg: c, loc: loc}
+	c.rules(k)
+	return errors.Join(k.errs...)
+}
+
+func (c *Config) rules(k *checker) {
 	if c.NodeID < 1 || c.NodeID > 65535 {
 		k.add("node_id", "%d is outside 1..65535", c.NodeID)
 	}
+	k.label("site", c.Site, 64)
 	ct := c.Control
 	if ct.Period.Duration < 100*time.Millisecond || ct.Period.Duration > time.Minute {
 		k.add("control.period", "%v is outside 100ms..1m", ct.Period.Duration)
@@ -65,12 +157,25 @@ func (c *Config) validate(file string) error {
 	k.rangeF("control.setpoint_c", ct.SetpointC, 15, 32)
 	k.rangeF("control.alarm_c", ct.AlarmC, ct.SetpointC, 45)
 	k.rangeF("control.supply_sp_c", ct.SupplySPC, 10, 30)
-	k.rangeF("control.safe_fan_pct", ct.SafeFanPct, 0, 100)
+	// 0 would make every unit's fail-safe "no air"; a unit's own safe speed is checked against its
+	// minimum below.
+	k.rangeF("control.safe_fan_pct", ct.SafeFanPct, 1, 100)
 	k.rangeF("control.fan_rate_pct_s", ct.FanRatePct, 0.01, 100)
 	k.rangeF("control.valve_rate_pct_s", ct.ValveRatePct, 0.01, 100)
 	k.rangeF("control.low_battery_v", ct.LowBatteryV, 1, 5)
-	if ct.ValidMinC >= ct.ValidMaxC {
-		k.add("control.valid_min_c", "%g must be below valid_max_c %g", ct.ValidMinC, ct.ValidMaxC)
+	// The plausible range must hold every reading that matters: a hot inlet above valid_max_c is
+	// treated as a probe fault, so valid_max_c must sit well above the alarm limit, and a window
+	// of -300..1000 would let any garbage through.
+	k.rangeF("control.valid_min_c", ct.ValidMinC, -40, ct.SetpointC-5)
+	k.rangeF("control.valid_max_c", ct.ValidMaxC, ct.AlarmC+5, 100)
+	if ct.RestoreMaxAge.Duration < 0 || ct.RestoreMaxAge.Duration > 24*time.Hour {
+		k.add("control.restore_max_age", "%v is outside 0s..24h", ct.RestoreMaxAge.Duration)
+	}
+	if ct.ManualMax.Duration < time.Minute || ct.ManualMax.Duration > 7*24*time.Hour {
+		k.add("control.manual_max", "%v is outside 1m..168h", ct.ManualMax.Duration)
+	}
+	if ct.ManualDefault.Duration < time.Minute || ct.ManualDefault.Duration > ct.ManualMax.Duration {
+		k.add("control.manual_default", "%v is outside 1m..manual_max %v", ct.ManualDefault.Duration, ct.ManualMax.Duration)
 	}
 	if ct.MaxAge.Duration < 10*time.Second {
 		k.add("control.max_age", "%v is below 10s", ct.MaxAge.Duration)
@@ -86,10 +191,25 @@ func (c *Config) validate(file string) error {
 	if c.Mesh.Baud < 1200 || c.Mesh.Baud > 4000000 {
 		k.add("mesh.baud", "%d is outside 1200..4000000", c.Mesh.Baud)
 	}
+	k.text("mesh.port", c.Mesh.Port, 256)
+	b := c.Board
+	k.text("board.name", b.Name, 64)
+	for _, p := range []struct{ f, v string }{{"board.led_role", b.LEDRole}, {"board.led_health", b.LEDHealth}, {"board.led_field", b.LEDField}, {"board.relay", b.Relay}} {
+		k.label(p.f, p.v, 32)
+	}
+	k.text("board.watchdog", b.Watchdog, 256)
+	k.text("profiles", strings.NewReplacer("\n", "", "\r", "", "\t", "").Replace(c.Profiles), 1<<20)
+	budget := ct.PhaseBudget()
+	perLine := map[string]int{}
+	for _, u := range c.Units {
+		if !u.DisableControls {
+			perLine[u.Line]++
+		}
+	}
 
 	lines := map[string]bool{}
 	for i, l := range c.Lines {
-		f := fmt.Sprintf("line[%d]", i)
+		f := elemField("line", i, l.Name)
 		k.name(f+".name", l.Name)
 		if lines[l.Name] {
 			k.add(f+".name", "%q is used twice", l.Name)
@@ -98,8 +218,15 @@ func (c *Config) validate(file string) error {
 		if err := checkTarget(l.Target); err != nil {
 			k.add(f+".target", "%v", err)
 		}
-		if l.Timeout.Duration < 10*time.Millisecond || l.Timeout.Duration > 10*time.Second {
-			k.add(f+".timeout", "%v is outside 10ms..10s", l.Timeout.Duration)
+		switch to := l.Timeout.Duration; {
+		case to < 10*time.Millisecond || to > 10*time.Second:
+			k.add(f+".timeout", "%v is outside 10ms..10s", to)
+		case to > budget:
+			// Each request's deadline is its line's timeout, inside a phase of the period; a
+			// timeout the phase cannot hold would cut off units that answer within it.
+			k.add(f+".timeout", "%v does not fit the %v each I/O phase of control.period %v allows (two fifths); lower the timeout or raise the period", to, budget, ct.Period.Duration)
+		case time.Duration(perLine[l.Name])*to > budget:
+			k.warn(f+".timeout", "%d units × %v is more than the %v phase budget: if they all answer slowly at once, the period overruns (a silent unit is isolated after %d periods)", perLine[l.Name], to, budget, 3)
 		}
 	}
 	profiles := map[string]bool{}
@@ -112,10 +239,7 @@ func (c *Config) validate(file string) error {
 	units := map[string]bool{}
 	addrs := map[string]string{}
 	for i, u := range c.Units {
-		f := fmt.Sprintf("unit[%d]", i)
-		if u.Name != "" {
-			f = fmt.Sprintf("unit[%d](%s)", i, u.Name)
-		}
+		f := elemField("unit", i, u.Name)
 		k.name(f+".name", u.Name)
 		if units[u.Name] {
 			k.add(f+".name", "%q is used twice", u.Name)
@@ -136,10 +260,20 @@ func (c *Config) validate(file string) error {
 			k.add(f+".profile", "%q is not a known profile (built in: %s)", u.Profile, strings.Join(ValidProfiles, ", "))
 		}
 		k.rangeF(f+".min_fan_pct", u.MinFanPct, 0, 100)
-		k.rangeF(f+".max_fan_pct", u.MaxFanPct, u.MinFanPct, 100)
-		// Fail safe is more air: the safe speed may not sit below the minimum.
-		k.rangeF(f+".safe_fan_pct", u.SafeFanPct, u.MinFanPct, 100)
-		k.rangeF(f+".fallback_fan_pct", u.FallbackFanPct, u.MinFanPct, 100)
+		k.rangeF(f+".max_fan_pct", u.MaxFanPct, max(u.MinFanPct, 1), 100)
+		// Fail safe is more air: the safe and fallback speeds may not sit below the minimum, and
+		// not at "no air" whatever the minimum.
+		k.rangeF(f+".safe_fan_pct", u.SafeFanPct, max(u.MinFanPct, 1), 100)
+		k.rangeF(f+".fallback_fan_pct", u.FallbackFanPct, max(u.MinFanPct, 1), 100)
+		if u.SafeFanPct < SafeFanFloorPct {
+			k.warn(f+".safe_fan_pct", "%g %% is little air for fail-safe (below %g %%)", u.SafeFanPct, SafeFanFloorPct)
+		}
+		if u.FallbackFanPct < SafeFanFloorPct {
+			k.warn(f+".fallback_fan_pct", "%g %% is little air for the unit's own fallback (below %g %%)", u.FallbackFanPct, SafeFanFloorPct)
+		}
+		if u.MinFanPct == 0 {
+			k.warn(f+".min_fan_pct", "0 %% lets the controller stop this fan")
+		}
 		k.rangeF(f+".fan_rate_pct_s", u.FanRatePct, 0.01, 100)
 		k.rangeF(f+".min_valve_pct", u.MinValvePct, 0, 100)
 		k.rangeF(f+".max_valve_pct", u.MaxValvePct, u.MinValvePct, 100)
@@ -149,7 +283,9 @@ func (c *Config) validate(file string) error {
 			k.add(f+".bms_timeout", "%v is outside 1s..1h", u.BMSTimeout.Duration)
 		} else if u.BMSTimeout.Duration <= 2*ct.Period.Duration {
 			k.add(f+".bms_timeout", "%v must be more than twice control.period %v, or the unit falls back between writes", u.BMSTimeout.Duration, ct.Period.Duration)
-		} else if c.Board.Watchdog != "" && c.Board.WatchdogTimeout.Duration <= u.BMSTimeout.Duration {
+		} else if c.Board.WatchdogTimeout.Duration <= u.BMSTimeout.Duration {
+			// Checked with or without a watchdog device: the order is part of the site's design,
+			// and a board that gains a watchdog later must not inherit a broken one.
 			k.add("board.watchdog_timeout", "%v must be longer than unit %q bms_timeout %v (period < bms timeout < watchdog)", c.Board.WatchdogTimeout.Duration, u.Name, u.BMSTimeout.Duration)
 		}
 		if u.FanTuning != nil {
@@ -166,8 +302,10 @@ func (c *Config) validate(file string) error {
 	for i, s := range c.Sensors {
 		f := fmt.Sprintf("sensor[%d].id", i)
 		if !sensorIDRe.MatchString(s.ID) {
-			k.add(f, "%q is not a sensor id like 00-17-0d-00-00-38-0a-1f/2", s.ID)
+			k.add(f, "%s is not a sensor id like 00-17-0d-00-00-38-0a-1f/2", Quote(s.ID))
 		}
+		k.label(fmt.Sprintf("sensor[%d].rack", i), s.Rack, 32)
+		k.label(fmt.Sprintf("sensor[%d].height", i), s.Height, 32)
 		if known[s.ID] {
 			k.add(f, "%q is declared twice", s.ID)
 		}
@@ -176,10 +314,7 @@ func (c *Config) validate(file string) error {
 	zones := map[string]bool{}
 	served := map[string]bool{}
 	for i, z := range c.Zones {
-		f := fmt.Sprintf("zone[%d]", i)
-		if z.Name != "" {
-			f = fmt.Sprintf("zone[%d](%s)", i, z.Name)
-		}
+		f := elemField("zone", i, z.Name)
 		k.name(f+".name", z.Name)
 		if zones[z.Name] {
 			k.add(f+".name", "%q is used twice", z.Name)
@@ -191,7 +326,7 @@ func (c *Config) validate(file string) error {
 		seen := map[string]bool{}
 		for j, s := range z.Sensors {
 			if !sensorIDRe.MatchString(s) {
-				k.add(fmt.Sprintf("%s.sensors[%d]", f, j), "%q is not a sensor id like 00-17-0d-00-00-38-0a-1f/2", s)
+				k.add(fmt.Sprintf("%s.sensors[%d]", f, j), "%s is not a sensor id like 00-17-0d-00-00-38-0a-1f/2", Quote(s))
 			}
 			if seen[s] {
 				k.add(fmt.Sprintf("%s.sensors[%d]", f, j), "%q is listed twice", s)
@@ -210,11 +345,9 @@ func (c *Config) validate(file string) error {
 		sum := 0.0
 		for u, w := range z.Influence {
 			if !units[u] {
-				k.add(f+".influence", "%q is not a declared unit", u)
+				k.add(f+".influence", "%s is not a declared unit", Quote(u))
 			}
-			if w < 0 || w > 1 {
-				k.add(f+".influence."+u, "%g is outside 0..1", w)
-			}
+			k.rangeF(f+".influence."+u, w, 0, 1)
 			sum += w
 		}
 		if len(z.Influence) > 0 && sum <= 0 {
@@ -230,10 +363,9 @@ func (c *Config) validate(file string) error {
 	}
 	for _, u := range c.Units {
 		if u.Name != "" && !served[u.Name] && !u.DisableControls {
-			k.add("unit("+u.Name+")", "serves no zone; add it to a zone or set disabled = true")
+			k.add(elemField("unit", c.UnitIndex(u.Name), u.Name), "serves no zone; add it to a zone or set disabled = true")
 		}
 	}
-	return errors.Join(k.errs...)
 }
 
 // ParseAggregate returns the percentile a zone aggregate asks for: 100 for "max", NN for "pNN".

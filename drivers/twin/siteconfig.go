@@ -45,7 +45,8 @@ func (t *Twin) SiteConfig() *site.Config {
 //     frozen_after; rate limits (%/s) are multiplied by Speed (at most 100). The units count
 //     their BMS timeout in plant seconds, so each unit's bms_timeout is raised to at least five
 //     control periods of plant time (capped at 1 h): a controller writing every period keeps them
-//     in remote control. At Speed 1 nothing is scaled.
+//     in remote control. Line timeouts are capped at the period's I/O phase budget
+//     (site.Control.PhaseBudget). At Speed 1 nothing is scaled.
 func BuildSiteConfig(sc *plant.Scenario, l Links) *site.Config {
 	c := bench.SiteConfig(sc)
 	c.Mesh.Port = l.GatewayLink
@@ -101,4 +102,8 @@ func scaleForSpeed(c *site.Config, s float64) {
 		maxBMS = max(maxBMS, u.BMSTimeout.Duration)
 	}
 	c.Board.WatchdogTimeout = site.D(max(c.Board.WatchdogTimeout.Duration, 2*maxBMS))
+	// A request's deadline is its line's timeout, within the period's I/O phase.
+	for i := range c.Lines {
+		c.Lines[i].Timeout = site.D(min(c.Lines[i].Timeout.Duration, ct.PhaseBudget()))
+	}
 }
