@@ -14,7 +14,7 @@ import (
 func tuneHarness(t *testing.T, edit func(c *harness)) *harness {
 	t.Helper()
 	cfg := testConfig(t, 2, [][]string{{"u1", "u2"}}, 2)
-	cfg.Control.Period.Duration = time.Second
+	setPeriod(cfg, time.Second)
 	h := newHarness(t, cfg, 350)
 	h.per = time.Second // fast sensors: the relay needs a live pv
 	if edit != nil {

@@ -437,7 +437,7 @@ func TestHoldsSetpointAtLeastFan(t *testing.T) {
 
 func TestAutotuneProducesTuning(t *testing.T) {
 	cfg := testConfig(t, 2, [][]string{{"u1"}, {"u2"}}, 2)
-	cfg.Control.Period.Duration = time.Second
+	setPeriod(cfg, time.Second)
 	h := newHarness(t, cfg, 350)
 	h.per = time.Second // fast sensors: the relay needs a live pv
 	h.run(300)

@@ -38,6 +38,15 @@ func testConfig(t testing.TB, nUnits int, zones [][]string, sensorsPerZone int) 
 	return c
 }
 
+// setPeriod changes a built configuration's period, keeping its lines' timeouts within the
+// period's I/O phase as validation requires.
+func setPeriod(c *site.Config, d time.Duration) {
+	c.Control.Period.Duration = d
+	for i := range c.Lines {
+		c.Lines[i].Timeout.Duration = min(c.Lines[i].Timeout.Duration, c.Control.PhaseBudget())
+	}
+}
+
 // room is a toy plant for the engine tests: each zone's inlets relax (tau) towards
 // supply + load / delivered airflow, where the delivered airflow is sum_u share * fan.
 type room struct {

@@ -77,14 +77,11 @@ func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
 
 func runnerSetup(t *testing.T, ignoreCtx bool) (*Runner, *fakeIO, *[]PeriodReport, *sync.Mutex) {
 	cfg := testConfig(t, 3, [][]string{{"u1", "u2", "u3"}}, 2)
-	cfg.Control.Period.Duration = 100 * time.Millisecond
+	setPeriod(cfg, 100*time.Millisecond)
 	for i := range cfg.Units {
 		cfg.Units[i].BMSTimeout.Duration = time.Second
 	}
 	cfg.Board.WatchdogTimeout.Duration = 5 * time.Second
-	for i := range cfg.Lines {
-		cfg.Lines[i].Timeout.Duration = 20 * time.Millisecond
-	}
 	e, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)

@@ -33,7 +33,6 @@ func TestRefusedWithLineAndField(t *testing.T) {
 		{"valid max below alarm", "setpoint_c = 25.0", "setpoint_c = 25.0\nvalid_max_c = 28.0", []string{"control.valid_max_c: 28 is outside 32..100"}},
 		{"kp tiny", "setpoint_c = 25.0", "setpoint_c = 25.0\n[control.fan_tuning]\nkp = 1e-300\nti_s = 120.0", []string{"site.toml:8: control.fan_tuning.kp: 1e-300 is outside 0.01..1000"}},
 		{"watchdog below bms without device", "node_id = 1", "node_id = 1\n[board]\nwatchdog_timeout = \"5s\"", []string{"board.watchdog_timeout: 5s must be longer than unit \"crah-1\" bms_timeout 10s"}},
-		{"line timeout over the phase", "period = \"2s\"", "period = \"200ms\"", []string{"site.toml:11: line[0](bms).timeout: 500ms does not fit the 80ms each I/O phase of control.period 200ms allows"}},
 		{"escape in unit name", `name = "crah-2"`, `name = "crah-2\u001b[2J"`, []string{`unit[1].name: "crah-2\x1b[2J" may hold only letters`}},
 		{"newline in site name", `site = "crah-room-1"`, `site = "room\nadmin@x> "`, []string{`site.toml:1: site: "room\nadmin@x> " may hold only letters`}},
 		{"escape in rack", "[[zone]]", "[[sensor]]\nid = \"00-17-0d-00-00-38-0a-1f/1\"\nrack = \"R1\\u001b]0;x\\u0007\"\n[[zone]]", []string{`site.toml:28: sensor[0].rack: "R1\x1b]0;x\a" may hold only letters`}},
@@ -145,5 +144,24 @@ func TestEditKeepsZero(t *testing.T) {
 	}
 	if got := back.Unit("crah-1").MinFanPct; got != 30 {
 		t.Fatalf("min_fan_pct = %g after delete, want the default 30", got)
+	}
+}
+
+// A line's explicit timeout must fit the period's I/O phase; left out, it defaults to what fits.
+func TestLineTimeoutAgainstPeriod(t *testing.T) {
+	base, _ := os.ReadFile("testdata/small.toml")
+	src := strings.Replace(string(base), `period = "2s"`, `period = "200ms"`, 1)
+	c, err := Parse([]byte(src), "site.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.Lines[0].Timeout.Duration; got != 80*time.Millisecond {
+		t.Fatalf("default timeout at 200ms period = %v, want 80ms", got)
+	}
+	src = strings.Replace(src, `target = "tcp://127.0.0.1:5020"`, "target = \"tcp://127.0.0.1:5020\"\ntimeout = \"500ms\"", 1)
+	_, err = Parse([]byte(src), "site.toml")
+	want := "site.toml:14: line[0](bms).timeout: 500ms does not fit the 80ms each I/O phase of control.period 200ms allows"
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Fatalf("got %v, want %q", err, want)
 	}
 }

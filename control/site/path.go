@@ -105,7 +105,7 @@ var fieldHelp = map[string]string{
 
 	"Line.name":    "line name (units refer to it)",
 	"Line.target":  "tcp://host:port or rtu:///dev/ttyX?baud=19200&parity=E",
-	"Line.timeout": "per-request timeout (duration, 10ms..10s)",
+	"Line.timeout": "per-request timeout (duration, 10ms..10s, within two fifths of control.period)",
 
 	"Unit.name":             "unit name",
 	"Unit.line":             "the Modbus line the unit is on",

@@ -230,7 +230,8 @@ func (c *Config) applyDefaults(given func(path string) bool) {
 		c.NodeID = 1
 	}
 	for i := range c.Lines {
-		setD(fmt.Sprintf("line[%d].timeout", i), &c.Lines[i].Timeout, 500*time.Millisecond)
+		// 500 ms, or less where a short period's I/O phase could not hold it.
+		setD(fmt.Sprintf("line[%d].timeout", i), &c.Lines[i].Timeout, min(500*time.Millisecond, ct.PhaseBudget()))
 	}
 	for i := range c.Units {
 		u := &c.Units[i]
