@@ -18,12 +18,15 @@
 //     quantum, which counts as a change; a stuck one repeats exactly.
 //   - Fresh otherwise.
 //
-// Outlier is a zone's verdict (Store.Zone): a fresh sensor further from the median of the zone's
-// fresh sensors than both K robust standard deviations (1.4826 x MAD, K default 3.5) and a floor.
-// The test is deliberately asymmetric, to fail safe: cold outliers (floor 4 K) are dropped with 3
-// or more fresh sensors; hot ones (floor 15 K) only with 5 or more, because a hot inlet is more
-// often a real hot spot than a broken probe and discarding it would starve that rack of air. A
-// discarded hot outlier is still reported (Aggregate.HotOutliers, HottestFresh) for alarms.
+// Outlier is a zone's verdict (Store.Zone) on a fresh sensor far from the median of the zone's
+// fresh sensors (further than both K robust standard deviations, 1.4826 x MAD, K default 3.5,
+// and a floor). The test is deliberately asymmetric, to fail safe: a cold outlier (floor 4 K) is
+// dropped with 3 or more fresh sensors. A hot one (floor 15 K) is never dropped on statistics
+// alone: it is reported at once (Aggregate.HotOutliers, HottestFresh) for an alarm, and it counts
+// in the zone, unless it is proven implausible: with 5 or more fresh sensors, at least two other
+// channels of its own node are fresh, all near the median and more than 15 K below it. Then it is
+// left out and reported (Aggregate.Implausible). A value above the plausible range is OutOfRange,
+// not used, and reported too (Aggregate.AboveRange): no hot reading disappears silently.
 //
 // Ordering: a reading whose gateway time is not after the sensor's latest is ignored, as a
 // duplicate (same time and node seq) or out of order. If ResyncAfter (default 3) such readings in a

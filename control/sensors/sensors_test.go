@@ -255,7 +255,7 @@ func TestZoneAggregation(t *testing.T) {
 		valid     int
 		worst     string
 		outliers  []string // members classed Outlier
-		hotDiscar []string
+		hotDiscar []string // reported as hot outliers (hot spots)
 	}{
 		{"max of three", vals(24, 26.5, 25), ids(3), ZoneConfig{}, true, 26.51, 3, "s1", nil, nil},
 		{"p90 of ten", vals(20, 21, 22, 23, 24, 25, 26, 27, 28, 29), ids(10), ZoneConfig{Percentile: 90}, true, 28.11, 10, "s9", nil, nil},
@@ -268,10 +268,12 @@ func TestZoneAggregation(t *testing.T) {
 		{"out of range dropped", vals(24, 25, 70), ids(3), ZoneConfig{}, true, 25.01, 2, "s1", nil, nil},
 		{"cold outlier dropped", vals(24, 24.5, 25, 15), ids(4), ZoneConfig{}, true, 25.01, 3, "s2", []string{"s3"}, nil},
 		{"cold outlier needs 3 fresh", vals(24, 15), ids(2), ZoneConfig{}, true, 24.01, 2, "s0", nil, nil},
-		{"hot spot kept with 4 sensors", vals(24, 24.5, 25, 44), ids(4), ZoneConfig{}, true, 44.01, 4, "s3", nil, nil},
+		{"hot spot kept with 4 sensors", vals(24, 24.5, 25, 44), ids(4), ZoneConfig{}, true, 44.01, 4, "s3", nil, []string{"s3"}},
 		{"hot spot +10 K kept with 6 sensors", vals(24, 24.5, 25, 24.2, 24.8, 35), ids(6), ZoneConfig{}, true, 35.01, 6, "s5", nil, nil},
-		{"absurd hot reading dropped with 6 sensors", vals(24, 24.5, 25, 24.2, 24.8, 48), ids(6), ZoneConfig{}, true, 25.01, 5, "s2", []string{"s5"}, []string{"s5"}},
-		{"hot outlier dropped but below N", vals(24, 24.5, 25, 24.2, 24.8, 48), ids(6), ZoneConfig{MinValid: 6}, false, math.NaN(), 5, "s2", []string{"s5"}, []string{"s5"}},
+		// Issue 9: a single very hot inlet is never dropped on statistics alone; it counts and is
+		// reported as a hot spot.
+		{"very hot reading kept with 6 sensors", vals(24, 24.5, 25, 24.2, 24.8, 48), ids(6), ZoneConfig{}, true, 48.01, 6, "s5", nil, []string{"s5"}},
+		{"49.9 C among 22 C kept", vals(22, 22.1, 21.9, 22.2, 22, 21.8, 49.9), ids(7), ZoneConfig{}, true, 49.91, 7, "s6", nil, []string{"s6"}},
 		{"outliers disabled", vals(24, 24.5, 25, 15), ids(4), ZoneConfig{Outliers: OutlierConfig{Disable: true}}, true, 25.01, 4, "s2", nil, nil},
 		{"spread zone: wide MAD keeps a 5 K cold one", vals(20, 23, 26, 29, 21), ids(5), ZoneConfig{}, true, 29.01, 5, "s3", nil, nil},
 		{"bad config is not OK", vals(24, 25), ids(2), ZoneConfig{MinValid: 3}, false, math.NaN(), 0, "", nil, nil},
@@ -300,7 +302,7 @@ func TestZoneAggregation(t *testing.T) {
 				t.Errorf("outliers %v hot %v, want %v %v", out, a.HotOutliers, tc.outliers, tc.hotDiscar)
 			}
 			if len(a.HotOutliers) > 0 && a.HottestFreshID != a.HotOutliers[0] {
-				t.Errorf("a discarded hot outlier must still be reported as hottest fresh: %q", a.HottestFreshID)
+				t.Errorf("a hot outlier must be reported as hottest fresh: %q", a.HottestFreshID)
 			}
 			if _, err := json.Marshal(a); err != nil {
 				t.Errorf("aggregate does not marshal: %v", err)
@@ -468,5 +470,59 @@ func BenchmarkUpdateReading(b *testing.B) {
 	for i := range b.N {
 		now := t0.Add(time.Duration(i) * time.Second)
 		s.Update(Reading{ID: "00-17-0d-00-00-38-0a-1f/2", Value: 24, Gateway: now, Seq: uint8(i)}, now)
+	}
+}
+
+// A hot reading is left out only when its own node's other channels belie it, and then it is
+// still reported (Implausible); a hot spot whose node agrees, or with too few channels, counts.
+func TestHotOutlierContradictedByItsNode(t *testing.T) {
+	now := time.Unix(1_700_000_000, 0)
+	mk := func(vals map[string]float64) *Store {
+		s, err := NewStore(Config{ReportInterval: time.Minute})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for id, v := range vals {
+			if _, err := s.Update(Reading{ID: id, Value: v, Gateway: now, Arrived: now}, now); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return s
+	}
+	base := map[string]float64{"a/1": 22, "a/2": 22.3, "a/3": 48, "b/1": 22.1, "b/2": 21.9, "c/1": 22.2}
+	ids := []string{"a/1", "a/2", "a/3", "b/1", "b/2", "c/1"}
+	agg := mk(base).Zone(ids, ZoneConfig{}, now)
+	if fmt.Sprint(agg.Implausible) != "[a/3]" || fmt.Sprint(agg.HotOutliers) != "[a/3]" || agg.Value > 23 || agg.HottestFreshID != "a/3" {
+		t.Fatalf("contradicted: implausible %v hot %v value %g hottest %s", agg.Implausible, agg.HotOutliers, agg.Value, agg.HottestFreshID)
+	}
+	// The node's middle channel warm too: a real hot spot at the rack, counted.
+	base["a/2"] = 35
+	agg = mk(base).Zone(ids, ZoneConfig{}, now)
+	if len(agg.Implausible) != 0 || agg.Value < 48 {
+		t.Fatalf("node agrees: implausible %v value %g", agg.Implausible, agg.Value)
+	}
+	// Only one other channel on the node: not proof enough.
+	delete(base, "a/2")
+	base["a/2"] = 22.3
+	agg = mk(base).Zone([]string{"a/1", "a/3", "b/1", "b/2", "c/1", "a/9"}, ZoneConfig{}, now)
+	if len(agg.Implausible) != 0 || agg.Value < 48 {
+		t.Fatalf("one channel: implausible %v value %g", agg.Implausible, agg.Value)
+	}
+}
+
+func TestAboveRangeIsReported(t *testing.T) {
+	now := time.Unix(1_700_000_000, 0)
+	s, err := NewStore(Config{ReportInterval: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for id, v := range map[string]float64{"a/1": 22, "a/2": 70, "b/1": 23} {
+		if _, err := s.Update(Reading{ID: id, Value: v, Gateway: now, Arrived: now}, now); err != nil {
+			t.Fatal(err)
+		}
+	}
+	agg := s.Zone([]string{"a/1", "a/2", "b/1"}, ZoneConfig{}, now)
+	if fmt.Sprint(agg.AboveRange) != "[a/2]" || agg.Value != 23 {
+		t.Fatalf("above range %v value %g", agg.AboveRange, agg.Value)
 	}
 }

@@ -19,13 +19,15 @@ const (
 	DefaultHotOutlierMinN = 5    // fresh sensors needed to discard a hot one
 )
 
-// OutlierConfig sets the zone outlier test. A fresh sensor is an Outlier when its distance from
+// OutlierConfig sets the zone outlier test. A fresh sensor is an outlier when its distance from
 // the median of the zone's fresh sensors exceeds both K robust standard deviations (1.4826 x the
 // median absolute deviation) and a floor in kelvin. The test is asymmetric because cooling must
 // fail safe: a cold outlier (a probe on the floor, in front of a perforated tile) is dropped at
-// ColdFloor with MinSensors fresh sensors; a hot one may be a real hot spot (recirculation, a
-// missing blanking panel) and is dropped only with HotMinSensors fresh sensors and HotFloor
-// kelvin above the median. With fewer sensors the hot one is always kept.
+// ColdFloor with MinSensors fresh sensors. A hot one (HotFloor kelvin above the median) may be a
+// real hot spot (recirculation, a missing blanking panel): it is always reported (HotOutliers)
+// and counts in the zone, unless it is proven implausible: with HotMinSensors fresh sensors in
+// the zone, its own node's other channels (at least two, fresh) all read near the median
+// (within ColdFloor) and more than HotFloor below it. Statistics alone never drop heat.
 type OutlierConfig struct {
 	Disable       bool    `json:"disable" toml:"disable"`
 	K             float64 `json:"k" toml:"k"`
@@ -120,13 +122,20 @@ type Aggregate struct {
 	Need    int     // N
 	Worst   string  // id of the hottest valid sensor
 	Partial float64 // the same aggregate over whatever sensors are valid, OK or not (0 if none)
-	// HottestFresh is the hottest fresh reading including discarded outliers, with its id, for
-	// alarms: a hot outlier is kept out of the loop only when it is very likely a broken probe, but
-	// it is still reported.
+	// HottestFresh is the hottest fresh reading including implausible ones, with its id, for
+	// alarms.
 	HottestFresh   float64
 	HottestFreshID string
-	Median         float64  // median of the fresh sensors (outlier reference)
-	HotOutliers    []string // fresh sensors discarded as hot outliers
+	Median         float64 // median of the fresh sensors (outlier reference)
+	// HotOutliers are the fresh sensors far above the median: hot spots, to be alarmed at once.
+	// They count in Value unless also in Implausible.
+	HotOutliers []string
+	// Implausible are the hot outliers left out of Value because their own node's other channels
+	// contradict them (see OutlierConfig); they too must be alarmed.
+	Implausible []string
+	// AboveRange are the sensors whose latest value lies above the plausible range (OutOfRange,
+	// not used): a hot reading that is not counted must still be reported.
+	AboveRange []string
 	Members        []Member
 	Counts         map[string]int // by quality name
 	Reason         string         // why not OK (empty when OK)
@@ -196,6 +205,7 @@ func (s *Store) Zone(zoneSensors []string, cfg ZoneConfig, now time.Time) Aggreg
 			dev[i] = math.Abs(v - a.Median)
 		}
 		sigma := 1.4826 * quantile(dev, 50)
+		var hot []int
 		for i := range a.Members {
 			m := &a.Members[i]
 			if m.Quality != Fresh {
@@ -205,10 +215,23 @@ func (s *Store) Zone(zoneSensors []string, cfg ZoneConfig, now time.Time) Aggreg
 			switch {
 			case d < 0 && -d > math.Max(o.K*sigma, o.ColdFloor):
 				m.Quality = Outlier
-			case d > 0 && d > math.Max(o.K*sigma, o.HotFloor) && len(fresh) >= o.HotMinSensors:
-				m.Quality = Outlier
+			case d > 0 && d > math.Max(o.K*sigma, o.HotFloor):
 				a.HotOutliers = append(a.HotOutliers, m.ID)
+				hot = append(hot, i)
 			}
+		}
+		if len(fresh) >= o.HotMinSensors {
+			for _, i := range hot {
+				if a.contradicted(i, o) {
+					a.Members[i].Quality = Outlier
+					a.Implausible = append(a.Implausible, a.Members[i].ID)
+				}
+			}
+		}
+	}
+	for _, m := range a.Members {
+		if m.Quality == OutOfRange && m.Value > a.Median && m.Value != 0 {
+			a.AboveRange = append(a.AboveRange, m.ID)
 		}
 	}
 
@@ -247,6 +270,37 @@ func (s *Store) Zone(zoneSensors []string, cfg ZoneConfig, now time.Time) Aggreg
 	}
 	a.Reason = fmt.Sprintf("insufficient: %d of %d sensors valid, need %d (%s)", a.Valid, a.Total, a.Need, strings.Join(bad, ", "))
 	return a
+}
+
+// contradicted reports whether member i (a hot outlier) is belied by its own node: at least two
+// other channels of the node are fresh, all within o.ColdFloor of the zone median and more than
+// o.HotFloor below member i.
+func (a *Aggregate) contradicted(i int, o OutlierConfig) bool {
+	node, _, ok := strings.Cut(a.Members[i].ID, "/")
+	if !ok {
+		return false
+	}
+	n := 0
+	for j, m := range a.Members {
+		if j == i {
+			continue
+		}
+		mn, _, _ := strings.Cut(m.ID, "/")
+		if mn != node {
+			continue
+		}
+		if m.Quality != Fresh || math.Abs(m.Value-a.Median) > o.ColdFloor || a.Members[i].Value-m.Value <= o.HotFloor {
+			return false
+		}
+		n++
+	}
+	return n >= 2
+}
+
+// NodeOf is the node part of a sensor id ("00-17-0d-00-00-38-0a-1f" of ".../2").
+func NodeOf(id string) string {
+	n, _, _ := strings.Cut(id, "/")
+	return n
 }
 
 // quantile is the p-th percentile (0..100) of xs by linear interpolation between order statistics
