@@ -101,10 +101,21 @@
 // its configured minimum. In auto a fan command moves only when the change reaches 1.5 % (sensor
 // noise is not worth a fan change).
 //
+// Past the alarm limit, more air: while any counted inlet of a zone is above control.alarm_c, every
+// unit serving that zone in auto or manual ramps (at its rate limit) to its safe fan speed,
+// whatever the loop or the operator asked; it hands back to them once the inlet is 0.5 K below the
+// limit. The loops do not see this air (their anti-windup uses the allocation), so they resume
+// where they were.
+//
+// Hot readings are never silent: an inlet past the limit (inlet-high, naming the sensor), a hot spot
+// far above the zone's median (hot-spot: counted in the zone), a hot reading its own node's other
+// channels belie (implausible: not counted) and one above the plausible range (sensor-range: not
+// counted) are each a zone alarm.
+//
 // Each unit also has a supply-air PI loop (control/pid) driving its valve to its supply setpoint.
 //
 // Mode changes and alarms (isolated, tripped, fallback, degraded, unit-alarm, write, insufficient,
-// inlet-high) are returned by Events with a reason text. State/Restore checkpoint every loop
+// inlet-high, hot-spot, implausible, sensor-range) are returned by Events with a reason text. State/Restore checkpoint every loop
 // (integrators, last outputs, modes, heartbeats); ApplyConfig switches configuration keeping the
 // loops that still exist and retuning them bumplessly.
 //

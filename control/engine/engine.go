@@ -57,6 +57,9 @@ const (
 	lambdaTau = 40.0
 	// coolMarginK: a zone this far below its setpoint is over-cooled.
 	coolMarginK = 0.5
+	// alarmHystK: an inlet-high alarm (and the extra air it brings) clears this far below the
+	// alarm limit, so that noise at the limit does not flap the fans.
+	alarmHystK = 0.5
 )
 
 // Engine is the loop engine. Build it with New; drive it with Observe, UpdateUnit and Tick. All
@@ -102,6 +105,9 @@ type zoneRT struct {
 	held         bool      // the loop holds this period (blind or recovering, and over-cooled)
 	recoverUntil time.Time // a zone that was blind holds while over-cooled until then
 	started      bool      // the zone has been within slewBandK of its setpoint: no more slew
+	hottest      float64   // hottest counted inlet (raw), NaN when none
+	hottestID    string
+	overAlarm    bool // a counted inlet is past the alarm limit: its units get more air
 }
 
 type unitRT struct {
@@ -126,6 +132,7 @@ type unitRT struct {
 	tripped  bool    // not running (trip, fan fault with the fan stopped): no air
 	fallback bool    // running on its own local control (BMS timeout): its read-back speed
 	degraded bool    // fan fault with the fan still running: capEst of its air
+	boost    bool    // more air this period: it serves a zone past the alarm limit
 	capEst   float64 // estimated share of its rated airflow left (degraded)
 	kwCoef   float64 // learned fan kW at 100 % (FanKW / speed^3 while healthy), 0 unknown
 	needTrk  bool    // started, back from isolation or from fallback: go through tracking
@@ -568,22 +575,19 @@ func (e *Engine) Tick(now time.Time) []Command {
 		}
 	}
 	e.last, e.haveLast, e.now = now, true, now
-	cfg := e.cfg
 	stale := time.Duration(staleFeedbackPeriods) * e.period
 
 	// 1. Zone measurements and zone alarms.
 	for _, z := range e.zones {
-		z.meas, z.valid, z.ok = e.meas.measure(z.cfg.Sensors, z.pct, z.cfg.MinValid, now)
+		r := e.meas.measure(z.cfg.Sensors, z.pct, z.cfg.MinValid, now)
+		z.meas, z.valid, z.ok = r.v, r.valid, r.ok
+		z.hottest, z.hottestID = r.hottest, r.hottestID
 		if z.ok {
 			e.clearZoneAlarm(z, "insufficient", now)
 		} else {
 			e.setZoneAlarm(z, "insufficient", fmt.Sprintf("insufficient sensors: %d of %d valid, need %d", z.valid, len(z.cfg.Sensors), z.cfg.MinValid), now)
 		}
-		if z.ok && z.meas > cfg.Control.AlarmC {
-			e.setZoneAlarm(z, "inlet-high", fmt.Sprintf("inlet-high: %.1f C above alarm limit %.1f C", z.meas, cfg.Control.AlarmC), now)
-		} else if z.ok && z.meas < cfg.Control.AlarmC-0.5 {
-			e.clearZoneAlarm(z, "inlet-high", now)
-		}
+		e.hotReadingAlarms(z, r, now)
 	}
 
 	// 2. Unit condition and mode.
@@ -795,7 +799,15 @@ func (e *Engine) Tick(now time.Time) []Command {
 		if u.mode == ModeFailSafe {
 			want = math.Max(u.cfg.SafeFanPct, u.cfg.MinFanPct) // (an isolated one's air counts as missing)
 		}
-		if u.mode == ModeAuto {
+		// Past the alarm limit, more air: a unit serving a zone with an inlet over the limit
+		// ramps (at its rate limit) to its safe speed, whatever the loop or the operator asked,
+		// until the inlet is back below the limit.
+		u.boost = (u.mode == ModeAuto || u.mode == ModeManual) && e.servesHotZone(j)
+		if u.boost {
+			want = math.Max(want, math.Max(u.cfg.SafeFanPct, u.cfg.MinFanPct))
+			u.bias = 0
+		}
+		if u.mode == ModeAuto && !u.boost {
 			if entered {
 				u.bias = u.fan - want
 			}
@@ -865,6 +877,48 @@ func (e *Engine) Tick(now time.Time) []Command {
 	}
 	e.finishTunes(now)
 	return cmds
+}
+
+// hotReadingAlarms raises and clears a zone's alarms for hot readings: an inlet past the alarm
+// limit (any counted inlet, not only the aggregate), a hot spot far above the zone's median, a hot
+// reading left out as implausible, one above the plausible range. None of them is silent.
+func (e *Engine) hotReadingAlarms(z *zoneRT, r zoneReading, now time.Time) {
+	limit := e.cfg.Control.AlarmC
+	switch {
+	case r.hottestID != "" && r.hottest > limit:
+		z.overAlarm = true
+		e.setZoneAlarm(z, "inlet-high", fmt.Sprintf("inlet-high: %s at %.1f C, above the alarm limit %.1f C; more air until it is back below", r.hottestID, r.hottest, limit), now)
+	case r.hottestID == "" || r.hottest < limit-alarmHystK:
+		z.overAlarm = false
+		e.clearZoneAlarm(z, "inlet-high", now)
+	}
+	list := func(ns []sensorNote) string {
+		parts := make([]string, 0, len(ns))
+		for _, n := range ns {
+			parts = append(parts, fmt.Sprintf("%s %.1f C", n.id, n.v))
+		}
+		return strings.Join(parts, ", ")
+	}
+	set := func(key string, ns []sensorNote, format string) {
+		if len(ns) == 0 {
+			e.clearZoneAlarm(z, key, now)
+			return
+		}
+		e.setZoneAlarm(z, key, fmt.Sprintf(format, list(ns), r.median), now)
+	}
+	set("hot-spot", r.hot, "hot-spot: %s, far above the zone median %.1f C; counted in the zone")
+	set("implausible", r.dropped, "implausible: %s, while the same node's other channels read near the zone median %.1f C; not counted, check the probe")
+	set("sensor-range", r.overRange, "sensor-range: %s, above the plausible range (zone median %.1f C); not counted, check the probe")
+}
+
+// servesHotZone reports whether unit j carries air to a zone with an inlet past the alarm limit.
+func (e *Engine) servesHotZone(j int) bool {
+	for _, z := range e.zones {
+		if z.overAlarm && j < len(z.share) && z.share[j] > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // unitCondition classifies a unit from its read-back: tripped (not running: no air), in local

@@ -24,11 +24,34 @@ const (
 // (hottest valid inlet or a percentile, N-of-M rule, stale/frozen/range/outlier checks).
 type measurer interface {
 	observe(r Reading)
-	// measure returns the zone measurement and how many of its sensors are valid.
-	measure(sensors []string, pct float64, minValid int, now time.Time) (v float64, valid int, ok bool)
+	// measure returns the zone measurement, how many of its sensors are valid, and the hot
+	// readings that must be alarmed.
+	measure(sensors []string, pct float64, minValid int, now time.Time) zoneReading
 	// rise is how far the sensors have warmed (K): the largest rise of one sensor's smoothed value
 	// above its own recent low (which relaxes upwards at lowRelaxKps), over the given sensors.
 	rise(sensors []string) float64
+}
+
+// zoneReading is one zone's measurement at an instant.
+type zoneReading struct {
+	v     float64 // the loop's measurement (NaN unless ok)
+	valid int
+	ok    bool
+	// hottest is the hottest inlet the zone counts (raw, not smoothed), with its sensor: the
+	// alarm limit applies to every counted inlet, not only to the aggregate (a p90 zone can hide
+	// one rack far above the limit).
+	hottest   float64
+	hottestID string
+	median    float64
+	hot       []sensorNote // hot spots: far above the median, counted
+	dropped   []sensorNote // hot readings left out as implausible (the node's other channels belie them)
+	overRange []sensorNote // above the plausible range: not counted
+}
+
+// sensorNote is a sensor and its latest value, for alarm texts.
+type sensorNote struct {
+	id string
+	v  float64
 }
 
 // storeMeasurer is the control/sensors store behind the measurer interface. The store judges
@@ -99,19 +122,22 @@ func (m *storeMeasurer) rise(ids []string) float64 {
 	return r
 }
 
-func (m *storeMeasurer) measure(ids []string, pct float64, minValid int, now time.Time) (float64, int, bool) {
+func (m *storeMeasurer) measure(ids []string, pct float64, minValid int, now time.Time) zoneReading {
 	p := pct
 	if p >= 100 {
 		p = 0
 	}
 	a := m.st.Zone(ids, sensors.ZoneConfig{MinValid: minValid, Percentile: p}, now)
-	if !a.OK {
-		return a.Value, a.Valid, a.OK
-	}
+	r := zoneReading{v: a.Value, valid: a.Valid, ok: a.OK, hottest: math.NaN(), median: a.Median}
+	val := map[string]float64{}
 	v := m.buf[:0]
 	for _, mb := range a.Members {
+		val[mb.ID] = mb.Value
 		if !mb.Used {
 			continue
+		}
+		if r.hottestID == "" || mb.Value > r.hottest {
+			r.hottest, r.hottestID = mb.Value, mb.ID
 		}
 		f, ok := m.filt[mb.ID]
 		if !ok {
@@ -120,10 +146,23 @@ func (m *storeMeasurer) measure(ids []string, pct float64, minValid int, now tim
 		v = append(v, f)
 	}
 	m.buf = v
-	if len(v) == 0 {
-		return a.Value, a.Valid, a.OK
+	notes := func(ids []string) []sensorNote {
+		var out []sensorNote
+		for _, id := range ids {
+			out = append(out, sensorNote{id, val[id]})
+		}
+		return out
 	}
-	return aggregate(v, p), a.Valid, a.OK
+	r.dropped, r.overRange = notes(a.Implausible), notes(a.AboveRange)
+	for _, id := range a.HotOutliers {
+		if !slices.Contains(a.Implausible, id) {
+			r.hot = append(r.hot, sensorNote{id, val[id]})
+		}
+	}
+	if a.OK && len(v) > 0 {
+		r.v = aggregate(v, p)
+	}
+	return r
 }
 
 // aggregate is the max of xs (p <= 0 or >= 100) or its p-th percentile by linear interpolation
