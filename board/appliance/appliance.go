@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
@@ -72,6 +73,10 @@ type App struct {
 	firstWrite atomic.Bool
 	periods    atomic.Uint64
 	overruns   atomic.Uint64
+
+	alarms          alarmSet      // the controller's own alarms (storage, configuration)
+	pend            pendingState  // a commit confirmed waiting for its confirmation
+	storageFailures atomic.Uint64 // failed database writes (checkpoints, events, pending commit)
 	lastWrite  atomic.Int64 // unix nanos of the last period with a command written
 }
 
@@ -96,8 +101,20 @@ func Run(ctx context.Context, o Options) error {
 // with its restored state, field, board.
 func Open(ctx context.Context, o Options) (*App, error) {
 	a := &App{opts: o, start: time.Now()}
+	a.alarms.on = func(key, text string, raised bool) {
+		if raised {
+			a.logf("alarm %s: %s", key, text)
+			a.event(storage.KindAlarm, "controller", "alarm "+key+": "+text)
+		} else {
+			a.logf("alarm %s cleared", key)
+			a.event(storage.KindAlarm, "controller", "cleared "+key)
+		}
+	}
 	if o.DBPath == "" {
 		return nil, fmt.Errorf("appliance: no database path (--db)")
+	}
+	if err := a.firstBootCheck(); err != nil {
+		return nil, err
 	}
 	db, err := storage.Open(o.DBPath, &storage.Options{Timeout: time.Second})
 	if err != nil {
@@ -163,53 +180,30 @@ func Open(ctx context.Context, o Options) (*App, error) {
 	return a, nil
 }
 
-// loadConfig imports the site file on first boot (or with Import) and returns the configuration
-// the controller runs from.
-func (a *App) loadConfig() (*site.Config, int, error) {
-	cur, err := a.db.Config()
-	haveStored := err == nil
-	if err != nil && !errors.Is(err, storage.ErrNotFound) {
-		return nil, 0, fmt.Errorf("%w: %w", ErrRefused, err)
+// firstBootCheck runs before the database is opened: on a first boot (no database file yet) the
+// site file must exist and pass, so that a failed start leaves no empty database behind and says
+// what to do.
+func (a *App) firstBootCheck() error {
+	_, err := os.Stat(a.opts.DBPath)
+	if err == nil || !errors.Is(err, os.ErrNotExist) {
+		return nil
 	}
-	if a.opts.ConfigPath != "" && (!haveStored || a.opts.Import) {
-		data, err := os.ReadFile(a.opts.ConfigPath)
-		if err != nil {
-			return nil, 0, fmt.Errorf("appliance: %w", err)
-		}
-		cfg, err := site.Parse(data, a.opts.ConfigPath)
-		if err != nil {
-			return nil, 0, err // names file, field and reason; nothing was stored
-		}
-		if err := checkField(cfg); err != nil {
-			return nil, 0, fmt.Errorf("%s: %w", a.opts.ConfigPath, err)
-		}
-		canon, err := site.Encode(cfg)
-		if err != nil {
-			return nil, 0, err
-		}
-		v, err := a.db.SaveConfig(canon, "import", "imported from "+a.opts.ConfigPath)
-		if err != nil {
-			return nil, 0, fmt.Errorf("appliance: store configuration: %w", err)
-		}
-		a.logf("configuration %s imported as version %d", a.opts.ConfigPath, v)
-		return cfg, v, nil
+	if a.opts.ConfigPath == "" {
+		return fmt.Errorf("%w: there is no database at %s yet; on a first boot give the site file: coldaisle run --config site.toml --db %s", ErrNoConfig, a.opts.DBPath, a.opts.DBPath)
 	}
-	if !haveStored {
-		return nil, 0, ErrNoConfig
-	}
-	if a.opts.ConfigPath != "" {
-		a.logf("running from stored configuration v%d; %s is ignored (use --import to replace it)", cur.Version, a.opts.ConfigPath)
-	}
-	cfg, err := site.Parse(cur.Data, fmt.Sprintf("%s (configuration v%d)", a.opts.DBPath, cur.Version))
+	data, err := os.ReadFile(a.opts.ConfigPath)
 	if err != nil {
-		return nil, 0, fmt.Errorf("%w: %w", ErrRefused, err)
+		return fmt.Errorf("appliance: site file: %w (nothing was created)", err)
 	}
-	return cfg, cur.Version, nil
-}
-
-// checkField validates what site cannot: the custom profiles parse, every unit has a profile.
-func checkField(cfg *site.Config) error {
-	return field.Check(cfg)
+	if _, err := ParseConfig(data, a.opts.ConfigPath); err != nil {
+		return err
+	}
+	if dir := filepath.Dir(a.opts.DBPath); dir != "" {
+		if _, err := os.Stat(dir); err != nil {
+			return fmt.Errorf("appliance: database directory: %w (create it, or give --db PATH)", err)
+		}
+	}
+	return nil
 }
 
 func maxBMS(cfg *site.Config) time.Duration {
@@ -402,9 +396,13 @@ func (a *App) hook(ctx context.Context, rep engine.PeriodReport) {
 		}
 	}
 	st := a.eng.State()
-	if _, err := a.ckpt.Offer(toLoops(st), a.counters()); err != nil {
+	if wrote, err := a.ckpt.Offer(toLoops(st), a.counters()); err != nil {
 		a.logf("checkpoint: %v", err)
+		a.storageFailed("checkpoint", err)
+	} else if wrote {
+		a.storageOK()
 	}
+	a.savePending(time.Now())
 	if a.brd != nil {
 		if a.brd.Watchdog != nil {
 			// Pet only for a period that completed; a stalled loop never gets here.
@@ -461,7 +459,8 @@ func (a *App) event(kind, who, text string) {
 
 func (a *App) counters() map[string]uint64 {
 	f, _ := a.openedField()
-	out := map[string]uint64{"engine.periods": a.periods.Load(), "engine.overruns": a.overruns.Load()}
+	out := map[string]uint64{"engine.periods": a.periods.Load(), "engine.overruns": a.overruns.Load(),
+		"storage.failures": a.storageFailures.Load()}
 	if f != nil {
 		for k, v := range f.Counters() {
 			out[sanitize(k)] = v

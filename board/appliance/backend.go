@@ -13,7 +13,6 @@ import (
 
 	"github.com/coldaisle/coldaisle/board"
 	"github.com/coldaisle/coldaisle/board/console"
-	"github.com/coldaisle/coldaisle/control/engine"
 	"github.com/coldaisle/coldaisle/control/site"
 	"github.com/coldaisle/coldaisle/drivers/field"
 	"github.com/coldaisle/coldaisle/storage"
@@ -139,22 +138,13 @@ func (b *backend) CommitConfig(ctx context.Context, cfg *site.Config, info conso
 	if err != nil {
 		return console.ConfigVersion{}, err
 	}
-	if err := c.Validate(); err != nil {
-		return console.ConfigVersion{}, err
-	}
-	if err := field.Check(c); err != nil {
-		return console.ConfigVersion{}, err
-	}
 	data, err := site.Encode(c)
 	if err != nil {
 		return console.ConfigVersion{}, err
 	}
-	// Run from exactly what a restart would load.
-	next, err := site.Parse(data, "candidate")
+	// Run from exactly what a restart would load, checked as every stored version is.
+	next, err := ParseConfig(data, "candidate")
 	if err != nil {
-		return console.ConfigVersion{}, err
-	}
-	if _, err := engine.New(next); err != nil { // the engine's own checks, on a throw-away engine
 		return console.ConfigVersion{}, err
 	}
 	if b.bootBoard.Watchdog != "" && b.a.brd != nil {
@@ -187,11 +177,15 @@ func (b *backend) CommitConfig(ctx context.Context, cfg *site.Config, info conso
 		who = "console"
 	}
 	n, err := b.a.db.SaveConfig(data, who, clip(info.Comment, 1024))
+	if err == nil {
+		err = b.storePending(n, who, info)
+	}
 	if err != nil {
 		if f != nil {
 			fstop()
 			f.Close()
 		}
+		b.a.storageFailed("commit", err)
 		return console.ConfigVersion{}, err
 	}
 	// Stored: from here on the new configuration is the running one.
@@ -228,6 +222,46 @@ func (b *backend) CommitConfig(ctx context.Context, cfg *site.Config, info conso
 		v.Time = cv.Time
 	}
 	return v, nil
+}
+
+// storePending records (or, for a plain commit, clears) the commit confirmed of version n, so
+// that a crash inside its window cannot keep the change for good.
+func (b *backend) storePending(n int, who string, info console.CommitInfo) error {
+	if info.ConfirmWithin <= 0 {
+		b.a.pend.set(nil, time.Now())
+		return b.a.db.SetPendingCommit(nil)
+	}
+	id, up := board.BootClock()
+	p := &storage.PendingCommit{Version: n, RollbackTo: info.RollbackTo, User: who, Window: info.ConfirmWithin, BootID: id, BootAt: up}
+	if err := b.a.db.SetPendingCommit(p); err != nil {
+		return err
+	}
+	b.a.pend.set(p, time.Now())
+	return nil
+}
+
+// PendingCommit implements console.Configs.
+func (b *backend) PendingCommit(context.Context) (*console.PendingCommit, error) {
+	p := b.a.pend.get(time.Now())
+	if p == nil {
+		return nil, nil
+	}
+	return &console.PendingCommit{Version: p.Version, RollbackTo: p.RollbackTo, User: p.User, Window: p.Window,
+		Remaining: max(p.Window-p.Elapsed, 0)}, nil
+}
+
+// ConfirmCommit implements console.Configs.
+func (b *backend) ConfirmCommit(_ context.Context, n int) error {
+	p := b.a.pend.get(time.Now())
+	if p == nil || p.Version != n {
+		return nil
+	}
+	if err := b.a.db.SetPendingCommit(nil); err != nil {
+		b.a.storageFailed("confirm", err)
+		return err
+	}
+	b.a.pend.set(nil, time.Now())
+	return nil
 }
 
 // withHolds is cfg as the engine runs it: the valves held by a commissioning test on top.

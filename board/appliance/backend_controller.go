@@ -49,6 +49,7 @@ func (b *backend) Status(context.Context) (console.Status, error) {
 			alarms = append(alarms, fmt.Sprintf("node %s: battery low, %.2f V (below %.2f V)", node, v, cfg.Control.LowBatteryV))
 		}
 	}
+	alarms = append(b.a.alarms.list(), alarms...)
 	return console.Status{Software: b.a.opts.Version, State: "controlling", Uptime: time.Since(b.a.start), Alarms: alarms}, nil
 }
 

@@ -34,7 +34,7 @@ period = "200ms"
 [[line]]
 name = "bms"
 target = "tcp://%s"
-timeout = "300ms"
+timeout = "80ms"
 
 [[unit]]
 name = "crah-1"

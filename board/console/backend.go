@@ -48,6 +48,21 @@ type Configs interface {
 	ConfigVersion(ctx context.Context, n int) (*site.Config, ConfigVersion, error)
 	// ConfigHistory returns up to limit versions, newest first.
 	ConfigHistory(ctx context.Context, limit int) ([]ConfigVersion, error)
+	// PendingCommit returns the commit confirmed the backend holds (stored, so that it survives a
+	// restart of the controller), or nil. The console re-arms its rollback from it when it starts.
+	PendingCommit(ctx context.Context) (*PendingCommit, error)
+	// ConfirmCommit confirms the pending commit of version n: it stays, and is no longer pending.
+	// A later CommitConfig without ConfirmWithin clears a pending commit too.
+	ConfirmCommit(ctx context.Context, n int) error
+}
+
+// PendingCommit is a commit confirmed waiting for its confirmation.
+type PendingCommit struct {
+	Version    int           // the version waiting
+	RollbackTo int           // what the automatic rollback restores
+	User       string        // who committed it
+	Window     time.Duration // the whole window
+	Remaining  time.Duration // what is left of it now (on the monotonic clock)
 }
 
 // ConfigVersion describes one stored configuration.
@@ -63,6 +78,10 @@ type CommitInfo struct {
 	User    string
 	Time    time.Time
 	Comment string // e.g. "commit confirmed 5m", "automatic rollback to version 6: not confirmed"
+	// ConfirmWithin, when set, makes this a commit confirmed: the backend stores it as pending,
+	// with RollbackTo, until ConfirmCommit or the next commit.
+	ConfirmWithin time.Duration
+	RollbackTo    int
 }
 
 // EventLog is the controller's event log.

@@ -213,6 +213,9 @@ func (s *session) doCommit(minutes int, checkOnly bool) error {
 	prevCfg, prevVer := run, ver.N
 	if p := s.c.takePending(); p != nil {
 		if !changed || minutes == 0 {
+			if err := s.c.b.ConfirmCommit(s.ctx, p.ver); err != nil {
+				s.printf("commit: storing the confirmation failed: %s (it stays; a restart may still roll it back)\n", oneLine(err.Error()))
+			}
 			s.logEvent(EventConfirm, fmt.Sprintf("version %d confirmed", p.ver))
 			s.printf("commit: version %d confirmed; it stays\n", p.ver)
 		}
@@ -228,6 +231,7 @@ func (s *session) doCommit(minutes int, checkOnly bool) error {
 	info := CommitInfo{User: s.user.Name, Time: s.now()}
 	if minutes > 0 {
 		info.Comment = fmt.Sprintf("commit confirmed %d", minutes)
+		info.ConfirmWithin, info.RollbackTo = time.Duration(minutes)*time.Minute, prevVer
 	}
 	nv, err := s.c.b.CommitConfig(s.ctx, eff, info)
 	if err != nil {
@@ -250,6 +254,31 @@ func (s *session) doCommit(minutes int, checkOnly bool) error {
 		s.printf("commit: rolls back to version %d at %s unless confirmed by commit\n", prevVer, p.deadline.Format("15:04:05"))
 	}
 	return nil
+}
+
+// resumePending re-arms the rollback of a commit confirmed that the backend still holds (the
+// controller restarted inside its window), once per Console.
+func (c *Console) resumePending(ctx context.Context, wg *sync.WaitGroup) {
+	c.resumeOnce.Do(func() {
+		p, err := c.b.PendingCommit(ctx)
+		if err != nil || p == nil {
+			return
+		}
+		prev, _, err := c.b.ConfigVersion(ctx, p.RollbackTo)
+		if err != nil {
+			_ = c.logEvent(ctx, Event{User: "system", Kind: EventRollback, Text: fmt.Sprintf("FAILED: the pending commit confirmed of version %d cannot be re-armed: version %d: %s", p.Version, p.RollbackTo, oneLine(err.Error()))})
+			return
+		}
+		c.mu.Lock()
+		busy := c.pending != nil
+		c.mu.Unlock()
+		if busy {
+			return
+		}
+		minutes := int((p.Window + time.Minute - 1) / time.Minute)
+		c.startConfirm(ctx, wg, &pendingConfirm{prev: prev, prevVer: p.RollbackTo, ver: p.Version, user: p.User, minutes: minutes,
+			deadline: c.o.Clock.Now().Add(p.Remaining), confirmed: make(chan struct{})})
+	})
 }
 
 // takePending removes the pending commit confirmed (confirming it), if any.

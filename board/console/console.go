@@ -78,6 +78,7 @@ type Console struct {
 	failures    int
 	lockedUntil time.Time
 	pending     *pendingConfirm
+	resumeOnce  sync.Once   // a stored pending commit is re-armed by the first Serve
 	autoRolled  map[int]int // version made by an automatic rollback -> the version it rolled back
 	sessions    map[*session]bool
 }
@@ -120,6 +121,7 @@ func (c *Console) Serve(ctx context.Context, rw io.ReadWriter) error {
 		}
 	}()
 	in := &input{ctx: ctx, clk: c.o.Clock, ch: ch}
+	c.resumePending(ctx, &timers)
 	if err := c.ensureFactory(ctx); err != nil {
 		fmt.Fprintf(rw, "console: user store: %s\r\n", oneLine(err.Error()))
 	}

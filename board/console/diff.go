@@ -140,3 +140,7 @@ func splitLines(s string) []string {
 	}
 	return strings.Split(s, "\n")
 }
+
+// UnifiedDiff is unifiedDiff with three lines of context, for other packages (the appliance shows
+// how a site file differs from the stored configuration).
+func UnifiedDiff(aName, bName, a, b string) string { return unifiedDiff(aName, bName, a, b, 3) }

@@ -10,8 +10,8 @@ import (
 	"os"
 	"time"
 
-	"github.com/BurntSushi/toml"
-
+	"github.com/coldaisle/coldaisle/board/appliance"
+	"github.com/coldaisle/coldaisle/control/site"
 	"github.com/coldaisle/coldaisle/storage"
 )
 
@@ -233,20 +233,28 @@ func (d dbCmd) importConfig(file, who, comment string) error {
 		}
 		return err
 	}
-	// Only the syntax is checked here; the controller validates the settings when it loads them.
-	var doc map[string]any
-	if _, err := toml.Decode(string(data), &doc); err != nil {
-		return fmt.Errorf("%s is not valid TOML, nothing stored: %v", file, err)
+	// The controller's full validation, before anything is stored: a version that is stored
+	// loads at the next start.
+	cfg, err := appliance.ParseConfig(data, file)
+	if err != nil {
+		return fmt.Errorf("nothing stored: %w", err)
+	}
+	canon, err := site.Encode(cfg)
+	if err != nil {
+		return err
 	}
 	db, err := storage.Open(d.path, &storage.Options{Timeout: d.timeout})
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	v, err := db.SaveConfig(data, who, comment)
+	v, err := db.SaveConfig(canon, who, comment)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(d.stdout, "imported %s as configuration version %d (valid TOML; its settings are checked when the controller loads it)\n", file, v)
+	for _, w := range cfg.Warnings() {
+		fmt.Fprintf(d.stdout, "warning: %s\n", w)
+	}
+	fmt.Fprintf(d.stdout, "imported %s as configuration version %d; a running controller loads it at its next start\n", file, v)
 	return nil
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -51,9 +52,16 @@ func TestDBCommand(t *testing.T) {
 	cfg1 := filepath.Join(dir, "site1.toml")
 	cfg2 := filepath.Join(dir, "site2.toml")
 	bad := filepath.Join(dir, "bad.toml")
-	os.WriteFile(cfg1, []byte("[site]\nname = \"hall-b\"\n\n[[unit]]\nid = 1\n"), 0o600)
-	os.WriteFile(cfg2, []byte("[site]\nname = \"hall-c\"\n"), 0o600)
+	siteFile := func(name, extra string) []byte {
+		return []byte(fmt.Sprintf("site = %q\n%s\n[[line]]\nname = \"bms\"\ntarget = \"tcp://127.0.0.1:5020\"\n\n"+
+			"[[unit]]\nname = \"crah-1\"\nline = \"bms\"\nunit_id = 1\n\n"+
+			"[[zone]]\nname = \"z1\"\nunits = [\"crah-1\"]\nsensors = [\"00-17-0d-00-00-38-0a-1f/1\"]\n", name, extra))
+	}
+	os.WriteFile(cfg1, siteFile("hall-b", ""), 0o600)
+	os.WriteFile(cfg2, siteFile("hall-c", ""), 0o600)
 	os.WriteFile(bad, []byte("[site\nname = \n"), 0o600)
+	hot := filepath.Join(dir, "hot.toml")
+	os.WriteFile(hot, siteFile("hall-d", "[control]\nsetpoint_c = 40.0\n"), 0o600)
 
 	// Usage errors: exit 2.
 	expect(t, runBin(t, bin, "db"), 2, "", "missing verb")
@@ -71,7 +79,9 @@ func TestDBCommand(t *testing.T) {
 
 	// import-config: valid TOML creates version 1; invalid TOML stores nothing.
 	expect(t, runBin(t, bin, "db", "import-config", cfg1, "--db", db, "--who", "alice"), 0, "configuration version 1", "")
-	expect(t, runBin(t, bin, "db", "--db", db, "import-config", bad), 1, "", "not valid TOML")
+	expect(t, runBin(t, bin, "db", "--db", db, "import-config", bad), 1, "", "nothing stored")
+	// Issue 9: the controller's full validation runs before anything is stored.
+	expect(t, runBin(t, bin, "db", "--db", db, "import-config", hot), 1, "", "hot.toml:3: control.setpoint_c: 40 is outside 15..32")
 	expect(t, runBin(t, bin, "db", "import-config", filepath.Join(dir, "nope.toml"), "--db", db), 1, "", "does not exist")
 
 	// Flags before or after the verb.
@@ -79,9 +89,8 @@ func TestDBCommand(t *testing.T) {
 	expect(t, runBin(t, bin, "db", "--db", db, "check"), 0, ": ok", "")
 
 	r := runBin(t, bin, "db", "export-config", "--db", db)
-	want, _ := os.ReadFile(cfg1)
-	if r.code != 0 || r.stdout != string(want) {
-		t.Fatalf("export-config: exit %d, %q", r.code, r.stdout)
+	if r.code != 0 || !strings.Contains(r.stdout, `site = "hall-b"`) || !strings.Contains(r.stdout, "min_fan_pct = 30.0") {
+		t.Fatalf("export-config (the stored form, defaults written out): exit %d, %q", r.code, r.stdout)
 	}
 
 	// backup, change, restore.

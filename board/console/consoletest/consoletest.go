@@ -112,6 +112,8 @@ type Backend struct {
 	reads    int
 	aborted  int
 	regs     map[string][]uint16 // "target/unit/table" -> registers from 0
+	pending  *console.PendingCommit
+	pendAt   time.Time // clock reading when pending was stored
 }
 
 // NewBackend returns a backend whose version 1 is cfg (defaults applied), with no users.
@@ -207,7 +209,35 @@ func (b *Backend) CommitConfig(_ context.Context, cfg *site.Config, info console
 	defer b.mu.Unlock()
 	v := console.ConfigVersion{N: len(b.versions) + 1, Time: info.Time, User: info.User, Comment: info.Comment}
 	b.versions = append(b.versions, version{cfg: c, v: v})
+	b.pending = nil
+	if info.ConfirmWithin > 0 {
+		b.pending = &console.PendingCommit{Version: v.N, RollbackTo: info.RollbackTo, User: info.User, Window: info.ConfirmWithin, Remaining: info.ConfirmWithin}
+		b.pendAt = b.clk.Now()
+	}
 	return v, nil
+}
+
+// PendingCommit implements console.Configs: the commit confirmed stored, as a restarted
+// controller would find it (a new Console over the same Backend re-arms it).
+func (b *Backend) PendingCommit(context.Context) (*console.PendingCommit, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.pending == nil {
+		return nil, nil
+	}
+	p := *b.pending
+	p.Remaining = max(p.Window-b.clk.Now().Sub(b.pendAt), 0)
+	return &p, nil
+}
+
+// ConfirmCommit implements console.Configs.
+func (b *Backend) ConfirmCommit(_ context.Context, n int) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.pending != nil && b.pending.Version == n {
+		b.pending = nil
+	}
+	return nil
 }
 
 // ConfigVersion implements console.Configs.
