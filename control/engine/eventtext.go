@@ -80,14 +80,12 @@ func (e *Engine) pickUp(j int) string {
 	return strings.Join(names, ", ") + " pick up its share"
 }
 
-// tripText is the tripped alarm's reason: what the unit reports, and who carries its air.
+// tripText is the tripped alarm's reason: what the unit reports, and who carries its air (its
+// alarm code is the unit-alarm's).
 func (e *Engine) tripText(u *unitRT) string {
 	why := "not running"
 	if u.st.FanFault {
 		why += ", fan fault reported"
-	}
-	if u.st.Alarm {
-		why += fmt.Sprintf(", alarm code %d", u.st.AlarmCode)
 	}
 	return "tripped: " + why + "; " + e.pickUp(e.byName[u.cfg.Name])
 }
