@@ -44,8 +44,14 @@ type Options struct {
 	Logf func(format string, args ...any)
 	// OnPeriod is called after every control period (the simulator's view).
 	OnPeriod func(engine.PeriodReport, engine.Snapshot)
+	// OnEvents is called with the engine's events (mode changes, alarms with their reasons) as
+	// they are drained for the event log (the simulator's view of what the controller did).
+	OnEvents func([]engine.Event)
 	// OnFirstCommand is called once with the time from Run's start to the first command written.
 	OnFirstCommand func(time.Duration)
+	// SimSpeed > 1: the units are a simulated room running that many times faster than the wall
+	// clock (coldaisle sim); the write-volume line at shutdown says its figures are not a field day.
+	SimSpeed float64
 }
 
 // App is a running appliance. Its methods are safe for concurrent use (the console calls them).
@@ -77,7 +83,8 @@ type App struct {
 	alarms          alarmSet      // the controller's own alarms (storage, configuration)
 	pend            pendingState  // a commit confirmed waiting for its confirmation
 	storageFailures atomic.Uint64 // failed database writes (checkpoints, events, pending commit)
-	lastWrite  atomic.Int64 // unix nanos of the last period with a command written
+	lastWrite       atomic.Int64  // unix nanos of the last period with a command written
+	wear            wearMeter     // write volume after the start-up (wear.go)
 }
 
 func (a *App) logf(format string, args ...any) {
@@ -394,6 +401,9 @@ func (a *App) hook(ctx context.Context, rep engine.PeriodReport) {
 		if err := a.ckpt.Log(batch...); err != nil {
 			a.logf("event log: %v", err)
 		}
+		if a.opts.OnEvents != nil {
+			a.opts.OnEvents(evs)
+		}
 	}
 	st := a.eng.State()
 	if wrote, err := a.ckpt.Offer(toLoops(st), a.counters()); err != nil {
@@ -403,6 +413,7 @@ func (a *App) hook(ctx context.Context, rep engine.PeriodReport) {
 		a.storageOK()
 	}
 	a.savePending(time.Now())
+	a.wear.mark(time.Now(), a.start, a.ckpt.Interval(), a.db.Stats)
 	if a.brd != nil {
 		if a.brd.Watchdog != nil {
 			// Pet only for a period that completed; a stalled loop never gets here.
@@ -430,24 +441,7 @@ func engineEvent(e engine.Event) storage.Event {
 	case engine.EventConfig:
 		kind = storage.KindConfig
 	}
-	who := e.Unit
-	if who == "" {
-		who = e.Zone
-	}
-	text := e.Kind.String()
-	switch e.Kind {
-	case engine.EventMode:
-		text = fmt.Sprintf("%s: %s -> %s: %s", who, e.From, e.To, e.Reason)
-	case engine.EventAlarm:
-		text = fmt.Sprintf("%s: alarm %s: %s", who, e.Alarm, e.Reason)
-	case engine.EventClear:
-		text = fmt.Sprintf("%s: cleared %s: %s", who, e.Alarm, e.Reason)
-	default:
-		text = fmt.Sprintf("%s: %s %s", who, e.Kind, e.Reason)
-		if who == "" {
-			text = fmt.Sprintf("%s: %s", e.Kind, e.Reason)
-		}
-	}
+	text := e.Text() // who, what and why, once ("crah-2 alarm: tripped: ...")
 	return storage.Event{Time: e.Time, Kind: kind, Who: "engine", Text: clip(text, 400)}
 }
 
@@ -495,10 +489,11 @@ func (a *App) shutdown() {
 		f.Close()
 	}
 	a.event(storage.KindSystem, "system", "stop: state checkpointed, units left on their BMS timeout")
-	if st, up := a.db.Stats(), time.Since(a.start); up > 0 {
-		// Flash wear, for the operator: what this run wrote, and that rate over a day.
-		a.logf("database: %d commits, %d bytes written in %v (%.1f MB/day at this rate)", st.Commits, st.BytesWritten,
-			up.Round(time.Second), float64(st.BytesWritten)/up.Seconds()*86400/1e6)
+	if st, now := a.db.Stats(), time.Now(); now.After(a.start) {
+		// Flash wear, for the operator: what this run wrote, and over a day only from a
+		// representative window (wear.go).
+		base, at, ok := a.wear.window()
+		a.logf("%s", wearLine(st, now.Sub(a.start), base, now.Sub(at), ok, a.ckpt.Interval(), a.opts.SimSpeed))
 	}
 	if a.brd != nil {
 		if err := a.brd.Close(); err != nil {

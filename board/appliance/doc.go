@@ -19,7 +19,10 @@
 // Shutdown (ctx ends: SIGTERM, SIGINT): the runner finishes its in-flight requests (at most one
 // request timeout), the state is checkpointed, the relay drops and the watchdog is disarmed with
 // the magic close. Nothing is written to the units after that: they fall back on their BMS
-// timeout, fan at the fallback speed.
+// timeout, fan at the fallback speed. The log gets the write volume (flash wear): what the run
+// wrote and, only from a window after the start-up of at least 5 checkpoint intervals and 5 min,
+// that rate over a day (wear.go); Options.SimSpeed makes it say a simulation's figures are no
+// field day.
 //
 // Console: with Options.Console set, the technician's console (board/console) is served on it,
 // again after every disconnect, with a Backend over this App: users and the event log in the

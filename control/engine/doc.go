@@ -115,7 +115,13 @@
 // Each unit also has a supply-air PI loop (control/pid) driving its valve to its supply setpoint.
 //
 // Mode changes and alarms (isolated, tripped, fallback, degraded, unit-alarm, write, insufficient,
-// inlet-high, hot-spot, implausible, sensor-range) are returned by Events with a reason text. State/Restore checkpoint every loop
+// inlet-high, hot-spot, implausible, sensor-range) are returned by Events with a reason text in
+// words; Event.Text is the line for people ("crah-2 alarm: tripped: not running, fan fault
+// reported; crah-1, fan-3 pick up its share", "zone row-a alarm: inlet 27.4 C above alarm limit
+// 27.0 C"). A trip or an isolation names the units that pick up the share. Start-up is no alarm: a
+// unit found in local fallback (no controller wrote to it yet) is alarmed only if it stays there
+// for 5 periods of commands, and a zone whose sensors have not reported yet runs fail-safe without
+// an alarm for about one report interval (max_age/3, at most 1 min). State/Restore checkpoint every loop
 // (integrators, last outputs, modes, heartbeats); ApplyConfig switches configuration keeping the
 // loops that still exist and retuning them bumplessly.
 //

@@ -86,6 +86,7 @@ type Engine struct {
 	last     time.Time
 	haveLast bool
 	now      time.Time
+	start    time.Time // first tick: start-up grace of the sensor alarms
 }
 
 type zoneRT struct {
@@ -108,6 +109,7 @@ type zoneRT struct {
 	hottest      float64   // hottest counted inlet (raw), NaN when none
 	hottestID    string
 	overAlarm    bool // a counted inlet is past the alarm limit: its units get more air
+	everOK       bool // the zone has had a valid measurement since the engine started
 }
 
 type unitRT struct {
@@ -140,6 +142,7 @@ type unitRT struct {
 	valvePID *pid.PID
 	bias     float64
 	primary  int // zone index with the largest share, -1 if none
+	fbCmds   int // periods in local fallback although already commanded (fallbackAlarmPeriods)
 	alarms   map[string]string
 	tune     *tuneRT
 	lastTune *AutotuneStatus
@@ -515,9 +518,7 @@ func (e *Engine) Isolated(unit string) bool {
 }
 
 func (e *Engine) setUnitAlarm(u *unitRT, key, text string, now time.Time) {
-	if old, ok := u.alarms[key]; ok && old == text {
-		return
-	} else if ok && strings.SplitN(old, ":", 2)[0] == strings.SplitN(text, ":", 2)[0] {
+	if _, ok := u.alarms[key]; ok {
 		u.alarms[key] = text // same alarm, new detail: no new event
 		return
 	}
@@ -574,6 +575,9 @@ func (e *Engine) Tick(now time.Time) []Command {
 			dt = 0
 		}
 	}
+	if !e.haveLast {
+		e.start = now
+	}
 	e.last, e.haveLast, e.now = now, true, now
 	stale := time.Duration(staleFeedbackPeriods) * e.period
 
@@ -582,9 +586,13 @@ func (e *Engine) Tick(now time.Time) []Command {
 		r := e.meas.measure(z.cfg.Sensors, z.pct, z.cfg.MinValid, now)
 		z.meas, z.valid, z.ok = r.v, r.valid, r.ok
 		z.hottest, z.hottestID = r.hottest, r.hottestID
-		if z.ok {
+		switch {
+		case z.ok:
+			z.everOK = true
 			e.clearZoneAlarm(z, "insufficient", now)
-		} else {
+		case !z.everOK && now.Sub(e.start) < e.startGrace():
+			// start-up: the sensors have not all reported yet; fail-safe meanwhile, no alarm
+		default:
 			e.setZoneAlarm(z, "insufficient", fmt.Sprintf("insufficient sensors: %d of %d valid, need %d", z.valid, len(z.cfg.Sensors), z.cfg.MinValid), now)
 		}
 		e.hotReadingAlarms(z, r, now)
@@ -607,7 +615,7 @@ func (e *Engine) Tick(now time.Time) []Command {
 			} else if u.haveSt {
 				why = fmt.Sprintf("read-back older than %v", stale)
 			}
-			e.setUnitAlarm(u, "isolated", "isolated: "+why, now)
+			e.setUnitAlarm(u, "isolated", "isolated: "+why+"; "+e.pickUp(j), now)
 			if !wasIso {
 				u.isoSince, u.wasIso = now, true
 			}
@@ -631,6 +639,9 @@ func (e *Engine) Tick(now time.Time) []Command {
 		for _, z := range e.zones {
 			if z.share[j] > 0 && !z.ok {
 				insufficient = fmt.Sprintf("zone %s: %d of %d sensors valid, need %d", z.cfg.Name, z.valid, len(z.cfg.Sensors), z.cfg.MinValid)
+				if !z.everOK {
+					insufficient += " (waiting for the first reports)"
+				}
 				break
 			}
 		}
@@ -645,7 +656,7 @@ func (e *Engine) Tick(now time.Time) []Command {
 			e.setMode(u, ModeFailSafe, "no read-back", now)
 		case u.tripped:
 			u.tune = e.abortTune(u, "unit tripped", now)
-			e.setMode(u, ModeTracking, "unit tripped: "+u.alarms["tripped"], now)
+			e.setMode(u, ModeTracking, "unit tripped, its command held", now)
 		case u.fallback:
 			u.tune = e.abortTune(u, "unit in local fallback", now)
 			e.setMode(u, ModeTracking, "unit in local fallback", now)
@@ -668,7 +679,7 @@ func (e *Engine) Tick(now time.Time) []Command {
 				e.setMode(u, ModeAuto, "tracking done", now)
 			}
 		default:
-			e.setMode(u, ModeAuto, "auto", now)
+			e.setMode(u, ModeAuto, autoReason(u.mode), now)
 		}
 		if u.mode != ModeTracking && u.mode != ModeFailSafe {
 			u.wasIso = false
@@ -887,7 +898,7 @@ func (e *Engine) hotReadingAlarms(z *zoneRT, r zoneReading, now time.Time) {
 	switch {
 	case r.hottestID != "" && r.hottest > limit:
 		z.overAlarm = true
-		e.setZoneAlarm(z, "inlet-high", fmt.Sprintf("inlet-high: %s at %.1f C, above the alarm limit %.1f C; more air until it is back below", r.hottestID, r.hottest, limit), now)
+		e.setZoneAlarm(z, "inlet-high", fmt.Sprintf("inlet %s at %.1f C above alarm limit %.1f C; more air until it is back below", r.hottestID, r.hottest, limit), now)
 	case r.hottestID == "" || r.hottest < limit-alarmHystK:
 		z.overAlarm = false
 		e.clearZoneAlarm(z, "inlet-high", now)
@@ -906,9 +917,9 @@ func (e *Engine) hotReadingAlarms(z *zoneRT, r zoneReading, now time.Time) {
 		}
 		e.setZoneAlarm(z, key, fmt.Sprintf(format, list(ns), r.median), now)
 	}
-	set("hot-spot", r.hot, "hot-spot: %s, far above the zone median %.1f C; counted in the zone")
-	set("implausible", r.dropped, "implausible: %s, while the same node's other channels read near the zone median %.1f C; not counted, check the probe")
-	set("sensor-range", r.overRange, "sensor-range: %s, above the plausible range (zone median %.1f C); not counted, check the probe")
+	set("hot-spot", r.hot, "hot spot: %s, far above the zone median %.1f C; counted in the zone")
+	set("implausible", r.dropped, "implausible reading: %s, while the same node's other channels read near the zone median %.1f C; not counted, check the probe")
+	set("sensor-range", r.overRange, "above the plausible range: %s (zone median %.1f C); not counted, check the probe")
 }
 
 // servesHotZone reports whether unit j carries air to a zone with an inlet past the alarm limit.
@@ -929,22 +940,25 @@ func (e *Engine) unitCondition(u *unitRT, now time.Time) {
 	st := u.st
 	switch {
 	case !st.Running:
-		why := "not running"
-		if st.FanFault {
-			why = "fan fault"
-		}
 		u.tripped = true
-		e.setUnitAlarm(u, "tripped", "tripped: "+why, now)
+		e.setUnitAlarm(u, "tripped", e.tripText(u), now)
 	case st.Fallback:
 		u.fallback, u.needTrk = true, true
 	}
 	if !u.tripped {
 		e.clearUnitAlarm(u, "tripped", now)
 	}
-	if u.fallback {
-		e.setUnitAlarm(u, "fallback", "fallback: the unit runs its local control", now)
-	} else {
+	// A unit found in fallback at start leaves it with our first heartbeat: only one that stays
+	// in fallback while we command it is an alarm.
+	switch {
+	case !u.fallback:
+		u.fbCmds = 0
 		e.clearUnitAlarm(u, "fallback", now)
+	case u.haveCmd:
+		u.fbCmds++
+		if u.fbCmds >= fallbackAlarmPeriods {
+			e.setUnitAlarm(u, "fallback", fmt.Sprintf("in local fallback: still on its own control after %d periods of commands", u.fbCmds), now)
+		}
 	}
 	s3 := math.Pow(st.FanPct/100, 3)
 	if st.Running && st.FanFault {
@@ -972,7 +986,7 @@ func (e *Engine) unitCondition(u *unitRT, now time.Time) {
 		}
 	}
 	if st.Alarm {
-		e.setUnitAlarm(u, "unit-alarm", fmt.Sprintf("unit-alarm: code %d", st.AlarmCode), now)
+		e.setUnitAlarm(u, "unit-alarm", fmt.Sprintf("unit alarm: the unit reports alarm code %d", st.AlarmCode), now)
 	} else {
 		e.clearUnitAlarm(u, "unit-alarm", now)
 	}

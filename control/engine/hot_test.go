@@ -5,13 +5,11 @@ import (
 	"testing"
 )
 
-// alarmEvents returns the reasons of the alarm events for key in h.evs.
-func alarmEvents(h *harness, key string) []string {
+// reasons returns the reasons of the alarm events for key in h.evs.
+func reasons(h *harness, key string) []string {
 	var out []string
-	for _, ev := range h.evs {
-		if ev.Kind == EventAlarm && ev.Alarm == key {
-			out = append(out, ev.Reason)
-		}
+	for _, ev := range alarmEvents(h.evs, key) {
+		out = append(out, ev.Reason)
 	}
 	return out
 }
@@ -23,18 +21,18 @@ func TestHotOutlierCountsAlarmsAndAddsAir(t *testing.T) {
 	h := newHarness(t, cfg, 250)
 	h.run(450) // 15 min: settled
 	settled := h.cmd("u1").FanPct
-	if settled > 80 || len(alarmEvents(h, "hot-spot")) > 0 {
-		t.Fatalf("not settled: fan %g, alarms %v", settled, alarmEvents(h, "hot-spot"))
+	if settled > 80 || len(reasons(h, "hot-spot")) > 0 {
+		t.Fatalf("not settled: fan %g, alarms %v", settled, reasons(h, "hot-spot"))
 	}
 	hot := cfg.Zones[0].Sensors[3]
 	h.cool[hot] = 49.9
 	delete(h.rep, hot) // reports at the next period
 	h.run(1)
-	got := alarmEvents(h, "hot-spot")
+	got := reasons(h, "hot-spot")
 	if len(got) != 1 || !strings.Contains(got[0], hot+" 49.9 C") {
 		t.Fatalf("hot-spot alarm after one period: %v", got)
 	}
-	if ih := alarmEvents(h, "inlet-high"); len(ih) != 1 || !strings.Contains(ih[0], hot+" at 49.9 C, above the alarm limit 27.0 C") {
+	if ih := reasons(h, "inlet-high"); len(ih) != 1 || !strings.Contains(ih[0], hot+" at 49.9 C above alarm limit 27.0 C") {
 		t.Fatalf("inlet-high alarm: %v", ih)
 	}
 	zs := h.e.Snapshot().Zones[0]
@@ -115,7 +113,7 @@ func TestAboveRangeReadingIsAlarmed(t *testing.T) {
 	h.cool[s] = 75
 	delete(h.rep, s)
 	h.run(1)
-	if got := alarmEvents(h, "sensor-range"); len(got) != 1 || !strings.Contains(got[0], s+" 75.0 C") {
+	if got := reasons(h, "sensor-range"); len(got) != 1 || !strings.Contains(got[0], s+" 75.0 C") {
 		t.Fatalf("sensor-range alarm: %v", got)
 	}
 }

@@ -6,11 +6,16 @@
 // # Data
 //
 // A Sample is one moment at plant time T (seconds): per unit (Unit) the fan and valve %, the
-// mode, the zone and its measurement (NaN when invalid) against the setpoint, the alarm flag;
-// the true inlet temperatures (one per rack or sensor, stable order); our total fan kW and the
-// baseline's (every unit at 100 % on local control) at the same moment; both cumulative fan
-// kWh; and the Events (T, label) since the previous sample. Run collects samples (Add copies
-// them and rejects non-finite or decreasing times with ErrSample).
+// mode, the zone and the value the controller MEASURED for it from its sensors (ZoneC, NaN when
+// invalid) against the setpoint, the alarm flag and its reasons in words; the TRUE inlet
+// temperatures (the plant's truth, one per rack or sensor, stable order); our total fan kW and
+// the baseline's (every unit at 100 % on local control) at the same moment; both cumulative fan
+// kWh; and the Events (T, label) since the previous sample: the room's scripted events and, with
+// Controller set, the controller's own (mode changes, alarms with their reasons). Run collects
+// samples (Add copies them and rejects non-finite or decreasing times with ErrSample).
+//
+// Every view says which temperatures are true (what the room really does) and which are
+// measured (what the controller sees, with the sensors' delay, noise and dropouts).
 //
 // # Live view
 //
@@ -19,35 +24,41 @@
 // line, clear-below after the last; the cursor is hidden from the first frame until Close. It
 // redraws at most MaxFPS times per wall-clock second (the caller's time.Now() readings pace it
 // on the monotonic clock); a sample not drawn is drawn by Close. Frames fit Width columns (80):
-// per unit mode, a fan bar and %, valve %, zone inlet, setpoint and difference, ALARM; fan kW
-// and energy against the baseline with savings; max inlet, its peak and the time above the
-// limit; the latest events. Headless (--headless) writes one plain line per Interval of plant
-// time (60 s) plus a line per event, mode change and alarm change, without escape codes.
+// per unit mode, a fan bar and %, valve %, zone, measured value, setpoint and difference, ALARM;
+// fan kW and energy against the baseline with savings; the max true inlet, its peak and the time
+// above the limit, and the max measured; the active alarms with their reasons (a zone's once);
+// the latest events (6), each tagged "scenario" or "controller". Headless (--headless) writes
+// one plain line per Interval of plant time (60 s: max true and max measured inlet, fan kW,
+// saving, fan % per unit) plus a line per event; without ControllerEvents it also derives a line
+// per mode change and alarm change (with the reasons) from the unit rows. No escape codes.
 //
 // # Summary and plot
 //
-// Summarize(run) gives the duration; the max inlet overall and after SettleS (10 min); the
-// time the max inlet spent above LimitC (27 C) and above setpoint + BandK (0.5 K); fan kWh ours
-// against the baseline and the saving; per event the peak of max inlet over the setpoint and
-// the recovery time (from the event until the max inlet is back at or below setpoint + BandK;
-// an event whose excursion only starts after the next event had no excursion of its own);
-// per unit fan statistics and time per mode. Values hold from one sample to the next.
+// Summarize(run) gives the duration; the max true inlet overall and after SettleS (10 min) and
+// the max measured; the time the max true inlet spent above LimitC (27 C) and above setpoint +
+// BandK (0.5 K); fan kWh ours against the baseline and the saving; per room event (not the
+// controller's) the peak of max inlet over the setpoint and the recovery time (from the event
+// until the max inlet is back at or below setpoint + BandK; an event whose excursion only starts
+// after the next event had no excursion of its own); the controller's events as Actions ("what
+// the controller did", the first 30 in the text); per unit fan statistics and time per mode.
+// Values hold from one sample to the next.
 //
 // WritePNG / SavePNG draw three panels sharing a time axis in minutes: the inlet temperatures
-// (every inlet thin, the max inlet bold, setpoint and limit lines, events as dashed vertical
-// lines labelled in a headroom band above the data), fan speed per unit, and cumulative fan
+// (every true inlet thin, the max true inlet bold, the max measured dashed, setpoint and limit
+// lines, the room's events as dashed vertical lines labelled in a headroom band above the data;
+// the controller's events are left to the summary), fan speed per unit, and cumulative fan
 // energy ours against the baseline; legends sit right of the panels. Fonts are gonum/plot's
 // embedded Liberation fonts; nothing is fetched.
 //
 // # Usage
 //
 //	run := &report.Run{Title: "coldaisle sim: demo", SetpointC: sc.SetpointC}
-//	live, err := report.NewLive(os.Stdout, report.LiveOptions{Title: run.Title, Headless: headless})
+//	live, err := report.NewLive(os.Stdout, report.LiveOptions{Title: run.Title, Headless: headless, ControllerEvents: true})
 //	if err != nil { ... }
 //	defer live.Close() // shows the cursor again, also on an early return
 //	for ... each simulated step ... {
 //		s := report.Sample{T: m.Time(), InletsC: inlets, FanKW: kw, BaselineFanKW: baseKW,
-//			FanKWh: kwh, BaselineFanKWh: baseKWh, Units: units, Events: newEvents}
+//			FanKWh: kwh, BaselineFanKWh: baseKWh, Units: units, Events: newEvents} // room's and controller's
 //		if err := run.Add(s); err != nil { ... }
 //		if err := live.Update(s, time.Now()); err != nil { ... }
 //	}

@@ -64,6 +64,7 @@ func synthSample(i int, cumOurs, cumBase float64) Sample {
 		}
 		if u == 1 && t >= tripT {
 			un.FanPct, un.Mode, un.Alarm, un.ZoneC = 0, "tripped", true, math.NaN()
+			un.Alarms = []string{"tripped: not running"}
 		}
 		s.FanKW += unitRatedKW * math.Pow(un.FanPct/100, 3)
 		s.Units = append(s.Units, un)

@@ -39,10 +39,14 @@ type LiveOptions struct {
 	Interval float64 // plant seconds between headless lines; 0 means 60
 	MaxFPS   float64 // interactive redraws per wall-clock second at most; 0 means 10
 	Width    int     // columns; 0 means 80; at least 60
-	Events   int     // latest events shown; 0 means 3
+	Events   int     // latest events shown; 0 means 6
 	MaxUnits int     // unit rows shown (the rest summarised in one row); 0 means all
 	ASCII    bool    // bars from '#' and '.' instead of block characters
 	NoColor  bool    // no colour codes in the interactive view
+	// ControllerEvents: the samples carry the controller's own mode and alarm events
+	// (Event.Controller), so the headless view prints those and derives no mode or alarm lines
+	// of its own from the unit rows (they would say the same twice).
+	ControllerEvents bool
 	// SetpointC and LimitC have Run's meaning (0: lowest unit setpoint; DefaultLimitC).
 	SetpointC, LimitC float64
 	BandK             float64 // 0 means DefaultBandK
@@ -108,7 +112,7 @@ func NewLive(w io.Writer, opt LiveOptions) (*Live, error) {
 		opt.Width = 80
 	}
 	if opt.Events == 0 {
-		opt.Events = 3
+		opt.Events = 6
 	}
 	opt.LimitC = orDefault(opt.LimitC, DefaultLimitC)
 	opt.BandK = orDefault(opt.BandK, DefaultBandK)
@@ -142,7 +146,7 @@ func (l *Live) Update(s Sample, wall time.Time) error {
 	}
 	l.have, l.pending, l.wallNow = true, true, wall
 	for _, e := range s.Events {
-		l.events = append(l.events, Event{T: e.T, Label: e.Label})
+		l.events = append(l.events, Event{T: e.T, Label: e.Label, Controller: e.Controller})
 	}
 	if len(l.events) > l.opt.Events {
 		l.events = append(l.events[:0], l.events[len(l.events)-l.opt.Events:]...)
@@ -211,8 +215,11 @@ func (l *Live) headless(s *Sample) error {
 	if !l.header {
 		l.header = true
 		fmt.Fprintf(&l.buf, "# %s\n", sanitize(orString(l.opt.Title, "coldaisle")))
-		fmt.Fprintf(&l.buf, "# plant time, max inlet C, fan kW ours and baseline, saving %%, fan %% per unit\n")
-		fmt.Fprintf(&l.buf, "#    time  max_C  fan_kW  base_kW  save_%%  ")
+		fmt.Fprintf(&l.buf, "# true_C: hottest TRUE rack inlet (the plant's truth, no controller sees it)\n")
+		fmt.Fprintf(&l.buf, "# meas_C: hottest zone value the controller MEASURED from its sensors (what it acts on)\n")
+		fmt.Fprintf(&l.buf, "# fan kW ours and baseline, saving %%, fan %% per unit; %q lines are the room's\n", tagScenario)
+		fmt.Fprintf(&l.buf, "# scripted events, %q lines what the controller did and why\n", tagController)
+		fmt.Fprintf(&l.buf, "#    time  true_C  meas_C  fan_kW  base_kW  save_%%  ")
 		for _, u := range s.Units {
 			name := sanitize(u.Name)
 			fmt.Fprintf(&l.buf, " %*s", max(utf8.RuneCountInString(name), 4), name)
@@ -220,16 +227,19 @@ func (l *Live) headless(s *Sample) error {
 		l.buf.WriteByte('\n')
 	}
 	for _, e := range s.Events {
-		fmt.Fprintf(&l.buf, "%9s  event  %s\n", clock(e.T), sanitize(e.Label))
+		fmt.Fprintf(&l.buf, "%9s  %-10s  %s\n", clock(e.T), tag(e), sanitize(e.Label))
 	}
 	for _, u := range s.Units {
+		if l.opt.ControllerEvents {
+			break // the controller's events said it
+		}
 		name := sanitize(u.Name)
 		if old, ok := l.modes[u.Name]; ok && old != u.Mode {
 			fmt.Fprintf(&l.buf, "%9s  %s  mode %s -> %s\n", clock(s.T), name, sanitize(old), sanitize(u.Mode))
 		}
 		l.modes[u.Name] = u.Mode
 		if old, ok := l.alarms[u.Name]; (ok && old != u.Alarm) || (!ok && u.Alarm) {
-			fmt.Fprintf(&l.buf, "%9s  %s  alarm %s\n", clock(s.T), name, onOff(u.Alarm))
+			fmt.Fprintf(&l.buf, "%9s  %s  %s\n", clock(s.T), name, alarmText(u))
 		}
 		l.alarms[u.Name] = u.Alarm
 	}
@@ -248,7 +258,7 @@ func (l *Live) statusLine() error {
 
 func (l *Live) appendStatus() {
 	s := &l.cur
-	fmt.Fprintf(&l.buf, "%9s  %5s  %6s  %7s  %6s  ", clock(s.T), num(s.MaxInletC(), 5, 1),
+	fmt.Fprintf(&l.buf, "%9s  %6s  %6s  %6s  %7s  %6s  ", clock(s.T), num(s.MaxInletC(), 6, 1), num(s.MaxMeasuredC(), 6, 1),
 		num(s.FanKW, 6, 1), num(s.BaselineFanKW, 7, 1), num(savingPct(s.FanKW, s.BaselineFanKW), 6, 1))
 	for _, u := range s.Units {
 		w := max(utf8.RuneCountInString(sanitize(u.Name)), 4)
@@ -306,7 +316,7 @@ func (l *Live) lines() []string {
 	left = clipRunes(left, W-utf8.RuneCountInString(right)-1)
 	out = append(out, left+strings.Repeat(" ", max(1, W-utf8.RuneCountInString(left)-utf8.RuneCountInString(right)))+right)
 	out = append(out, "")
-	out = append(out, fmt.Sprintf("%-10s %-8s %-16s  %5s  %-10s %5s %5s %5s", "unit", "mode", "fan", "valve", "zone", "inlet", "sp", "diff"))
+	out = append(out, fmt.Sprintf("%-10s %-8s %-16s  %5s  %-10s %5s %5s %5s", "unit", "mode", "fan", "valve", "zone", "meas", "sp", "diff"))
 
 	units := s.Units
 	rest := 0
@@ -342,17 +352,92 @@ func (l *Live) lines() []string {
 	if isFinite(l.peakC) {
 		peak = fmt.Sprintf("   peak %s C at %s", num(l.peakC, 0, 1), clock(l.peakT))
 	}
-	out = append(out, fmt.Sprintf("max inlet   %s C%s   >%s C %s min",
+	// true: the plant's rack inlets, which no controller sees; meas: the zones as its sensors
+	// report them (delayed, noisy, with dropouts), the numbers it acts on
+	out = append(out, fmt.Sprintf("true inlet  %s C max, plant truth%s   >%s C %s min",
 		l.color(mcol, num(m, 7, 2)), peak, num(l.opt.LimitC, 0, 0), num(l.aboveS/60, 0, 1)))
+	out = append(out, fmt.Sprintf("meas inlet  %s C max, as the controller's sensors report it (meas column)", num(s.MaxMeasuredC(), 7, 2)))
+	if al := activeAlarms(s.Units, maxAlarmLines); len(al) > 0 {
+		out = append(out, "")
+		out = append(out, l.color(escRed, "alarms"))
+		for _, a := range al {
+			out = append(out, "  "+a)
+		}
+	}
 	out = append(out, "")
-	out = append(out, "events")
+	out = append(out, fmt.Sprintf("events (%s: the room's script; %s: what it did)", tagScenario, tagController))
 	if len(l.events) == 0 {
 		out = append(out, "  (none yet)")
 	}
 	for _, e := range l.events {
-		out = append(out, fmt.Sprintf("%9s  %s", clock(e.T), sanitize(e.Label)))
+		out = append(out, fmt.Sprintf("%7s  %-10s %s", clock(e.T), tag(e), sanitize(e.Label)))
 	}
 	return out
+}
+
+// Tags of the event lines: the room's scripted events and the controller's own.
+const (
+	tagScenario   = "scenario"
+	tagController = "controller"
+)
+
+func tag(e Event) string {
+	if e.Controller {
+		return tagController
+	}
+	return tagScenario
+}
+
+// maxAlarmLines bounds the alarm lines of a frame (the rest are counted).
+const maxAlarmLines = 4
+
+// activeAlarms lists the units' alarm reasons, "unit: reason", once each: a zone's alarm shared
+// by several units ("zone row-a: ...") is listed once, without a unit. A unit in alarm without
+// a reason says so. At most n lines; a last line counts the rest.
+func activeAlarms(us []Unit, n int) []string {
+	var out []string
+	seen := map[string]bool{}
+	add := func(s string) {
+		if !seen[s] {
+			seen[s] = true
+			out = append(out, s)
+		}
+	}
+	for _, u := range us {
+		if !u.Alarm && len(u.Alarms) == 0 {
+			continue
+		}
+		if len(u.Alarms) == 0 {
+			add(sanitize(u.Name) + ": alarm (no reason given)")
+		}
+		for _, a := range u.Alarms {
+			if strings.HasPrefix(a, "zone ") {
+				add(sanitize(a))
+			} else {
+				add(sanitize(u.Name) + ": " + sanitize(a))
+			}
+		}
+	}
+	if len(out) > n {
+		k := len(out) - n + 1
+		out = append(out[:n-1], fmt.Sprintf("... and %d more", k))
+	}
+	return out
+}
+
+// alarmText is a headless line's alarm change of u, with the reasons when known.
+func alarmText(u Unit) string {
+	switch {
+	case !u.Alarm:
+		return "alarm cleared"
+	case len(u.Alarms) == 0:
+		return "alarm (no reason given)"
+	}
+	rs := make([]string, len(u.Alarms))
+	for i, a := range u.Alarms {
+		rs[i] = sanitize(a)
+	}
+	return "alarm: " + strings.Join(rs, "; ")
 }
 
 func (l *Live) unitRow(u Unit) string {
@@ -450,13 +535,6 @@ func savingPct(ours, base float64) float64 {
 		return math.NaN()
 	}
 	return (1 - ours/base) * 100
-}
-
-func onOff(b bool) string {
-	if b {
-		return "on"
-	}
-	return "off"
 }
 
 func orString(s, d string) string {

@@ -155,11 +155,11 @@ func TestLiveHeadless(t *testing.T) {
 	for _, ln := range lines {
 		switch {
 		case strings.HasPrefix(ln, "#"):
-		case strings.Contains(ln, "  event  "):
+		case strings.Contains(ln, "  scenario    "):
 			events++
 		case strings.Contains(ln, "mode auto -> tripped"):
 			modes++
-		case strings.Contains(ln, "alarm on"):
+		case strings.Contains(ln, "crah-2  alarm: tripped: not running"):
 			alarms++
 		default:
 			status++

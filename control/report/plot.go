@@ -36,6 +36,7 @@ var (
 
 	colInlet    = color.RGBA{R: 150, G: 172, B: 204, A: 255}
 	colMax      = color.RGBA{R: 178, G: 24, B: 43, A: 255}
+	colMeasured = color.RGBA{R: 84, G: 39, B: 143, A: 255}
 	colSetpoint = color.RGBA{R: 27, G: 120, B: 55, A: 255}
 	colLimit    = color.RGBA{R: 230, G: 85, B: 13, A: 255}
 	colEvent    = color.RGBA{R: 90, G: 90, B: 90, A: 255}
@@ -194,7 +195,7 @@ func timeRange(r *Run) (x0, x1 float64) {
 }
 
 func headline(s Summary) string {
-	txt := fmt.Sprintf("%s of plant time   max inlet %s °C", clock(s.DurationS), num(s.MaxInletC, 0, 1))
+	txt := fmt.Sprintf("%s of plant time   max true inlet %s °C", clock(s.DurationS), num(s.MaxInletC, 0, 1))
 	if isFinite(s.MaxInletSettledC) {
 		txt += fmt.Sprintf(" (%s °C after %.0f min)", num(s.MaxInletSettledC, 0, 1), s.SettleS/60)
 	}
@@ -231,7 +232,7 @@ func styleFonts(p *plot.Plot) {
 }
 
 func inletPanel(r *Run, opt PlotOptions) *plot.Plot {
-	p := newPanel("Rack inlet temperatures (true)", "inlet temperature (°C)")
+	p := newPanel("Inlet temperatures: true (the plant's racks) and measured (the controller's sensors)", "inlet temperature (°C)")
 	n := len(r.Samples)
 	xs := make([]float64, n)
 	width := 0
@@ -256,7 +257,7 @@ func inletPanel(r *Run, opt PlotOptions) *plot.Plot {
 		}
 	}
 	if first != nil {
-		p.Legend.Add(fmt.Sprintf("inlets (%d)", width), first)
+		p.Legend.Add(fmt.Sprintf("true inlets (%d)", width), first)
 	}
 
 	sps := make([]float64, n)
@@ -265,7 +266,18 @@ func inletPanel(r *Run, opt PlotOptions) *plot.Plot {
 		sps[i] = r.setpointAt(&r.Samples[i])
 	}
 	if l := addSeries(p, xs, ys, opt.MaxPoints, draw.LineStyle{Color: colMax, Width: 2.2}); l != nil {
-		p.Legend.Add("max inlet", l)
+		p.Legend.Add("max true inlet", l)
+	}
+	// what the controller saw: its zone values from the sensors (delayed, noisy, with gaps)
+	meas := make([]float64, n)
+	for i := range r.Samples {
+		meas[i] = r.Samples[i].MaxMeasuredC()
+		if isFinite(meas[i]) {
+			lo, hi = math.Min(lo, meas[i]), math.Max(hi, meas[i])
+		}
+	}
+	if l := addSeries(p, xs, meas, opt.MaxPoints, draw.LineStyle{Color: colMeasured, Width: 1.6, Dashes: []vg.Length{5, 2}}); l != nil {
+		p.Legend.Add("max measured", l)
 	}
 	if l := addSeries(p, xs, sps, opt.MaxPoints, draw.LineStyle{Color: colSetpoint, Width: 1.4, Dashes: []vg.Length{7, 3}}); l != nil {
 		name := "setpoint"
@@ -284,11 +296,11 @@ func inletPanel(r *Run, opt PlotOptions) *plot.Plot {
 	p.Add(limLine)
 	p.Legend.Add(fmt.Sprintf("limit %.1f °C", lim), limLine)
 	var ev *marks
-	if len(r.Events) > 0 {
-		ev = eventMarks(r.Events, true)
+	if evs := roomEvents(r.Events); len(evs) > 0 {
+		ev = eventMarks(evs, true)
 		ev.dataTop = math.Max(hi, lim)
 		p.Add(ev)
-		p.Legend.Add("event", ev)
+		p.Legend.Add("room event", ev)
 	}
 
 	if math.IsInf(lo, 0) {
@@ -349,8 +361,8 @@ func fanPanel(r *Run, opt PlotOptions) *plot.Plot {
 			p.Legend.Add(clipRunes(sanitize(orString(name, "?")), 20), l)
 		}
 	}
-	if len(r.Events) > 0 {
-		p.Add(eventMarks(r.Events, false))
+	if evs := roomEvents(r.Events); len(evs) > 0 {
+		p.Add(eventMarks(evs, false))
 	}
 	p.Y.Min, p.Y.Max = 0, 105
 	return p
@@ -373,8 +385,8 @@ func energyPanel(r *Run, opt PlotOptions, s Summary) *plot.Plot {
 	if l := addSeries(p, xs, ours, opt.MaxPoints, draw.LineStyle{Color: colOurs, Width: 2.2}); l != nil {
 		p.Legend.Add("coldaisle", l)
 	}
-	if len(r.Events) > 0 {
-		p.Add(eventMarks(r.Events, false))
+	if evs := roomEvents(r.Events); len(evs) > 0 {
+		p.Add(eventMarks(evs, false))
 	}
 	p.Y.Min = 0
 	return p

@@ -171,3 +171,44 @@ func TestPlotHostileValues(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// The inlet panel draws what the controller measured beside the true inlets, and the
+// controller's own events are left to the summary: they do not add event lines to the plot.
+func TestPlotMeasuredAndRoomEventsOnly(t *testing.T) {
+	with, without := &Run{SetpointC: 25}, &Run{SetpointC: 25}
+	for _, s := range controllerSamples() {
+		if err := with.Add(s); err != nil {
+			t.Fatal(err)
+		}
+		var room []Event
+		for _, e := range s.Events {
+			if !e.Controller {
+				room = append(room, e)
+			}
+		}
+		s.Events = room
+		if err := without.Add(s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var a, b bytes.Buffer
+	if err := WritePNG(&a, with, PlotOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := WritePNG(&b, without, PlotOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(a.Bytes(), b.Bytes()) {
+		t.Error("the controller's events changed the plot")
+	}
+	img, err := png.Decode(&a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := img.Bounds().Dy()
+	top := h * 6 / 100
+	band := (h - top) / 3
+	if n := countColor(img, image.Rect(0, top, 1200-200, top+band), colMeasured); n < 200 {
+		t.Errorf("measured line: %d pixels of its colour in the inlet panel", n)
+	}
+}

@@ -30,24 +30,31 @@ type Unit struct {
 	ValvePct float64 // 0..100; NaN when the unit has no valve under our control
 	Mode     string  // free form: "auto", "fallback", "tripped", ...
 	Zone     string  // the zone the unit's loop controls
-	// ZoneC is the zone measurement the loop uses; NaN when invalid (no fresh sensor).
+	// ZoneC is the zone value the controller MEASURED from its sensors (what its loop acts on,
+	// with the sensors' delay, noise and dropouts), not the true inlet; NaN when invalid.
 	ZoneC     float64
 	SetpointC float64
 	Alarm     bool
+	// Alarms are the controller's reasons for Alarm, in words ("tripped: not running"); Alarm
+	// may be set without a reason known.
+	Alarms []string
 }
 
 // Event marks something that happened at plant time T ("load step", "crah-2 trip").
 type Event struct {
 	T     float64 // plant seconds
 	Label string
+	// Controller: the controller's own action or alarm ("crah-2 alarm: tripped: ..."), not a
+	// scripted event of the room. Only the room's events are judged for excursion and recovery.
+	Controller bool
 }
 
 // Sample is one moment of a run. Slices are copied by Run.Add, so a caller may reuse them.
 type Sample struct {
 	T     float64 // plant seconds
 	Units []Unit
-	// InletsC are the true inlet temperatures, one per rack or sensor, in a stable order.
-	// NaN entries are gaps.
+	// InletsC are the TRUE inlet temperatures (the plant's truth, which no controller sees),
+	// one per rack or sensor, in a stable order. NaN entries are gaps.
 	InletsC []float64
 	// FanKW is our total fan power; BaselineFanKW the baseline's (every unit at 100 % under
 	// local control) at the same moment.
@@ -69,6 +76,18 @@ func (s *Sample) MaxInletC() float64 {
 	return m
 }
 
+// MaxMeasuredC is the highest finite zone value the controller measured (Unit.ZoneC), NaN when
+// there is none.
+func (s *Sample) MaxMeasuredC() float64 {
+	m := math.NaN()
+	for _, u := range s.Units {
+		if isFinite(u.ZoneC) && (math.IsNaN(m) || u.ZoneC > m) {
+			m = u.ZoneC
+		}
+	}
+	return m
+}
+
 // Run collects the samples of one simulation for the summary and the plot. The zero value
 // is ready to use. A Run is not safe for concurrent use.
 type Run struct {
@@ -81,7 +100,7 @@ type Run struct {
 	SettleS   float64 // start-up length in plant s; zero means DefaultSettleS, negative none
 
 	Samples []Sample
-	Events  []Event // every event of every sample, in the order added
+	Events  []Event // every event of every sample (the room's and the controller's), in the order added
 }
 
 // Add appends a deep copy of s. Times must be finite and not decrease; a bad sample is
@@ -100,6 +119,11 @@ func (r *Run) Add(s Sample) error {
 	}
 	c := s
 	c.Units = append([]Unit(nil), s.Units...)
+	for i := range c.Units {
+		if c.Units[i].Alarms != nil {
+			c.Units[i].Alarms = append([]string(nil), c.Units[i].Alarms...)
+		}
+	}
 	c.InletsC = append([]float64(nil), s.InletsC...)
 	c.Events = append([]Event(nil), s.Events...)
 	r.Samples = append(r.Samples, c)

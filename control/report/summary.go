@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -49,8 +50,10 @@ type Summary struct {
 	DurationS         float64
 	LimitC, BandK     float64
 	SettleS           float64
-	MaxInletC         float64 // NaN without inlets
+	MaxInletC         float64 // the TRUE inlets (Sample.InletsC); NaN without inlets
 	MaxInletT         float64
+	MaxMeasuredC      float64 // what the controller MEASURED (Unit.ZoneC); NaN without any
+	MaxMeasuredT      float64
 	MaxInletSettledC  float64 // from StartT+SettleS on; NaN when the run is shorter
 	MaxInletSettledT  float64
 	AboveLimitS       float64 // max inlet > LimitC
@@ -60,7 +63,8 @@ type Summary struct {
 	SavingPct         float64 // (1 - ours/baseline) * 100; NaN without a baseline
 	MeanFanKW         float64
 	MeanBaselineFanKW float64
-	Events            []EventResult
+	Events            []EventResult // the room's events (not the controller's), judged
+	Actions           []Event       // the controller's own events: what it did and why
 	Units             []UnitStats
 }
 
@@ -70,6 +74,7 @@ func Summarize(r *Run) Summary {
 	s := Summary{
 		Title: r.Title, Samples: len(r.Samples), LimitC: r.limitC(), BandK: r.bandK(), SettleS: r.settleS(),
 		MaxInletC: math.NaN(), MaxInletT: math.NaN(), MaxInletSettledC: math.NaN(), MaxInletSettledT: math.NaN(),
+		MaxMeasuredC: math.NaN(), MaxMeasuredT: math.NaN(),
 		SavingPct: math.NaN(), MeanFanKW: math.NaN(), MeanBaselineFanKW: math.NaN(),
 	}
 	n := len(r.Samples)
@@ -93,6 +98,9 @@ func Summarize(r *Run) Summary {
 		maxIn[i], sps[i] = m, r.setpointAt(sm)
 		if isFinite(m) && (math.IsNaN(s.MaxInletC) || m > s.MaxInletC) {
 			s.MaxInletC, s.MaxInletT = m, sm.T
+		}
+		if mm := sm.MaxMeasuredC(); isFinite(mm) && (math.IsNaN(s.MaxMeasuredC) || mm > s.MaxMeasuredC) {
+			s.MaxMeasuredC, s.MaxMeasuredT = mm, sm.T
 		}
 		if isFinite(m) && sm.T >= s.StartT+s.SettleS && (math.IsNaN(s.MaxInletSettledC) || m > s.MaxInletSettledC) {
 			s.MaxInletSettledC, s.MaxInletSettledT = m, sm.T
@@ -131,7 +139,23 @@ func Summarize(r *Run) Summary {
 		s.Units = append(s.Units, units[name].result())
 	}
 	s.Events = eventResults(r, maxIn, sps, s.BandK)
+	for _, e := range r.Events {
+		if e.Controller {
+			s.Actions = append(s.Actions, e)
+		}
+	}
 	return s
+}
+
+// roomEvents are the events of the room (scripted), without the controller's own.
+func roomEvents(evs []Event) []Event {
+	var out []Event
+	for _, e := range evs {
+		if !e.Controller {
+			out = append(out, e)
+		}
+	}
+	return out
 }
 
 type unitAcc struct {
@@ -182,7 +206,7 @@ func (a *unitAcc) result() UnitStats {
 
 // eventResults measures each event against the max inlet series.
 func eventResults(r *Run, maxIn, sps []float64, band float64) []EventResult {
-	evs := r.Events
+	evs := roomEvents(r.Events)
 	out := make([]EventResult, 0, len(evs))
 	n := len(r.Samples)
 	over := func(i int) bool { return maxIn[i] > sps[i]+band }
@@ -242,6 +266,28 @@ func eventResults(r *Run, maxIn, sps []float64, band float64) []EventResult {
 	return out
 }
 
+// wrap splits s into lines of at most n runes, at spaces where it can, at most maxLines (the
+// last one cut with '~').
+func wrap(s string, n, maxLines int) []string {
+	var out []string
+	r := []rune(s)
+	for len(r) > n && len(out) < maxLines-1 {
+		cut := n
+		for i := n; i > n/2; i-- {
+			if r[i] == ' ' {
+				cut = i
+				break
+			}
+		}
+		out = append(out, strings.TrimRight(string(r[:cut]), " "))
+		r = []rune(strings.TrimLeft(string(r[cut:]), " "))
+	}
+	return append(out, clipRunes(string(r), n))
+}
+
+// maxActionLines bounds the controller's events listed in the text summary.
+const maxActionLines = 30
+
 // String is the text of WriteText.
 func (s Summary) String() string {
 	var b bytes.Buffer
@@ -267,19 +313,22 @@ func (s Summary) WriteText(w io.Writer) error {
 		fmt.Fprintf(&b, "  %-17s %s\n", label, fmt.Sprintf(format, a...))
 	}
 	row("duration", "%s (%.1f min, %d samples)", clock(s.DurationS), s.DurationS/60, s.Samples)
-	row("max inlet", "%s C at %s", num(s.MaxInletC, 0, 2), clock(s.MaxInletT))
-	settled := fmt.Sprintf("after %.0f min", s.SettleS/60)
+	fmt.Fprintln(&b, "  (true: the room's real rack inlets, the plant's truth; measured: the zones as")
+	fmt.Fprintln(&b, "  the controller's sensors reported them, what it acted on)")
+	row("max true inlet", "%s C at %s", num(s.MaxInletC, 0, 2), clock(s.MaxInletT))
+	row("max measured", "%s C at %s", num(s.MaxMeasuredC, 0, 2), clock(s.MaxMeasuredT))
+	settled := fmt.Sprintf("true after %.0f min", s.SettleS/60)
 	if isFinite(s.MaxInletSettledC) {
 		row(settled, "%s C at %s", num(s.MaxInletSettledC, 0, 2), clock(s.MaxInletSettledT))
 	} else {
 		row(settled, "-- (the run is shorter)")
 	}
-	row(fmt.Sprintf("above %.1f C", s.LimitC), "%.1f min", s.AboveLimitS/60)
-	row(fmt.Sprintf("above sp+%.1f K", s.BandK), "%.1f min", s.AboveBandS/60)
+	row(fmt.Sprintf("true above %.1f C", s.LimitC), "%.1f min", s.AboveLimitS/60)
+	row(fmt.Sprintf("true > sp+%.1f K", s.BandK), "%.1f min", s.AboveBandS/60)
 	row("fan energy", "%.2f kWh vs baseline %.2f kWh: saving %s %%", s.FanKWh, s.BaselineFanKWh, num(s.SavingPct, 0, 1))
 	row("mean fan power", "%s kW vs baseline %s kW", num(s.MeanFanKW, 0, 2), num(s.MeanBaselineFanKW, 0, 2))
 	if len(s.Events) > 0 {
-		fmt.Fprintf(&b, "  events (peak: max inlet - setpoint; back: max inlet <= sp+%.1f K again)\n", s.BandK)
+		fmt.Fprintf(&b, "  room events (peak: max true inlet - setpoint; back: <= sp+%.1f K again)\n", s.BandK)
 	}
 	for _, e := range s.Events {
 		rec := "no excursion"
@@ -304,6 +353,22 @@ func (s Summary) WriteText(w io.Writer) error {
 			at = clock(e.T)
 		}
 		fmt.Fprintf(&b, "  %7s  %-16s peak %s; %s\n", at, lbl, peak, rec)
+	}
+	if len(s.Actions) > 0 {
+		fmt.Fprintln(&b, "  what the controller did")
+	}
+	for i, e := range s.Actions {
+		if i == maxActionLines-1 && len(s.Actions) > maxActionLines {
+			fmt.Fprintf(&b, "  %7s  ... and %d more (the controller's event log has them all)\n", "", len(s.Actions)-i)
+			break
+		}
+		for k, ln := range wrap(sanitize(e.Label), 68, 4) {
+			at := ""
+			if k == 0 {
+				at = clock(e.T)
+			}
+			fmt.Fprintf(&b, "  %7s  %s\n", at, ln)
+		}
 	}
 	if len(s.Units) > 0 {
 		fmt.Fprintln(&b, "  units (fan % mean, min..max; time per mode)")

@@ -136,9 +136,9 @@ type Aggregate struct {
 	// AboveRange are the sensors whose latest value lies above the plausible range (OutOfRange,
 	// not used): a hot reading that is not counted must still be reported.
 	AboveRange []string
-	Members        []Member
-	Counts         map[string]int // by quality name
-	Reason         string         // why not OK (empty when OK)
+	Members    []Member
+	Counts     map[string]int // by quality name
+	Reason     string         // why not OK (empty when OK)
 }
 
 // MarshalJSON writes NaN values as null (encoding/json refuses NaN).

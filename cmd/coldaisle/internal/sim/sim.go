@@ -12,6 +12,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -82,7 +83,8 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	defer wg.Wait()
 
 	var evMu sync.Mutex
-	var pending []report.Event
+	var pending []report.Event   // the controller's events not shown yet
+	zoneAlarms := zoneAlarmSet{} // under evMu
 	tw, err := twin.New(twin.Options{
 		Scenario: sc, Seed: o.Seed, Speed: o.Speed,
 		GatewayLink:  filepath.Join(dir, "gateway"),
@@ -127,6 +129,18 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 			snapMu.Unlock()
 		},
 		OnFirstCommand: func(d time.Duration) { firstCmd <- d },
+		OnEvents: func(evs []engine.Event) {
+			now := tw.PlantTime().Seconds()
+			evMu.Lock()
+			defer evMu.Unlock()
+			for _, e := range evs {
+				// the engine stamps its own (wall) clock: back to plant time by the twin's speed
+				t := math.Max(0, now-time.Since(e.Time).Seconds()*o.Speed)
+				pending = append(pending, report.Event{T: t, Label: e.Text(), Controller: true})
+				zoneAlarms.note(e)
+			}
+		},
+		SimSpeed: o.Speed,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("sim: controller: %w", err)
@@ -138,7 +152,8 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		appErr <- app.Serve(ctx)
 	}()
 
-	live, err := report.NewLive(o.Out, report.LiveOptions{Title: "coldaisle sim: " + sc.Name, Headless: o.Headless, SetpointC: cfg.Control.SetpointC})
+	live, err := report.NewLive(o.Out, report.LiveOptions{Title: "coldaisle sim: " + sc.Name, Headless: o.Headless,
+		SetpointC: cfg.Control.SetpointC, ControllerEvents: true})
 	if err != nil {
 		return nil, err
 	}
@@ -166,8 +181,8 @@ loop:
 			snapMu.Lock()
 			es := esnap
 			snapMu.Unlock()
-			s := sample(ts, es, seen)
 			evMu.Lock()
+			s := sample(ts, es, seen, zoneAlarms.byUnit(cfg))
 			s.Events = append(s.Events, pending...)
 			pending = pending[:0]
 			evMu.Unlock()
@@ -198,8 +213,46 @@ loop:
 	return res, nil
 }
 
-// sample turns the twin's truth and the controller's view into one report sample.
-func sample(ts twin.Snapshot, es engine.Snapshot, seen map[string]bool) report.Sample {
+// zoneAlarmSet holds the zones' raised alarms (zone -> key -> reason) from the engine's events:
+// the engine's snapshot flags a unit whose zone is in alarm, the events say why.
+type zoneAlarmSet map[string]map[string]string
+
+func (z zoneAlarmSet) note(e engine.Event) {
+	if e.Zone == "" {
+		return
+	}
+	switch e.Kind {
+	case engine.EventAlarm:
+		if z[e.Zone] == nil {
+			z[e.Zone] = map[string]string{}
+		}
+		z[e.Zone][e.Alarm] = e.Reason
+	case engine.EventClear:
+		delete(z[e.Zone], e.Alarm)
+	}
+}
+
+// byUnit gives each unit the reasons of the alarms of the zones it serves ("zone row-a: ...").
+func (z zoneAlarmSet) byUnit(cfg *site.Config) map[string][]string {
+	out := map[string][]string{}
+	for _, zc := range cfg.Zones {
+		keys := make([]string, 0, len(z[zc.Name]))
+		for k := range z[zc.Name] {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			for _, un := range zc.Units {
+				out[un] = append(out[un], "zone "+zc.Name+": "+z[zc.Name][k])
+			}
+		}
+	}
+	return out
+}
+
+// sample turns the twin's truth and the controller's view into one report sample: InletsC are
+// the plant's true rack inlets, a unit's ZoneC the zone value the controller measured.
+func sample(ts twin.Snapshot, es engine.Snapshot, seen map[string]bool, zoneAlarms map[string][]string) report.Sample {
 	s := report.Sample{
 		T:              ts.PlantTime.Seconds(),
 		FanKW:          ts.FanKW,
@@ -225,10 +278,13 @@ func sample(ts twin.Snapshot, es engine.Snapshot, seen map[string]bool) report.S
 			mode = eu.Mode.String()
 		}
 		zc, sp, zone := math.NaN(), math.NaN(), ""
+		var alarms []string
 		if ok {
 			zc, sp, zone = eu.MeasureC, eu.SetpointC, eu.Zone
+			alarms = append(append(alarms, eu.Alarms...), zoneAlarms[u.Name]...)
 		}
-		s.Units = append(s.Units, report.Unit{Name: u.Name, FanPct: u.FanPct, ValvePct: u.ValvePct, Mode: mode, Zone: zone, ZoneC: zc, SetpointC: sp, Alarm: ok && eu.Alarm})
+		s.Units = append(s.Units, report.Unit{Name: u.Name, FanPct: u.FanPct, ValvePct: u.ValvePct, Mode: mode, Zone: zone, ZoneC: zc, SetpointC: sp,
+			Alarm: ok && (eu.Alarm || len(alarms) > 0), Alarms: alarms})
 	}
 	for _, r := range ts.Racks {
 		s.InletsC = append(s.InletsC, r.InletC)
