@@ -83,6 +83,7 @@ type App struct {
 	alarms          alarmSet      // the controller's own alarms (storage, configuration)
 	pend            pendingState  // a commit confirmed waiting for its confirmation
 	storageFailures atomic.Uint64 // failed database writes (checkpoints, events, pending commit)
+	lastStorageFail atomic.Int64  // unix nanos of the last failed write
 	lastWrite       atomic.Int64  // unix nanos of the last period with a command written
 	wear            wearMeter     // write volume after the start-up (wear.go)
 }
@@ -158,6 +159,11 @@ func Open(ctx context.Context, o Options) (*App, error) {
 	a.eng = eng
 	if cp, err := db.LoadCheckpoint(); err != nil {
 		a.logf("state: %v (starting from tracking)", err)
+	} else if age := time.Since(cp.Time); age < 0 || age > cfg.Control.RestoreMaxAge.Duration {
+		// Old state describes a room that has moved on (or the board's clock cannot say how old
+		// it is): start from tracking, bumpless from what the units read back.
+		a.logf("state checkpoint %d of %s not restored: %s (control.restore_max_age %v); starting from tracking",
+			cp.Seq, cp.Time.Format(time.RFC3339), ageText(age), cfg.Control.RestoreMaxAge.Duration)
 	} else if st, ok := fromLoops(cp.Loops); ok {
 		st.Epoch = uint16(epoch)
 		if err := eng.Restore(st); err != nil {
@@ -211,6 +217,13 @@ func (a *App) firstBootCheck() error {
 		}
 	}
 	return nil
+}
+
+func ageText(age time.Duration) string {
+	if age < 0 {
+		return "of unknown age (the clock reads before it)"
+	}
+	return fmt.Sprintf("%v old", age.Round(time.Second))
 }
 
 func maxBMS(cfg *site.Config) time.Duration {
@@ -400,6 +413,7 @@ func (a *App) hook(ctx context.Context, rep engine.PeriodReport) {
 		}
 		if err := a.ckpt.Log(batch...); err != nil {
 			a.logf("event log: %v", err)
+			a.storageFailed("event log", err)
 		}
 		if a.opts.OnEvents != nil {
 			a.opts.OnEvents(evs)
@@ -448,6 +462,7 @@ func engineEvent(e engine.Event) storage.Event {
 func (a *App) event(kind, who, text string) {
 	if _, err := a.db.AppendEvent(storage.Event{Kind: kind, Who: who, Text: clip(text, 400)}); err != nil {
 		a.logf("event log: %v", err)
+		a.storageFailed("event log", err)
 	}
 }
 

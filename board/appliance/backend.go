@@ -358,6 +358,9 @@ func (b *backend) LogEvent(_ context.Context, e console.Event) error {
 	}
 	text := clip(kind+": "+e.Text, 4000)
 	_, err := b.a.db.AppendEvent(storage.Event{Time: e.Time, Kind: storageKind(kind), Who: clip(e.User, 64), Text: text})
+	if err != nil {
+		b.a.storageFailed("event log", err)
+	}
 	return err
 }
 

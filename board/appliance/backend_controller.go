@@ -50,6 +50,12 @@ func (b *backend) Status(context.Context) (console.Status, error) {
 		}
 	}
 	alarms = append(b.a.alarms.list(), alarms...)
+	// A manual fan is a reminder, not an alarm: it ends by itself, and says when.
+	for _, u := range snap.Units {
+		if u.Mode == engine.ModeManual && u.ManualLeft > 0 {
+			alarms = append(alarms, fmt.Sprintf("%s: fan in manual at %.0f %% for %v more (loop %s auto ends it)", u.Name, u.FanPct, u.ManualLeft.Round(time.Minute), u.Name))
+		}
+	}
 	return console.Status{Software: b.a.opts.Version, State: "controlling", Uptime: time.Since(b.a.start), Alarms: alarms}, nil
 }
 
@@ -227,7 +233,7 @@ func (b *backend) Counters(context.Context) ([]console.Counter, error) {
 // SetLoopMode implements console.Controller.
 func (b *backend) SetLoopMode(_ context.Context, unit string, mode console.LoopMode) error {
 	if mode.Manual {
-		return b.a.eng.SetManual(unit, mode.FanPct)
+		return b.a.eng.SetManualFor(unit, mode.FanPct, mode.For)
 	}
 	return b.a.eng.SetAuto(unit)
 }

@@ -332,19 +332,24 @@ func (s *alarmSet) list() []string {
 	return out
 }
 
+// storageClearAfter: the storage alarm clears only after this long without a failed write.
+const storageClearAfter = 30 * time.Second
+
 // storageFailed raises the storage alarm (with its counter and the health LED): a disk that
 // refuses writes means the state, the event log and any commit are not being kept.
 func (a *App) storageFailed(what string, err error) {
 	a.storageFailures.Add(1)
+	a.lastStorageFail.Store(time.Now().UnixNano())
 	a.alarms.raise("storage", fmt.Sprintf("storage: %s failed: %s; state and events are not being saved", what, oneLine(err.Error(), 200)))
 	if a.brd != nil {
 		a.brd.SetHealth(board.HealthDegraded)
 	}
 }
 
-// storageOK clears the storage alarm after a write succeeded.
+// storageOK clears the storage alarm after a write succeeded, once no write has failed for
+// storageClearAfter (a disk that refuses only some writes must not flap the alarm).
 func (a *App) storageOK() {
-	if !a.alarms.has("storage") {
+	if !a.alarms.has("storage") || time.Since(time.Unix(0, a.lastStorageFail.Load())) < storageClearAfter {
 		return
 	}
 	a.alarms.clear("storage")

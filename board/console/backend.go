@@ -198,6 +198,7 @@ type Counter struct {
 type LoopMode struct {
 	Manual bool
 	FanPct float64
+	For    time.Duration // how long manual lasts (0: the site's control.manual_default)
 }
 
 // UnitTest is the outcome of a commissioning test.

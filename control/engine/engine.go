@@ -118,6 +118,11 @@ type unitRT struct {
 	prevMode Mode
 	reason   string
 	manual   bool
+	// manFor and manUntil bound an operator's manual mode: manFor is what is left of it when no
+	// tick has set manUntil yet (a new SetManual, a restore); zero manUntil and manFor with manual
+	// set is the site file's manual_fan_pct, which lasts as long as the configuration says so.
+	manFor   time.Duration
+	manUntil time.Time
 	manPct   float64
 	fan      float64 // last fan command
 	valve    float64 // last valve command
@@ -430,8 +435,14 @@ func (e *Engine) controllable(name string) (int, *unitRT, error) {
 	return i, u, nil
 }
 
-// SetManual puts a unit's fan in manual at pct (clamped to its min..max: never below the minimum).
-func (e *Engine) SetManual(unit string, pct float64) error {
+// SetManual puts a unit's fan in manual at pct (clamped to its min..max: never below the minimum)
+// for the site's control.manual_default; see SetManualFor.
+func (e *Engine) SetManual(unit string, pct float64) error { return e.SetManualFor(unit, pct, 0) }
+
+// SetManualFor puts a unit's fan in manual at pct for d (0: control.manual_default; at most
+// control.manual_max). When d runs out the unit returns to auto by itself, with an event: manual
+// mode is never left on by a forgotten laptop, nor kept by a restart for good.
+func (e *Engine) SetManualFor(unit string, pct float64, d time.Duration) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	_, u, err := e.controllable(unit)
@@ -441,7 +452,15 @@ func (e *Engine) SetManual(unit string, pct float64) error {
 	if math.IsNaN(pct) || math.IsInf(pct, 0) || pct < 0 || pct > 100 {
 		return fmt.Errorf("%w: fan %g%% is outside 0..100", ErrBadValue, pct)
 	}
+	ct := e.cfg.Control
+	if d == 0 {
+		d = ct.ManualDefault.Duration
+	}
+	if d < 0 || d > ct.ManualMax.Duration {
+		return fmt.Errorf("%w: manual for %v: allowed up to control.manual_max %v", ErrBadValue, d, ct.ManualMax.Duration)
+	}
 	u.manual, u.manPct = true, clamp(pct, u.cfg.MinFanPct, u.cfg.MaxFanPct)
+	u.manFor, u.manUntil = d, time.Time{}
 	u.tune = nil
 	return nil
 }
@@ -454,7 +473,7 @@ func (e *Engine) SetAuto(unit string) error {
 	if err != nil {
 		return err
 	}
-	u.manual = false
+	u.manual, u.manFor, u.manUntil = false, 0, time.Time{}
 	u.tune = nil
 	return nil
 }
@@ -601,6 +620,7 @@ func (e *Engine) Tick(now time.Time) []Command {
 	// 2. Unit condition and mode.
 	for j, u := range e.units {
 		u.prevMode = u.mode
+		e.expireManual(u, now)
 		if u.cfg.DisableControls {
 			e.setMode(u, ModeDisabled, "disabled in the configuration", now)
 			continue
@@ -663,7 +683,7 @@ func (e *Engine) Tick(now time.Time) []Command {
 			u.trkFrom = now
 		case u.manual:
 			u.needTrk = false
-			e.setMode(u, ModeManual, "operator", now)
+			e.setMode(u, ModeManual, e.manualReason(u), now)
 		case u.tune != nil && insufficient == "":
 			e.setMode(u, ModeAutotune, "relay experiment", now)
 		case insufficient != "":
@@ -888,6 +908,42 @@ func (e *Engine) Tick(now time.Time) []Command {
 	}
 	e.finishTunes(now)
 	return cmds
+}
+
+// expireManual starts an operator's manual clock at the first tick after it was set, and ends the
+// manual mode when it runs out.
+func (e *Engine) expireManual(u *unitRT, now time.Time) {
+	if !u.manual {
+		return
+	}
+	if u.manUntil.IsZero() && u.manFor > 0 {
+		u.manUntil, u.manFor = now.Add(u.manFor), 0
+	}
+	if !u.manUntil.IsZero() && !now.Before(u.manUntil) {
+		u.manual, u.manUntil = false, time.Time{}
+		u.needTrk = true // back through tracking: bumpless from where the fan is
+		e.setMode(u, ModeTracking, "manual mode expired (control.manual_default/manual_max); back to automatic control", now)
+	}
+}
+
+// manualReason says whose manual mode it is and how long it lasts.
+func (e *Engine) manualReason(u *unitRT) string {
+	if u.manUntil.IsZero() && u.manFor == 0 {
+		return "manual_fan_pct in the configuration"
+	}
+	return "operator, until " + u.manUntil.Format("15:04:05")
+}
+
+// manualLeft is what is left of an operator's manual mode at now (0: none, or the configuration's).
+func (u *unitRT) manualLeft(now time.Time) time.Duration {
+	switch {
+	case !u.manual:
+		return 0
+	case !u.manUntil.IsZero():
+		return max(u.manUntil.Sub(now), time.Nanosecond)
+	default:
+		return u.manFor
+	}
 }
 
 // hotReadingAlarms raises and clears a zone's alarms for hot readings: an inlet past the alarm
@@ -1193,7 +1249,7 @@ func (e *Engine) Snapshot() Snapshot {
 	for _, u := range e.units {
 		us := UnitSnapshot{Name: u.cfg.Name, Mode: u.mode, Reason: u.reason, FanPct: u.fan, ValvePct: u.valve,
 			FanFeedback: u.st.FanPct, ValveFeedback: u.st.ValvePct, SupplyC: u.st.SupplyC, ReturnC: u.st.ReturnC,
-			Isolated: u.isolated, Tripped: u.tripped, Heartbeat: u.hb, MeasureC: math.NaN()}
+			Isolated: u.isolated, Tripped: u.tripped, Heartbeat: u.hb, MeasureC: math.NaN(), ManualLeft: u.manualLeft(e.now)}
 		if u.primary >= 0 {
 			z := e.zones[u.primary]
 			us.Zone, us.MeasureC, us.SetpointC = z.cfg.Name, z.meas, z.cfg.SetpointC

@@ -3,6 +3,7 @@ package engine
 import (
 	"fmt"
 	"math"
+	"time"
 
 	"github.com/coldaisle/coldaisle/control/pid"
 )
@@ -27,13 +28,17 @@ type ZoneState struct {
 
 // UnitLoop is one unit's checkpoint.
 type UnitLoop struct {
-	Mode      Mode      `json:"mode"`
-	Manual    bool      `json:"manual"`
-	ManualPct float64   `json:"manual_pct"`
-	FanPct    float64   `json:"fan_pct"`   // last fan command
-	ValvePct  float64   `json:"valve_pct"` // last valve command
-	Heartbeat uint16    `json:"heartbeat"`
-	Valve     pid.State `json:"valve"`
+	Mode      Mode    `json:"mode"`
+	Manual    bool    `json:"manual"`
+	ManualPct float64 `json:"manual_pct"`
+	// ManualLeft is what was left of an operator's manual mode (0 with Manual: the
+	// configuration's manual_fan_pct). A checkpoint without it does not restore an operator's
+	// manual mode: it would last for ever.
+	ManualLeft time.Duration `json:"manual_left,omitempty"`
+	FanPct     float64       `json:"fan_pct"`   // last fan command
+	ValvePct   float64       `json:"valve_pct"` // last valve command
+	Heartbeat  uint16        `json:"heartbeat"`
+	Valve      pid.State     `json:"valve"`
 }
 
 // State returns a checkpoint of every loop.
@@ -49,7 +54,7 @@ func (e *Engine) State() State {
 		s.Zones[z.cfg.Name] = zs
 	}
 	for _, u := range e.units {
-		s.Units[u.cfg.Name] = UnitLoop{Mode: u.mode, Manual: u.manual, ManualPct: u.manPct, FanPct: u.fan,
+		s.Units[u.cfg.Name] = UnitLoop{Mode: u.mode, Manual: u.manual, ManualPct: u.manPct, ManualLeft: u.manualLeft(e.now), FanPct: u.fan,
 			ValvePct: u.valve, Heartbeat: u.hb, Valve: u.valvePID.State()}
 	}
 	return s
@@ -70,7 +75,7 @@ func (e *Engine) Restore(s State) error {
 		}
 	}
 	for name, u := range s.Units {
-		if bad(u.ManualPct) || bad(u.FanPct) || bad(u.ValvePct) || u.ManualPct < 0 || u.ManualPct > 100 {
+		if bad(u.ManualPct) || bad(u.FanPct) || bad(u.ValvePct) || u.ManualPct < 0 || u.ManualPct > 100 || u.ManualLeft < 0 {
 			return fmt.Errorf("%w: unit %s: bad values", ErrBadState, name)
 		}
 	}
@@ -93,7 +98,16 @@ func (e *Engine) Restore(s State) error {
 		if err := u.valvePID.Restore(ul.Valve); err != nil {
 			return fmt.Errorf("%w: unit %s valve: %v", ErrBadState, u.cfg.Name, err)
 		}
-		u.manual, u.manPct = ul.Manual, clamp(ul.ManualPct, u.cfg.MinFanPct, u.cfg.MaxFanPct)
+		// An operator's manual mode resumes with what was left of it, never longer than the site
+		// now allows; the configuration's own manual_fan_pct was set up by build already.
+		switch {
+		case u.cfg.ManualFanPct != nil:
+		case ul.Manual && ul.ManualLeft > 0:
+			u.manual, u.manPct = true, clamp(ul.ManualPct, u.cfg.MinFanPct, u.cfg.MaxFanPct)
+			u.manFor, u.manUntil = min(ul.ManualLeft, e.cfg.Control.ManualMax.Duration), time.Time{}
+		default:
+			u.manual, u.manFor, u.manUntil = false, 0, time.Time{}
+		}
 		u.hb = ul.Heartbeat
 		u.needTrk = true
 		if u.mode != ModeDisabled {

@@ -157,6 +157,9 @@ type UnitSnapshot struct {
 	Alarm         bool
 	Alarms        []string
 	Heartbeat     uint16
+	// ManualLeft is what is left of an operator's manual mode (0 when not in manual, or in the
+	// configuration's manual_fan_pct, which does not expire).
+	ManualLeft time.Duration
 }
 
 // ZoneSnapshot is one zone for a console or UI.
