@@ -232,13 +232,26 @@ func TestCommitConfirmedRollsBackUnlessConfirmed(t *testing.T) {
 	if ev := h.b.EventsOf(console.EventRollback); len(ev) != 1 || !strings.Contains(ev[0].Text, "not confirmed within 5 min") {
 		t.Fatalf("rollback events %+v", ev)
 	}
-	// The candidate still holds the change: show diff shows it, commit applies it again.
+	// Told what was undone, and the candidate no longer holds the change: a plain commit must not
+	// apply again what was just rolled back.
+	h.Expect("% undone, the changes of version 2 by admin:")
+	h.Expect("-  min_fan_pct = 35.0")
+	h.Expect("+  min_fan_pct = 30.0")
 	h.WaitLine(cfgPrompt)
-	if out := h.Run("show diff", cfgPrompt); !strings.Contains(out, "+  min_fan_pct = 35.0") {
-		t.Fatalf("candidate lost the change: %q", out)
+	out = h.Run("show diff", cfgPrompt)
+	if !strings.Contains(out, "candidate reset to version 3 (automatic rollback of version 2)") || !strings.Contains(out, "no changes") {
+		t.Fatalf("candidate after the rollback: %q", out)
 	}
-	if out := h.Run("commit", cfgPrompt); !strings.Contains(out, "version 4 committed") {
+	if out := h.Run("commit", cfgPrompt); !strings.Contains(out, "commit: no changes") {
 		t.Fatalf("commit after rollback: %q", out)
+	}
+	if h.b.Versions() != 3 {
+		t.Fatalf("%d versions: the rolled-back change was committed again", h.b.Versions())
+	}
+	// A new change on the reset candidate commits against version 3.
+	h.Run("set unit crah-1 min_fan_pct 40", cfgPrompt)
+	if out := h.Run("commit", cfgPrompt); !strings.Contains(out, "version 4 committed") {
+		t.Fatalf("commit after reset: %q", out)
 	}
 }
 
