@@ -38,12 +38,13 @@ type backend struct {
 	testing map[string]bool // units under TestUnit or Autotune
 
 	// Knobs (tests shorten them).
-	tol         float64       // feedback tolerance of TestUnit, %
-	followSlack time.Duration // added to the rate-limited ramp time when waiting for a feedback
-	inletWait   time.Duration // how long TestUnit watches the zone's inlets after the fan step
-	tunePoll    time.Duration // AutotuneStatus poll period
-	rebootPath  string
-	rebootEnv   string
+	tol           float64       // feedback tolerance of TestUnit, %
+	followSlack   time.Duration // added to the rate-limited ramp time when waiting for a feedback
+	inletWait     time.Duration // how long TestUnit watches the zone's inlets after the fan step
+	progressEvery time.Duration // TestUnit tells how it goes at least this often
+	tunePoll      time.Duration // AutotuneStatus poll period
+	rebootPath    string
+	rebootEnv     string
 }
 
 // backend returns the App's console backend (one per App: its locks are shared by every line).
@@ -53,7 +54,7 @@ func (a *App) backend() *backend {
 		bb := a.cfg.Board
 		a.mu.Unlock()
 		a.bk = &backend{a: a, bootBoard: bb, holds: map[string]float64{}, testing: map[string]bool{},
-			tol: 5, followSlack: 30 * time.Second, inletWait: time.Minute, tunePoll: time.Second,
+			tol: 5, followSlack: 30 * time.Second, inletWait: time.Minute, progressEvery: 10 * time.Second, tunePoll: time.Second,
 			rebootPath: "/sbin/reboot", rebootEnv: "COLDAISLE_ALLOW_REBOOT"}
 	})
 	return a.bk

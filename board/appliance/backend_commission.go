@@ -78,7 +78,7 @@ func (b *backend) TestUnit(ctx context.Context, unit string, progress func(strin
 		return res, err
 	}
 	progress(fmt.Sprintf("fan held at %.0f%% (manual)", base))
-	if _, err := b.follow(ctx, unit, false, base, b.followTimeout(0, uc.FanRatePct, period)); err != nil {
+	if _, err := b.follow(ctx, unit, false, base, b.followTimeout(0, uc.FanRatePct, period), progress); err != nil {
 		return res, err
 	}
 	z0, zone := b.zoneNow(unit)
@@ -95,7 +95,7 @@ func (b *backend) TestUnit(ctx context.Context, unit string, progress func(strin
 		}
 		progress(fmt.Sprintf("fan step %.0f%% -> %.0f%%", base, target))
 		to := b.followTimeout(target-base, uc.FanRatePct, period)
-		fr, err := b.follow(ctx, unit, false, target, to)
+		fr, err := b.follow(ctx, unit, false, target, to, progress)
 		if err != nil {
 			return res, err
 		}
@@ -103,7 +103,7 @@ func (b *backend) TestUnit(ctx context.Context, unit string, progress func(strin
 
 		// 2. The zone's inlets: more air, cooler inlets (and the reverse).
 		if zone != "" {
-			if err := sleepCtx(ctx, b.inletWait); err != nil {
+			if err := b.watchInlets(ctx, unit, zone, z0, progress); err != nil {
 				return res, err
 			}
 			z1, _ := b.zoneNow(unit)
@@ -146,7 +146,7 @@ func (b *backend) TestUnit(ctx context.Context, unit string, progress func(strin
 		}
 		progress(fmt.Sprintf("valve step %.0f%% -> %.0f%%", vbase, vt))
 		to := b.followTimeout(0, 0, period)
-		fr, err := b.follow(ctx, unit, true, vt, to)
+		fr, err := b.follow(ctx, unit, true, vt, to, progress)
 		if err != nil {
 			return res, err
 		}
@@ -220,14 +220,56 @@ func (f followed) check(name string, want, tol float64, timeout time.Duration) c
 	return c
 }
 
-// follow waits until a read-back taken after now shows the fan (or valve) within tol of want.
-// It returns ctx's error when cancelled, and ok false at the timeout.
-func (b *backend) follow(ctx context.Context, unit string, valve bool, want float64, timeout time.Duration) (followed, error) {
+// watchInlets waits b.inletWait for the zone's inlets to answer a fan step, telling how they go
+// every progressEvery (a minute without a word looks like a hung console).
+func (b *backend) watchInlets(ctx context.Context, unit, zone string, z0 engine.ZoneSnapshot, progress func(string)) error {
+	progress(fmt.Sprintf("watching zone %s inlets for %v (now %s)", zone, b.inletWait.Round(100*time.Millisecond), zoneTemp(z0)))
+	start := time.Now()
+	for {
+		left := b.inletWait - time.Since(start)
+		if left <= 0 {
+			return ctx.Err()
+		}
+		if err := sleepCtx(ctx, min(left, b.progressEvery)); err != nil {
+			return err
+		}
+		if el := time.Since(start); el < b.inletWait {
+			z, _ := b.zoneNow(unit)
+			progress(fmt.Sprintf("zone %s inlets %s, %v of %v", zone, zoneTemp(z), el.Round(time.Second), b.inletWait.Round(time.Second)))
+		}
+	}
+}
+
+func zoneTemp(z engine.ZoneSnapshot) string {
+	if !z.OK || math.IsNaN(z.MeasureC) {
+		return fmt.Sprintf("n/a, %d of %d sensors valid", z.Valid, z.Total)
+	}
+	return fmt.Sprintf("%.2f C", z.MeasureC)
+}
+
+// follow waits until a read-back taken after now shows the fan (or valve) within tol of want,
+// telling where it is every progressEvery. It returns ctx's error when cancelled, and ok false
+// at the timeout.
+func (b *backend) follow(ctx context.Context, unit string, valve bool, want float64, timeout time.Duration, progress func(string)) (followed, error) {
 	start := time.Now()
 	poll := time.NewTicker(b.pollEvery())
 	defer poll.Stop()
 	last := math.NaN()
+	what := "fan"
+	if valve {
+		what = "valve"
+	}
+	told := start
 	for {
+		if time.Since(told) >= b.progressEvery {
+			told = time.Now()
+			got := "n/a"
+			if !math.IsNaN(last) {
+				got = fmt.Sprintf("%.1f %%", last)
+			}
+			progress(fmt.Sprintf("%s feedback %s (want %.0f ±%.0f %%), %v of %v", what, got, want, b.tol,
+				time.Since(start).Round(time.Second), timeout.Round(time.Second)))
+		}
 		if st, at, ok := b.a.eng.ReadBack(unit); ok && at.After(start) {
 			last = st.FanPct
 			if valve {

@@ -109,10 +109,24 @@ func (b *backend) Sensors(context.Context) ([]console.SensorReading, error) {
 	return out, nil
 }
 
+// refused reports whether the unit's newest read-back was refused (it answers, but a value is
+// not available or implausible), and returns that read-back.
+func (b *backend) refused(unit string) (engine.UnitState, bool) {
+	lr, lat, ok := b.a.eng.LastRead(unit)
+	if !ok {
+		return engine.UnitState{}, false
+	}
+	_, rat, rok := b.a.eng.ReadBack(unit)
+	return lr, !rok || lat.After(rat)
+}
+
 // unitMode is the console's word for a unit's state.
 func (b *backend) unitMode(us engine.UnitSnapshot) string {
 	rb, _, ok := b.a.eng.ReadBack(us.Name)
+	_, bad := b.refused(us.Name)
 	switch {
+	case us.Isolated && bad:
+		return "fail-safe" // it answers, but with values the engine cannot use
 	case us.Isolated:
 		return "offline"
 	case us.Mode == engine.ModeDisabled:
@@ -138,13 +152,15 @@ func (b *backend) Units(context.Context) ([]console.UnitStatus, error) {
 		}
 		// A fan drive has no temperature points and no coil: show "-", not the engine's 0.
 		supply, ret := b.a.unitTemps(us.Name)
-		if !supply {
-			st.SupplyC, st.ValvePct = math.NaN(), math.NaN()
-		}
-		if !ret {
-			st.ReturnC = math.NaN()
-		}
-		if rb, _, ok := b.a.eng.ReadBack(us.Name); ok && !us.Isolated {
+		st.NoSupply, st.NoValve, st.NoReturn = !supply, !supply, !ret
+		if lr, bad := b.refused(us.Name); bad {
+			// The newest read-back was refused: show it, its unavailable values as n/a (NaN),
+			// rather than an older good one or the command.
+			st.FanPct, st.ValvePct, st.SupplyC, st.ReturnC, st.FanKW = lr.FanPct, lr.ValvePct, lr.SupplyC, lr.ReturnC, lr.FanKW
+			if st.Alarm == "" && lr.Alarm {
+				st.Alarm = fmt.Sprintf("code %d", lr.AlarmCode)
+			}
+		} else if rb, _, ok := b.a.eng.ReadBack(us.Name); ok && !us.Isolated {
 			st.FanPct, st.FanKW = rb.FanPct, rb.FanKW
 			if supply {
 				st.ValvePct = rb.ValvePct
@@ -173,9 +189,36 @@ func zoneTuning(cfg *site.Config, z *site.Zone) site.Tuning {
 	return cfg.Control.FanTuning
 }
 
+// zonesOf lists every zone a unit serves, "row-a,row-b" (the snapshot names only its main one).
+func zonesOf(cfg *site.Config, unit, main string) string {
+	var names []string
+	for _, i := range cfg.ZonesOf(unit) {
+		names = append(names, cfg.Zones[i].Name)
+	}
+	if len(names) == 0 {
+		return main
+	}
+	return strings.Join(names, ",")
+}
+
+// valveMode is the mode of a unit's supply-air loop: its own (the engine's), not the fan's; "held"
+// while a commissioning test holds the valve.
+func (b *backend) valveMode(unit string) string {
+	b.cfgMu.Lock()
+	_, held := b.holds[unit]
+	b.cfgMu.Unlock()
+	if held {
+		return "held"
+	}
+	if m, ok := b.a.eng.ValveMode(unit); ok {
+		return m
+	}
+	return "-"
+}
+
 // Loops implements console.Controller: one zone loop per zone (its mode column carries the valid
-// sensors, its output the zone's airflow demand), then each unit's fan (in its main zone) and
-// supply-air valve loop.
+// sensors, its output the zone's airflow demand), then each unit's fan (every zone it serves) and
+// supply-air valve loop (in its own mode: a fan in manual leaves the valve loop in auto).
 func (b *backend) Loops(context.Context) ([]console.LoopStatus, error) {
 	cfg, _ := b.running()
 	snap := b.a.eng.Snapshot()
@@ -208,10 +251,10 @@ func (b *backend) Loops(context.Context) ([]console.LoopStatus, error) {
 			vt = *uc.ValveTuning
 		}
 		mode := b.unitMode(us)
-		out = append(out, console.LoopStatus{Unit: us.Name, Loop: "fan", Zone: us.Zone, Mode: mode, SetpointC: us.SetpointC,
+		out = append(out, console.LoopStatus{Unit: us.Name, Loop: "fan", Zone: zonesOf(cfg, us.Name, us.Zone), Mode: mode, SetpointC: us.SetpointC,
 			MeasuredC: us.MeasureC, OutputPct: us.FanPct, Kp: ft.Kp, Ti: ft.Ti, Td: ft.Td})
 		if supply, _ := b.a.unitTemps(us.Name); supply { // a fan drive has no coil, so no valve loop
-			out = append(out, console.LoopStatus{Unit: us.Name, Loop: "valve", Zone: "supply", Mode: mode, SetpointC: uc.SupplySPC,
+			out = append(out, console.LoopStatus{Unit: us.Name, Loop: "valve", Zone: "supply", Mode: b.valveMode(us.Name), SetpointC: uc.SupplySPC,
 				MeasuredC: us.SupplyC, OutputPct: us.ValvePct, Kp: vt.Kp, Ti: vt.Ti, Td: vt.Td})
 		}
 	}
@@ -370,13 +413,22 @@ func (b *backend) busFor(ctx context.Context, target string) (*modbus.Bus, func(
 	return bus, func() {}, nil
 }
 
-// Reboot implements console.Controller. Only a board set up for it reboots: on a laptop or in
-// the simulator a console reboot would take the host down.
-func (b *backend) Reboot(ctx context.Context) error {
+// RebootPermitted implements console.Controller. Only a board set up for it reboots: on a laptop
+// or in the simulator a console reboot would take the host down.
+func (b *backend) RebootPermitted(context.Context) error {
 	_, statErr := os.Stat(b.rebootPath)
 	if b.a.opts.NoBoard || statErr != nil || os.Getenv(b.rebootEnv) != "1" {
-		b.a.event(storage.KindSystem, "console", "reboot refused: not permitted on this machine")
 		return ErrRebootNotPermitted
+	}
+	return nil
+}
+
+// Reboot implements console.Controller (checking RebootPermitted again: the console asked before
+// the confirmation, and the machine may have changed since).
+func (b *backend) Reboot(ctx context.Context) error {
+	if err := b.RebootPermitted(ctx); err != nil {
+		b.a.event(storage.KindSystem, "console", "reboot refused: not permitted on this machine")
+		return err
 	}
 	b.a.event(storage.KindSystem, "console", "reboot requested from the console")
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)

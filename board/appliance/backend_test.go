@@ -119,7 +119,7 @@ func startRig(t *testing.T, mod func(*Options)) *rig {
 	})
 	waitFor(t, 10*time.Second, "two control periods", func() bool { return a.periods.Load() >= 2 })
 	b := a.backend()
-	b.followSlack, b.inletWait, b.tunePoll = 3*time.Second, 600*time.Millisecond, 50*time.Millisecond
+	b.followSlack, b.inletWait, b.tunePoll, b.progressEvery = 3*time.Second, 600*time.Millisecond, 50*time.Millisecond, 100*time.Millisecond
 	return &rig{a: a, b: b, crah: units[1], addr: addr, dir: dir}
 }
 
@@ -528,6 +528,16 @@ func TestBackendTestUnit(t *testing.T) {
 	if hist, _ := r.a.db.ConfigHistory(); len(hist) != 1 {
 		t.Errorf("the test stored %d configuration versions", len(hist)-1)
 	}
+	// It says how it goes while it waits: the inlets during their watch, with their values.
+	watch := 0
+	for _, l := range lines {
+		if strings.HasPrefix(l, "zone z1 inlets ") && strings.Contains(l, " C, ") {
+			watch++
+		}
+	}
+	if watch < 2 || !slices.ContainsFunc(lines, func(l string) bool { return strings.HasPrefix(l, "watching zone z1 inlets for") }) {
+		t.Errorf("%d progress lines during the inlet watch:\n%s", watch, strings.Join(lines, "\n"))
+	}
 }
 
 func TestBackendTestUnitAbortRestores(t *testing.T) {
@@ -608,6 +618,9 @@ func TestBackendAutotune(t *testing.T) {
 
 func TestBackendRebootRefused(t *testing.T) {
 	r := startRig(t, nil)
+	if err := r.b.RebootPermitted(context.Background()); !errors.Is(err, ErrRebootNotPermitted) {
+		t.Fatalf("reboot permitted: %v", err)
+	}
 	if err := r.b.Reboot(context.Background()); !errors.Is(err, ErrRebootNotPermitted) || err.Error() != "reboot: not permitted on this machine" {
 		t.Fatalf("reboot: %v", err)
 	}
@@ -808,9 +821,9 @@ profile = "vfd-fan"
 		t.Fatalf("units %+v %v", us, err)
 	}
 	for _, u := range us {
-		noTemps := math.IsNaN(u.SupplyC) && math.IsNaN(u.ReturnC) && math.IsNaN(u.ValvePct)
-		if (u.Name == "fan-2") != noTemps {
-			t.Errorf("%s: supply %v return %v valve %v", u.Name, u.SupplyC, u.ReturnC, u.ValvePct)
+		noTemps := u.NoSupply && u.NoReturn && u.NoValve
+		if (u.Name == "fan-2") != noTemps || math.IsNaN(u.FanPct) {
+			t.Errorf("%s: %+v", u.Name, u)
 		}
 	}
 	ls, err := b.Loops(context.Background())

@@ -135,6 +135,9 @@ type Controller interface {
 	TestUnit(ctx context.Context, unit string, progress func(line string)) (UnitTest, error)
 	// ModbusRead reads registers on a line (a target URL as in site.Line.Target).
 	ModbusRead(ctx context.Context, req ModbusRequest) ([]uint16, error)
+	// RebootPermitted says whether Reboot may restart this machine (nil) or why not; the console
+	// asks it before asking the technician to confirm.
+	RebootPermitted(ctx context.Context) error
 	// Reboot restarts the board (after the console has asked for confirmation).
 	Reboot(ctx context.Context) error
 }
@@ -160,28 +163,31 @@ type SensorReading struct {
 	BatteryMV int
 }
 
-// UnitStatus is the live state of one air handler.
+// UnitStatus is the live state of one air handler. A value that is NaN is not available (the
+// unit answered its "no value" sentinel or an implausible number): the table shows "n/a".
 type UnitStatus struct {
 	Name     string
 	Line     string
 	UnitID   int
 	Mode     string // auto, manual, fallback, disabled, offline, fail-safe
 	FanPct   float64
-	ValvePct float64 // NaN for these three: the unit has no such point (a fan drive has no
-	SupplyC  float64 // coil and no temperatures); the table shows "-"
+	ValvePct float64
+	SupplyC  float64
 	ReturnC  float64
 	FanKW    float64
 	Alarm    string // empty when none
+	// The unit has no such point (a fan drive has no coil and no temperatures): "-".
+	NoValve, NoSupply, NoReturn bool
 }
 
 // LoopStatus is the live state of one control loop.
 type LoopStatus struct {
 	Unit      string
 	Loop      string // fan or valve
-	Zone      string
-	Mode      string // auto, manual, fail-safe, off
+	Zone      string // every zone the loop serves, "row-a,row-b"
+	Mode      string // auto, manual, fail-safe, tracking, held, off: the loop's own mode
 	SetpointC float64
-	MeasuredC float64
+	MeasuredC float64 // NaN: no valid measurement ("n/a")
 	OutputPct float64
 	Kp        float64
 	Ti        float64

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"golang.org/x/term"
 
@@ -60,6 +61,15 @@ func parseNumber(v string) (float64, error) {
 	f, err := strconv.ParseFloat(v, 64)
 	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
 		return 0, fmt.Errorf("%q is not a number", v)
+	}
+	return f, nil
+}
+
+// parsePercent is a percentage as typed: a number, with or without a trailing % (50 or 50%).
+func parsePercent(v string) (float64, error) {
+	f, err := parseNumber(strings.TrimSuffix(v, "%"))
+	if err != nil {
+		return 0, fmt.Errorf("%q is not a number (a percentage: 50 or 50%%)", v)
 	}
 	return f, nil
 }
@@ -124,8 +134,8 @@ func buildOpTree() *node {
 		kw("loop", "put a unit's fan loop in manual, or back in auto", nil,
 			unitArg("the unit", nil,
 				kw("manual", "hold the fan at a fixed speed", nil,
-					&node{arg: "PCT", help: "fan speed, % within the unit's min..max", run: (*session).loopManual,
-						check: func(_ *session, _ []string, v string) error { _, err := parseNumber(v); return err }}),
+					&node{arg: "PCT", help: "fan speed, % within the unit's min..max (50 or 50%)", run: (*session).loopManual,
+						check: func(_ *session, _ []string, v string) error { _, err := parsePercent(v); return err }}),
 				kw("auto", "back to automatic control", (*session).loopAuto))),
 		kw("tune", "autotune a unit's loop (any key aborts)", nil,
 			unitArg("the unit (its fan loop)", tune("fan"),
@@ -149,9 +159,10 @@ func (s *session) logout([]string) error { return errLogout }
 
 func (s *session) help([]string) error {
 	s.write("Commands (words may be shortened: sh st = show status):\n")
-	s.write(formatChoices(choicesOf(s.root())))
-	s.write("Keys: Tab completes a word, ? lists what can come next, up/down recall lines,\n" +
-		"Ctrl-C clears the line, Ctrl-V makes the next key literal, Ctrl-D logs out.\n")
+	s.write(formatChoices(choicesOf(s.root()), s.width))
+	keys := "Keys: Tab completes a word, ? lists what can come next, up/down recall lines, " +
+		"Ctrl-C clears the line, Ctrl-V makes the next key literal, Ctrl-D logs out."
+	s.write(strings.Join(wrapText(keys, min(s.width-1, 79)), "\n") + "\n")
 	return nil
 }
 
@@ -165,7 +176,9 @@ func choicesOf(n *node) []choice {
 
 // backendErr words an error of the backend for the command that met it.
 func backendErr(cmd string, err error) error {
-	return &userError{cmd + ": " + oneLine(err.Error())}
+	msg := oneLine(err.Error())
+	msg = strings.TrimPrefix(msg, cmd+": ") // not "reboot: reboot: not permitted"
+	return &userError{cmd + ": " + msg}
 }
 
 func (s *session) showStatus([]string) error {
@@ -212,8 +225,23 @@ func (s *session) showStatus([]string) error {
 		{"sensors", count(ss)},
 		{"units", count(us)},
 		{"alarms", alarms},
-	}))
+	}, s.width))
 	return nil
+}
+
+// table lays rows out for the session's terminal.
+func (s *session) table(cols []column, rows [][]string) string {
+	return layoutTable(cols, rows, s.width)
+}
+
+// sensorValue is a reading as the table shows it: "n/a" when the sensor has no valid value (a
+// probe fault, never heard, or not a finite number), never a number that is not a reading.
+func sensorValue(r SensorReading) string {
+	switch {
+	case r.State == "missing" || r.State == "fault" || math.IsNaN(r.Value) || math.IsInf(r.Value, 0):
+		return "n/a"
+	}
+	return num(r.Value, 1) + " " + r.Unit
 }
 
 func (s *session) sensorTable() (string, error) {
@@ -227,12 +255,12 @@ func (s *session) sensorTable() (string, error) {
 		if r.BatteryMV > 0 {
 			batt = strconv.FormatFloat(float64(r.BatteryMV)/1000, 'f', 2, 64)
 		}
-		rows = append(rows, []string{r.ID, r.Zone, r.Rack, num(r.Value, 1) + " " + r.Unit, age(r.Age), batt, r.State})
+		rows = append(rows, []string{r.ID, r.Zone, r.Rack, sensorValue(r), age(r.Age), batt, r.State})
 	}
-	return renderTable([]column{
-		{title: "sensor", width: 25}, {title: "zone", width: 8}, {title: "rack", width: 6},
-		{title: "value", width: 9, right: true}, {title: "age", width: 5, right: true}, {title: "batt", width: 4, right: true},
-		{title: "state", width: 11},
+	return s.table([]column{
+		{title: "sensor", keep: true}, {title: "zone"}, {title: "rack"},
+		{title: "value", right: true}, {title: "age", right: true}, {title: "batt", right: true},
+		{title: "state"},
 	}, rows), nil
 }
 
@@ -256,14 +284,15 @@ func (s *session) showUnits([]string) error {
 		if alarm == "" {
 			alarm = "-"
 		}
-		rows = append(rows, []string{u.Name, u.Line, strconv.Itoa(u.UnitID), u.Mode, num(u.FanPct, 0), num(u.ValvePct, 0),
-			num(u.SupplyC, 1), num(u.ReturnC, 1), num(u.FanKW, 1), alarm})
+		rows = append(rows, []string{u.Name, u.Line, strconv.Itoa(u.UnitID), u.Mode, reading(u.FanPct, 0, false),
+			reading(u.ValvePct, 0, u.NoValve), reading(u.SupplyC, 1, u.NoSupply), reading(u.ReturnC, 1, u.NoReturn),
+			reading(u.FanKW, 1, false), alarm})
 	}
-	s.write(renderTable([]column{
-		{title: "unit", width: 10}, {title: "line", width: 6}, {title: "id", width: 3, right: true},
-		{title: "mode", width: 8}, {title: "fan%", width: 4, right: true}, {title: "vlv%", width: 4, right: true},
-		{title: "sup C", width: 5, right: true}, {title: "ret C", width: 5, right: true},
-		{title: "fan kW", width: 6, right: true}, {title: "alarm", width: 9},
+	s.write(s.table([]column{
+		{title: "unit", keep: true}, {title: "line"}, {title: "id", right: true},
+		{title: "mode"}, {title: "fan%", right: true}, {title: "vlv%", right: true},
+		{title: "sup C", right: true}, {title: "ret C", right: true},
+		{title: "fan kW", right: true}, {title: "alarm"},
 	}, rows))
 	return nil
 }
@@ -275,14 +304,14 @@ func (s *session) showLoops([]string) error {
 	}
 	var rows [][]string
 	for _, l := range ls {
-		rows = append(rows, []string{l.Unit + " " + l.Loop, l.Zone, l.Mode, num(l.SetpointC, 1), num(l.MeasuredC, 1),
-			num(l.OutputPct, 1), strconv.FormatFloat(l.Kp, 'g', 4, 64), strconv.FormatFloat(l.Ti, 'g', 5, 64),
+		rows = append(rows, []string{l.Unit + " " + l.Loop, l.Zone, l.Mode, num(l.SetpointC, 1), reading(l.MeasuredC, 1, false),
+			reading(l.OutputPct, 1, false), strconv.FormatFloat(l.Kp, 'g', 4, 64), strconv.FormatFloat(l.Ti, 'g', 5, 64),
 			strconv.FormatFloat(l.Td, 'g', 4, 64)})
 	}
-	s.write(renderTable([]column{
-		{title: "loop", width: 16}, {title: "zone", width: 8}, {title: "mode", width: 9},
-		{title: "sp C", width: 5, right: true}, {title: "pv C", width: 5, right: true}, {title: "out%", width: 5, right: true},
-		{title: "kp", width: 5, right: true}, {title: "ti_s", width: 6, right: true}, {title: "td_s", width: 4, right: true},
+	s.write(s.table([]column{
+		{title: "loop", keep: true}, {title: "zone"}, {title: "mode"},
+		{title: "sp C", right: true}, {title: "pv C", right: true}, {title: "out%", right: true},
+		{title: "kp", right: true}, {title: "ti_s", right: true}, {title: "td_s", right: true},
 	}, rows))
 	return nil
 }
@@ -300,8 +329,8 @@ func (s *session) showLog(a []string) error {
 	for _, e := range evs {
 		rows = append(rows, []string{e.Time.Format("2006-01-02 15:04:05"), e.User, e.Kind, e.Text})
 	}
-	s.write(renderTable([]column{
-		{title: "time", width: 19}, {title: "user", width: 8}, {title: "event", width: 12}, {title: "text", width: 33, wrap: true},
+	s.write(s.table([]column{
+		{title: "time"}, {title: "user"}, {title: "event"}, {title: "text", wrap: true},
 	}, rows))
 	return nil
 }
@@ -316,7 +345,8 @@ func encodeConfig(c *site.Config) string {
 
 func (s *session) showConfig(a []string) error {
 	if len(a) == 0 {
-		s.printf("# version %d, %s\n%s", s.runVer.N, versionLine(s.runVer), encodeConfig(s.running))
+		s.printf("# version %d, %s\n", s.runVer.N, versionLine(s.runVer))
+		s.write(encodeConfig(s.running))
 		return nil
 	}
 	n, _ := strconv.Atoi(a[0])
@@ -327,7 +357,8 @@ func (s *session) showConfig(a []string) error {
 		}
 		return backendErr("show config", err)
 	}
-	s.printf("# version %d, %s\n%s", v.N, versionLine(v), encodeConfig(cfg))
+	s.printf("# version %d, %s\n", v.N, versionLine(v))
+	s.write(encodeConfig(cfg))
 	return nil
 }
 
@@ -340,7 +371,7 @@ func (s *session) showCounters([]string) error {
 	for _, c := range cs {
 		rows = append(rows, []string{c.Name, strconv.FormatUint(c.Value, 10)})
 	}
-	s.write(renderTable([]column{{title: "counter", width: 56}, {title: "value", width: 20, right: true}}, rows))
+	s.write(s.table([]column{{title: "counter"}, {title: "value", right: true}}, rows))
 	return nil
 }
 
@@ -357,9 +388,9 @@ func (s *session) showHistory([]string) error {
 		}
 		rows = append(rows, []string{strconv.Itoa(v.N) + mark, v.Time.Format("2006-01-02 15:04"), v.User, v.Comment})
 	}
-	s.write(renderTable([]column{
-		{title: "version", width: 7, right: true}, {title: "time", width: 16}, {title: "user", width: 10},
-		{title: "comment", width: 38, wrap: true},
+	s.write(s.table([]column{
+		{title: "version", right: true}, {title: "time"}, {title: "user"},
+		{title: "comment", wrap: true},
 	}, rows))
 	s.write("(* running)\n")
 	return nil
@@ -373,7 +404,9 @@ func (s *session) watchSensors([]string) error {
 			return backendErr("watch sensors", err)
 		}
 		drawn := s.now()
-		s.printf("\x1b[H\x1b[2Jsensors at %s (every %v; any key stops)\n%s", drawn.Format("15:04:05"), s.c.o.WatchEvery, t)
+		s.writeControl("\x1b[H\x1b[2J") // the console's own sequence: home, clear the screen
+		s.printf("sensors at %s (every %v; any key stops)\n", drawn.Format("15:04:05"), s.c.o.WatchEvery)
+		s.write(t)
 		tm := s.c.o.Clock.TimerAt(drawn.Add(s.c.o.WatchEvery))
 		pressed, err := s.in.key(tm.C())
 		tm.Stop()
@@ -388,7 +421,7 @@ func (s *session) watchSensors([]string) error {
 
 func (s *session) loopManual(a []string) error {
 	name := a[0]
-	pct, _ := parseNumber(a[1])
+	pct, _ := parsePercent(a[1])
 	u := s.running.Unit(name)
 	cmd := "loop " + name + " manual"
 	switch {
@@ -519,11 +552,9 @@ func (s *session) testUnit(a []string) error {
 			r = "pass"
 			passed++
 		}
-		rows = append(rows, []string{c.Name, c.Want, c.Got, r})
+		rows = append(rows, []string{c.Name, r, c.Want, c.Got})
 	}
-	s.write(renderTable([]column{
-		{title: "check", width: 32}, {title: "expected", width: 18}, {title: "measured", width: 18}, {title: "result", width: 6},
-	}, rows))
+	s.write(s.testResult(rows))
 	verdict := "FAIL"
 	if res.Pass {
 		verdict = "PASS"
@@ -531,6 +562,39 @@ func (s *session) testUnit(a []string) error {
 	s.printf("test unit %s: %s (%d of %d checks passed)\n", unit, verdict, passed, len(res.Checks))
 	s.logEvent(EventTestUnit, fmt.Sprintf("%s %s (%d of %d checks passed)", unit, verdict, passed, len(res.Checks)))
 	return nil
+}
+
+// testResult shows the checks of a commissioning test whole (the numbers are the point of it):
+// a table whose last column wraps when it fits the terminal, else one block per check.
+func (s *session) testResult(rows [][]string) string {
+	cols := []column{{title: "check"}, {title: "result"}, {title: "expected"}, {title: "measured", wrap: true}}
+	need := 2 * len(cols)
+	for i := range cols {
+		w := utf8.RuneCountInString(cols[i].title)
+		for _, r := range rows {
+			w = max(w, utf8.RuneCountInString(printable(r[i])))
+		}
+		if i == len(cols)-1 {
+			w = min(w, 20) // the measured column may wrap down to this
+		}
+		need += w
+	}
+	if need-2 <= s.width {
+		return s.table(cols, rows)
+	}
+	var b strings.Builder
+	for _, r := range rows {
+		for i, l := range []string{r[1] + "  " + r[0], "expected " + r[2], "measured " + r[3]} {
+			indent := "  "
+			if i > 0 {
+				indent = "        "
+			}
+			for _, part := range wrapText(printable(l), max(20, s.width-len(indent)-1)) {
+				b.WriteString(indent + part + "\n")
+			}
+		}
+	}
+	return b.String()
 }
 
 func (s *session) modbusRead(words []string) error {
@@ -580,6 +644,12 @@ func (s *session) confirm(question string) (bool, error) {
 }
 
 func (s *session) reboot([]string) error {
+	// Ask whether it may happen before asking whether it should: a yes answered with "not
+	// permitted" wastes the technician's decision.
+	if err := s.c.b.RebootPermitted(s.ctx); err != nil {
+		s.logEvent(EventReboot, "reboot refused: "+oneLine(err.Error()))
+		return backendErr("reboot", err)
+	}
 	s.write("reboot: the units run on their own BMS fallback until the board is back.\n")
 	ok, err := s.confirm("Reboot now?")
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/coldaisle/coldaisle/control/site"
 )
@@ -28,8 +29,10 @@ func buildCfgTree(op *node) *node {
 			kw("diff", "what commit would change (running vs candidate)", (*session).showDiff)),
 		kw("commit", "validate, store as a new version and apply", (*session).commit,
 			kw("check", "validate only; nothing changes", (*session).commitCheck),
+			commentNode(false),
 			kw("confirmed", "apply, and roll back unless confirmed in time", nil,
-				&node{arg: "MINUTES", help: "minutes to confirm with a second commit, 1..60", check: checkMinutes, run: (*session).commitConfirmed})),
+				&node{arg: "MINUTES", help: "minutes to confirm with a second commit, 1..60", check: checkMinutes, run: (*session).commitConfirmed,
+					kids: []*node{commentNode(true)}})),
 		kw("rollback", "load a stored version into the candidate", nil,
 			&node{arg: "N", help: "version number", choices: versionChoices, check: checkVersionNumber, run: (*session).rollback}),
 		kw("discard", "drop your changes: the candidate is the running config again", (*session).discard),
@@ -37,6 +40,39 @@ func buildCfgTree(op *node) *node {
 		kw("help", "the commands and the keys", (*session).help),
 		kw("exit", "leave configuration mode", (*session).exitConfig),
 	}}
+}
+
+// maxComment is the longest commit comment, in characters (the history shows it whole).
+const maxComment = 200
+
+// commentNode is "comment TEXT": the rest of the line (quoted or not) is stored with the version.
+func commentNode(confirmed bool) *node {
+	run := (*session).commitComment
+	if confirmed {
+		run = (*session).commitConfirmedComment
+	}
+	return &node{word: "comment", help: "store a comment with the new version (shown in show history)",
+		rest: func(_ *session, _ []string, words []string) []choice {
+			if len(words) == 1 && words[0] == "" {
+				return []choice{{word: "<TEXT>", help: `why: the rest of the line, e.g. "fan minimum for the new racks"`}}
+			}
+			return nil
+		},
+		run: run}
+}
+
+// commentText joins the words of a comment and checks it: one line of printable text.
+func commentText(words []string) (string, error) {
+	c := strings.TrimSpace(strings.Join(words, " "))
+	switch {
+	case c == "":
+		return "", &userError{`commit comment: missing TEXT (commit comment "why")`}
+	case !utf8.ValidString(c) || printable(c) != c:
+		return "", &userError{"commit comment: control characters are not allowed; nothing changed"}
+	case utf8.RuneCountInString(c) > maxComment:
+		return "", &userError{fmt.Sprintf("commit comment: %d characters, at most %d; nothing changed", utf8.RuneCountInString(c), maxComment)}
+	}
+	return c, nil
 }
 
 func checkMinutes(_ *session, _ []string, v string) error {
@@ -101,7 +137,33 @@ func (s *session) edit(cmd string, op site.Op, words []string) error {
 	return nil
 }
 
-func (s *session) set(words []string) error { return s.edit("set", site.OpSet, words) }
+func (s *session) set(words []string) error {
+	return s.edit("set", site.OpSet, percentValue(words))
+}
+
+// percentValue lets a percentage be typed with its sign: the value of a *_pct field may end in
+// "%" (min_fan_pct 35%), that of a *_pct_s rate in "%/s" or "%" (fan_rate_pct_s 2%/s).
+func percentValue(words []string) []string {
+	if len(words) < 2 {
+		return words
+	}
+	field := words[len(words)-2]
+	if i := strings.LastIndexByte(field, '.'); i >= 0 {
+		field = field[i+1:]
+	}
+	v := words[len(words)-1]
+	switch {
+	case strings.HasSuffix(field, "_pct_s"):
+		v = strings.TrimSuffix(strings.TrimSuffix(v, "/s"), "%")
+	case strings.HasSuffix(field, "_pct"):
+		v = strings.TrimSuffix(v, "%")
+	default:
+		return words
+	}
+	out := append([]string(nil), words...)
+	out[len(out)-1] = v
+	return out
+}
 func (s *session) del(words []string) error { return s.edit("delete", site.OpDelete, words) }
 
 func (s *session) showCandidate([]string) error {
@@ -160,17 +222,38 @@ func (s *session) rollback(a []string) error {
 	return nil
 }
 
-func (s *session) commit([]string) error      { return s.doCommit(0, false) }
-func (s *session) commitCheck([]string) error { return s.doCommit(0, true) }
+func (s *session) commit([]string) error      { return s.doCommit(0, false, "") }
+func (s *session) commitCheck([]string) error { return s.doCommit(0, true, "") }
+
+// commitComment is commit comment TEXT (a: the comment's words).
+func (s *session) commitComment(a []string) error {
+	c, err := commentText(a)
+	if err != nil {
+		return err
+	}
+	return s.doCommit(0, false, c)
+}
+
+// commitConfirmedComment is commit confirmed MINUTES comment TEXT.
+func (s *session) commitConfirmedComment(a []string) error {
+	m, _ := strconv.Atoi(a[0])
+	c, err := commentText(a[1:])
+	if err != nil {
+		return err
+	}
+	return s.doCommit(m, false, c)
+}
+
 func (s *session) commitConfirmed(a []string) error {
 	m, _ := strconv.Atoi(a[0])
-	return s.doCommit(m, false)
+	return s.doCommit(m, false, "")
 }
 
 // pendingConfirm is a commit confirmed waiting for its second commit.
 type pendingConfirm struct {
 	prev      *site.Config // what the automatic rollback restores
 	prevVer   int
+	cfg       *site.Config // what was committed (for what the rollback undoes)
 	ver       int
 	user      string
 	minutes   int
@@ -179,14 +262,14 @@ type pendingConfirm struct {
 }
 
 // doCommit validates the whole candidate and hands it to the backend; on any problem nothing changes.
-func (s *session) doCommit(minutes int, checkOnly bool) error {
+func (s *session) doCommit(minutes int, checkOnly bool, comment string) error {
 	cmd := "commit"
 	run, ver, err := s.c.b.RunningConfig(s.ctx)
 	if err != nil {
 		return &userError{"commit: cannot read the running configuration: " + oneLine(err.Error()) + "; nothing changed"}
 	}
 	s.running, s.runVer = run, ver
-	if ver.N != s.candBase && !s.c.rolledBackFrom(ver.N, s.candBase) {
+	if ver.N != s.candBase {
 		return &userError{fmt.Sprintf("commit: version %d (%s) was committed after you started from %d; discard and redo your changes; nothing changed",
 			ver.N, versionLine(ver), s.candBase)}
 	}
@@ -228,9 +311,13 @@ func (s *session) doCommit(minutes int, checkOnly bool) error {
 	} else if !changed {
 		return &userError{"commit: no changes"}
 	}
-	info := CommitInfo{User: s.user.Name, Time: s.now()}
+	info := CommitInfo{User: s.user.Name, Time: s.now(), Comment: comment}
 	if minutes > 0 {
-		info.Comment = fmt.Sprintf("commit confirmed %d", minutes)
+		conf := fmt.Sprintf("commit confirmed %d", minutes)
+		if comment != "" {
+			conf = comment + " (" + conf + ")"
+		}
+		info.Comment = conf
 		info.ConfirmWithin, info.RollbackTo = time.Duration(minutes)*time.Minute, prevVer
 	}
 	nv, err := s.c.b.CommitConfig(s.ctx, eff, info)
@@ -241,6 +328,9 @@ func (s *session) doCommit(minutes int, checkOnly bool) error {
 	if minutes > 0 {
 		text += fmt.Sprintf(", confirmed within %d min or rolled back", minutes)
 	}
+	if comment != "" {
+		text += fmt.Sprintf(": %q", comment)
+	}
 	s.logEvent(EventCommit, text)
 	s.running, s.runVer, s.candBase = eff, nv, nv.N
 	if s.cand, err = eff.Clone(); err != nil {
@@ -248,7 +338,7 @@ func (s *session) doCommit(minutes int, checkOnly bool) error {
 	}
 	s.printf("commit: version %d committed and applied\n", nv.N)
 	if minutes > 0 {
-		p := &pendingConfirm{prev: prevCfg, prevVer: prevVer, ver: nv.N, user: s.user.Name, minutes: minutes,
+		p := &pendingConfirm{prev: prevCfg, prevVer: prevVer, cfg: eff, ver: nv.N, user: s.user.Name, minutes: minutes,
 			deadline: s.now().Add(time.Duration(minutes) * time.Minute), confirmed: make(chan struct{})}
 		s.c.startConfirm(s.ctx, s.timers, p)
 		s.printf("commit: rolls back to version %d at %s unless confirmed by commit\n", prevVer, p.deadline.Format("15:04:05"))
@@ -293,12 +383,6 @@ func (c *Console) takePending() *pendingConfirm {
 	return p
 }
 
-func (c *Console) rolledBackFrom(now, base int) bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.autoRolled[now] == base
-}
-
 // startConfirm arms the automatic rollback of a commit confirmed. The timer goroutine belongs to
 // the Serve that started it: when Serve's context ends first, it rolls back at once.
 func (c *Console) startConfirm(ctx context.Context, wg *sync.WaitGroup, p *pendingConfirm) {
@@ -336,12 +420,69 @@ func (c *Console) autoRollback(ctx context.Context, p *pendingConfirm, why strin
 	nv, err := c.b.CommitConfig(rctx, p.prev, CommitInfo{User: "system", Time: c.o.Clock.Now(), Comment: comment})
 	if err != nil {
 		_ = c.logEvent(rctx, Event{User: "system", Kind: EventRollback, Text: "FAILED: " + comment + ": " + oneLine(err.Error())})
-		c.notify(fmt.Sprintf("%% commit confirmed: automatic rollback to version %d FAILED: %s", p.prevVer, oneLine(err.Error())))
+		c.notify(fmt.Sprintf("%% commit confirmed: automatic rollback to version %d FAILED: %s\n", p.prevVer, oneLine(err.Error())), nil)
 		return
 	}
-	c.mu.Lock()
-	c.autoRolled[nv.N] = p.ver
-	c.mu.Unlock()
 	_ = c.logEvent(rctx, Event{User: "system", Kind: EventRollback, Text: fmt.Sprintf("%s (now version %d)", comment, nv.N)})
-	c.notify(fmt.Sprintf("%% commit confirmed %s: rolled back to version %d (now version %d)", why, p.prevVer, nv.N))
+	msg := fmt.Sprintf("%% commit confirmed %s: rolled back to version %d (now version %d)\n", why, p.prevVer, nv.N)
+	if undone := changedLines(p.cfg, p.prev); undone != "" {
+		msg += fmt.Sprintf("%% undone, the changes of version %d by %s:\n%s", p.ver, printable(p.user), undone)
+	}
+	msg += fmt.Sprintf("%% a candidate made from version %d is reset to version %d at the next command\n", p.ver, nv.N)
+	cfg, err := p.prev.Clone()
+	if err != nil {
+		cfg = p.prev
+	}
+	c.notify(msg, &rollbackNotice{from: p.ver, to: nv.N, cfg: cfg})
+}
+
+// changedLines is what a rollback from a to b undoes: the lines of the diff (no context), each
+// with the table it belongs to.
+func changedLines(a, b *site.Config) string {
+	if a == nil || b == nil {
+		return ""
+	}
+	d := unifiedDiff("a", "b", encodeConfig(effective(a)), encodeConfig(effective(b)), 0)
+	var out strings.Builder
+	for _, l := range strings.Split(d, "\n") {
+		switch {
+		case strings.HasPrefix(l, "---"), strings.HasPrefix(l, "+++"), l == "":
+		case strings.HasPrefix(l, "@@"):
+			if _, where, ok := strings.Cut(strings.TrimPrefix(l, "@@"), "@@"); ok && strings.TrimSpace(where) != "" {
+				out.WriteString("  " + strings.TrimSpace(where) + "\n")
+			}
+		default:
+			out.WriteString("    " + l + "\n")
+		}
+	}
+	return out.String()
+}
+
+// rollbackNotice tells a session that an automatic rollback replaced the version its candidate
+// was made from.
+type rollbackNotice struct {
+	from, to int // the version rolled back, the version now running
+	cfg      *site.Config
+}
+
+// takeNotices applies the rollbacks that happened since the last command (on the session's own
+// goroutine: the candidate is its state). A candidate made from the rolled-back version is
+// reset to the running configuration: left as it was, it would still hold the undone change and
+// a plain commit would apply it again without a word.
+func (s *session) takeNotices() {
+	s.nmu.Lock()
+	ns := s.notices
+	s.notices = nil
+	s.nmu.Unlock()
+	for _, n := range ns {
+		if !s.cfgMode || s.candBase != n.from {
+			continue
+		}
+		cand, err := n.cfg.Clone()
+		if err != nil {
+			cand = n.cfg
+		}
+		s.cand, s.candBase = cand, n.to
+		s.printf("candidate reset to version %d (automatic rollback of version %d)\n", n.to, n.from)
+	}
 }

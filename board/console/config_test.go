@@ -1,6 +1,7 @@
 package console_test
 
 import (
+	"context"
 	"errors"
 	"strings"
 	"testing"
@@ -235,13 +236,26 @@ func TestCommitConfirmedRollsBackUnlessConfirmed(t *testing.T) {
 	if ev := h.b.EventsOf(console.EventRollback); len(ev) != 1 || !strings.Contains(ev[0].Text, "not confirmed within 5 min") {
 		t.Fatalf("rollback events %+v", ev)
 	}
-	// The candidate still holds the change: show diff shows it, commit applies it again.
+	// Told what was undone, and the candidate no longer holds the change: a plain commit must not
+	// apply again what was just rolled back.
+	h.Expect("% undone, the changes of version 2 by admin:")
+	h.Expect("-  min_fan_pct = 35.0")
+	h.Expect("+  min_fan_pct = 30.0")
 	h.WaitLine(cfgPrompt)
-	if out := h.Run("show diff", cfgPrompt); !strings.Contains(out, "+  min_fan_pct = 35.0") {
-		t.Fatalf("candidate lost the change: %q", out)
+	out = h.Run("show diff", cfgPrompt)
+	if !strings.Contains(out, "candidate reset to version 3 (automatic rollback of version 2)") || !strings.Contains(out, "no changes") {
+		t.Fatalf("candidate after the rollback: %q", out)
 	}
-	if out := h.Run("commit", cfgPrompt); !strings.Contains(out, "version 4 committed") {
+	if out := h.Run("commit", cfgPrompt); !strings.Contains(out, "commit: no changes") {
 		t.Fatalf("commit after rollback: %q", out)
+	}
+	if h.b.Versions() != 3 {
+		t.Fatalf("%d versions: the rolled-back change was committed again", h.b.Versions())
+	}
+	// A new change on the reset candidate commits against version 3.
+	h.Run("set unit crah-1 min_fan_pct 40", cfgPrompt)
+	if out := h.Run("commit", cfgPrompt); !strings.Contains(out, "version 4 committed") {
+		t.Fatalf("commit after reset: %q", out)
 	}
 }
 
@@ -325,3 +339,44 @@ func TestCommitRefusesAStaleCandidate(t *testing.T) {
 }
 
 var _ = consoletest.NewClock
+
+// Issue 9 item 4: a commit confirmed that the backend still holds when the console starts (the
+// controller restarted inside the window) is re-armed: confirmed by a commit, or rolled back when
+// what was left of its window runs out.
+func TestPendingCommitReArmedAtStart(t *testing.T) {
+	pend := func(b *consoletest.Backend) {
+		cfg, _, err := b.RunningConfig(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg.Unit("crah-1").MinFanPct = 35
+		if _, err := b.CommitConfig(context.Background(), cfg, console.CommitInfo{User: "admin", Comment: "commit confirmed 5",
+			ConfirmWithin: 5 * time.Minute, RollbackTo: 1}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h := loggedIn(t, setup{configure: pend})
+	h.clk.Advance(5 * time.Minute)
+	h.Expect("rolled back to version 1 (now version 3)")
+	cfg, v, _ := h.b.RunningConfig(t.Context())
+	if v.N != 3 || cfg.Unit("crah-1").MinFanPct != 30 {
+		t.Fatalf("after the re-armed rollback: v%d min fan %g", v.N, cfg.Unit("crah-1").MinFanPct)
+	}
+	if p, _ := h.b.PendingCommit(t.Context()); p != nil {
+		t.Fatalf("still pending: %+v", p)
+	}
+
+	h = loggedIn(t, setup{configure: pend})
+	h.Run("configure", cfgPrompt)
+	if out := h.Run("commit", cfgPrompt); !strings.Contains(out, "commit: version 2 confirmed; it stays") {
+		t.Fatalf("confirm after restart: %q", out)
+	}
+	if p, _ := h.b.PendingCommit(t.Context()); p != nil {
+		t.Fatalf("the backend still holds a confirmed commit: %+v", p)
+	}
+	h.clk.Advance(10 * time.Minute)
+	h.Run("run show status", cfgPrompt)
+	if h.b.Versions() != 2 {
+		t.Fatalf("%d versions: a confirmed commit was rolled back", h.b.Versions())
+	}
+}

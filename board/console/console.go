@@ -78,15 +78,14 @@ type Console struct {
 	failures    int
 	lockedUntil time.Time
 	pending     *pendingConfirm
-	resumeOnce  sync.Once   // a stored pending commit is re-armed by the first Serve
-	autoRolled  map[int]int // version made by an automatic rollback -> the version it rolled back
+	resumeOnce  sync.Once // a stored pending commit is re-armed by the first Serve
 	sessions    map[*session]bool
 }
 
 // New returns a console over b.
 func New(b Backend, o Options) *Console {
 	o.fill()
-	return &Console{b: b, o: o, autoRolled: map[int]int{}, sessions: map[*session]bool{}}
+	return &Console{b: b, o: o, sessions: map[*session]bool{}}
 }
 
 // Serve runs the console on rw (a serial port, a pseudo-terminal or stdio) until ctx ends or rw
@@ -122,11 +121,12 @@ func (c *Console) Serve(ctx context.Context, rw io.ReadWriter) error {
 	}()
 	in := &input{ctx: ctx, clk: c.o.Clock, ch: ch}
 	c.resumePending(ctx, &timers)
+	size := termSize(rw)
 	if err := c.ensureFactory(ctx); err != nil {
 		fmt.Fprintf(rw, "console: user store: %s\r\n", oneLine(err.Error()))
 	}
 	for {
-		s := &session{c: c, ctx: ctx, in: in, w: rw, timers: &timers}
+		s := &session{c: c, ctx: ctx, in: in, w: rw, timers: &timers, size: size, width: defaultWidth}
 		err := runSession(s)
 		if err == nil {
 			continue
@@ -178,6 +178,25 @@ func makeRaw(rw io.ReadWriter) func() {
 		return nil
 	}
 	return func() { _ = raw.Control(func(fd uintptr) { _ = term.Restore(int(fd), state) }) }
+}
+
+// termSize returns how to ask rw for its terminal's size (columns, rows): a tty or pty knows it
+// (TIOCGWINSZ); anything else, or a serial line that says 0, gives ok false.
+func termSize(rw io.ReadWriter) func() (w, h int, ok bool) {
+	sc, isConn := rw.(syscall.Conn)
+	if !isConn {
+		return func() (int, int, bool) { return 0, 0, false }
+	}
+	raw, err := sc.SyscallConn()
+	if err != nil {
+		return func() (int, int, bool) { return 0, 0, false }
+	}
+	return func() (int, int, bool) {
+		var w, h int
+		var gerr error = errors.New("no terminal")
+		_ = raw.Control(func(fd uintptr) { w, h, gerr = term.GetSize(int(fd)) })
+		return w, h, gerr == nil && w > 0
+	}
 }
 
 func (c *Console) ensureFactory(ctx context.Context) error {
@@ -235,8 +254,9 @@ func (c *Console) lockDeadline() time.Time {
 	return c.lockedUntil
 }
 
-// notify shows an asynchronous message (an automatic rollback) to every logged-in session.
-func (c *Console) notify(msg string) {
+// notify shows an asynchronous message (an automatic rollback) to every logged-in session at
+// once, and queues n (if any) for each session to apply before its next command.
+func (c *Console) notify(msg string, n *rollbackNotice) {
 	c.mu.Lock()
 	var ss []*session
 	for s := range c.sessions {
@@ -244,7 +264,12 @@ func (c *Console) notify(msg string) {
 	}
 	c.mu.Unlock()
 	for _, s := range ss {
-		s.write(msg + "\n")
+		if n != nil {
+			s.nmu.Lock()
+			s.notices = append(s.notices, *n)
+			s.nmu.Unlock()
+		}
+		s.write(msg)
 	}
 }
 
@@ -269,6 +294,13 @@ type session struct {
 	// (notify); tmu orders the two. The session goroutine itself reads it without the lock.
 	tmu  sync.Mutex
 	term *term.Terminal
+
+	nmu     sync.Mutex // notices are queued by the commit-confirmed timer
+	notices []rollbackNotice
+
+	size   func() (w, h int, ok bool)
+	width  int // columns of the terminal, defaultWidth when it does not say
+	height int
 
 	user     User
 	cfgMode  bool
@@ -308,6 +340,9 @@ func (s *session) newTerm(fresh bool) {
 		io.Writer
 	}{s.in, s.w}, "")
 	t.History = hist
+	if s.width != defaultWidth || s.height != 0 {
+		_ = t.SetSize(s.width, max(s.height, 24))
+	}
 	if s.user.Name != "" {
 		t.AutoCompleteCallback = s.onKey
 	}
@@ -316,19 +351,55 @@ func (s *session) newTerm(fresh bool) {
 	s.tmu.Unlock()
 }
 
+// resize asks the terminal for its size (before each prompt: a window may have been resized) and
+// tells x/term, which wraps the line being typed at that width.
+func (s *session) resize() {
+	w, h, ok := s.size()
+	if !ok {
+		w, h = defaultWidth, 0
+	}
+	w = min(max(w, 20), 1000)
+	if w == s.width && h == s.height {
+		return
+	}
+	s.width, s.height = w, h
+	s.tmu.Lock()
+	t := s.term
+	s.tmu.Unlock()
+	if t != nil {
+		_ = t.SetSize(w, max(h, 24))
+	}
+}
+
 // write shows text through the terminal, which redraws the prompt and the line being typed.
-func (s *session) write(text string) {
+// terminalText is the last guard: no control character reaches the terminal but a newline.
+func (s *session) write(text string) { s.writeControl(terminalText(text)) }
+
+// writeControl writes the console's own terminal sequences (watch clears the screen).
+func (s *session) writeControl(text string) {
 	s.tmu.Lock()
 	t := s.term
 	s.tmu.Unlock()
 	_, _ = t.Write([]byte(text))
 }
 
-func (s *session) printf(format string, args ...any) { s.write(fmt.Sprintf(format, args...)) }
+// printf formats a message of the console: the format is the console's, and every string or
+// error argument is text from outside (a name, an error) shown printable, on one line.
+func (s *session) printf(format string, args ...any) {
+	for i, a := range args {
+		switch v := a.(type) {
+		case string:
+			args[i] = printable(v)
+		case error:
+			args[i] = oneLine(v.Error())
+		}
+	}
+	s.write(fmt.Sprintf(format, args...))
+}
 
 // raw writes past the terminal (end of a session: the terminal is dropped, nothing to redraw).
 func (s *session) raw(text string) {
-	_, _ = io.WriteString(s.w, strings.ReplaceAll(text, "\n", "\r\n"))
+	_, _ = io.WriteString(s.w, strings.ReplaceAll(terminalText(text), "\n", "\r\n"))
 }
 
 func (s *session) logEvent(kind, text string) {
@@ -339,18 +410,20 @@ func (s *session) logEvent(kind, text string) {
 
 func (s *session) now() time.Time { return s.c.o.Clock.Now() }
 
+// siteName is the site's name, printable (it is in the prompt: a raw newline there could draw
+// a fake prompt line).
 func (s *session) siteName() string {
 	if s.running != nil && s.running.Site != "" {
-		return s.running.Site
+		return printable(s.running.Site)
 	}
 	return "coldaisle"
 }
 
 func (s *session) prompt() string {
 	if s.cfgMode {
-		return s.user.Name + "@" + s.siteName() + "# "
+		return printable(s.user.Name) + "@" + s.siteName() + "# "
 	}
-	return s.user.Name + "@" + s.siteName() + "> "
+	return printable(s.user.Name) + "@" + s.siteName() + "> "
 }
 
 // refresh reloads the running configuration (unit names, limits) before each command.
@@ -366,6 +439,7 @@ func (s *session) refresh() {
 
 // run is one login-to-logout cycle. A nil error means "back to the login prompt".
 func (s *session) run() error {
+	s.resize()
 	s.newTerm(true)
 	s.refresh()
 	u, err := s.login()
@@ -398,6 +472,8 @@ func (s *session) run() error {
 		s.c.mu.Unlock()
 	}()
 	for {
+		s.resize()
+		s.takeNotices()
 		s.term.SetPrompt(s.prompt())
 		line, err := s.term.ReadLine()
 		if err != nil && !errors.Is(err, term.ErrPasteIndicator) {
@@ -593,6 +669,7 @@ func (s *session) exec(line string) bool {
 		return false
 	}
 	s.refresh()
+	s.takeNotices()
 	n, args, err := s.parse(s.root(), words)
 	if err == nil {
 		err = n.run(s, args)

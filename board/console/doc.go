@@ -26,11 +26,21 @@
 //
 // Configuration mode: set PATH VALUE and delete PATH (paths of control/site: unit crah-1
 // min_fan_pct 35, unit.crah-1.min_fan_pct 35, zone row-a sensors add ID), show, show diff, commit,
-// commit check, commit confirmed MINUTES, rollback N, discard, run COMMAND, exit. A set that makes
+// commit check, commit confirmed MINUTES, commit [confirmed MINUTES] comment TEXT (stored with the
+// version, shown by show history), rollback N, discard, run COMMAND, exit. A percentage may be
+// typed with its sign (loop crah-1 manual 50%, set unit crah-1 min_fan_pct 35%). A set that makes
 // its own field invalid is refused at once; problems it causes elsewhere are shown as notes, and
 // commit refuses (naming each path and reason) until they are fixed. Nothing changes on a failed
 // commit. A commit confirmed that is not confirmed by a second commit in time is rolled back by a
-// new commit of the previous configuration; so is one still pending when Serve stops.
+// new commit of the previous configuration; so is one still pending when Serve stops. Every
+// session is told at once what the rollback undid, and a candidate made from the rolled-back
+// version is reset to the running configuration before the next command (a plain commit would
+// otherwise apply the undone change again).
+//
+// Output: everything the console prints that came from outside (names, sensor ids, event texts,
+// comments, errors) goes through one helper that shows control characters as escapes (\x1b,
+// \n), so a name cannot drive the terminal or draw a fake prompt; the prompt too. Values a unit
+// reports as not available print "n/a", points it does not have "-".
 //
 // A session on the serial console, as TestDocTranscript types it (and checks this copy):
 //
@@ -89,7 +99,10 @@
 // tty or pty *os.File does), otherwise it ends at the next Read that returns, so close a port after
 // Serve. Several Serve calls may share one Console (one per line): they share the login lockout and
 // the pending commit confirmed. A commit refuses a candidate made from a version that someone else
-// has replaced since. Tables are laid out for 80 columns; long names are cut with "~".
+// has replaced since. Tables are as wide as their content and fit the terminal's width (asked
+// before each prompt; 80 columns when the line does not say, as a serial port); only when the
+// terminal is too narrow are long names cut with "~" (numbers never). The reboot command asks
+// the Backend whether it may reboot before asking the technician.
 //
 // Errors: the Backend reports missing users and versions with ErrNoUser and ErrNoVersion; a stored
 // hash that is not argon2id (or has absurd parameters) never matches and HashParams reports

@@ -250,21 +250,30 @@ func (s *session) choicesAt(root *node, prefix string) ([]choice, token, error) 
 	return out, partial, nil
 }
 
-// formatChoices lays choices out as "  word   help" lines that fit 80 columns.
-func formatChoices(cs []choice) string {
+// formatChoices lays choices out as "  word   help" lines that fit width columns; a help text
+// too long for the line wraps under itself rather than being cut.
+func formatChoices(cs []choice, width int) string {
+	if width <= 0 {
+		width = defaultWidth
+	}
 	w := 0
 	for _, c := range cs {
-		w = max(w, utf8.RuneCountInString(c.word))
+		w = max(w, utf8.RuneCountInString(printable(c.word)))
 	}
-	w = min(w, 28)
+	w = min(w, max(28, width/3))
 	var b strings.Builder
 	for _, c := range cs {
-		word := clip(c.word, 28)
+		word := clip(printable(c.word), w)
 		line := "  " + word
 		if c.help != "" {
-			line += strings.Repeat(" ", w-utf8.RuneCountInString(word)+2) + c.help
+			indent := 2 + w + 2
+			parts := wrapText(printable(c.help), max(20, width-1-indent))
+			line += strings.Repeat(" ", w-utf8.RuneCountInString(word)+2) + parts[0]
+			for _, p := range parts[1:] {
+				line += "\n" + strings.Repeat(" ", indent) + p
+			}
 		}
-		b.WriteString(clip(line, 79))
+		b.WriteString(line)
 		b.WriteByte('\n')
 	}
 	return b.String()
@@ -304,7 +313,7 @@ func (s *session) onKey(line string, pos int, key rune) (string, int, bool) {
 		s.literal = true
 		return line, pos, true
 	case keyCancel:
-		s.write(s.prompt() + line + "^C\n")
+		s.write(s.prompt() + printable(line) + "^C\n")
 		return "", 0, true
 	}
 	return "", 0, false
@@ -313,7 +322,7 @@ func (s *session) onKey(line string, pos int, key rune) (string, int, bool) {
 func (s *session) showHelp(line string, pos int) {
 	cands, partial, err := s.choicesAt(s.root(), line[:pos])
 	var b strings.Builder
-	b.WriteString(s.prompt() + line[:pos] + "?\n")
+	b.WriteString(s.prompt() + printable(line[:pos]) + "?\n")
 	switch {
 	case err != nil:
 		b.WriteString("% " + oneLine(err.Error()) + "\n")
@@ -322,7 +331,7 @@ func (s *session) showHelp(line string, pos int) {
 	case len(cands) == 0:
 		b.WriteString("% nothing more can follow\n")
 	default:
-		b.WriteString(formatChoices(cands))
+		b.WriteString(formatChoices(cands, s.width))
 	}
 	s.write(b.String())
 }
@@ -375,13 +384,14 @@ func (s *session) tab(line string, pos int) (string, int, bool) {
 		return replace(common, "")
 	}
 	var b strings.Builder
-	b.WriteString(s.prompt() + line + "\n")
-	b.WriteString(formatChoices(words))
+	b.WriteString(s.prompt() + printable(line) + "\n")
+	b.WriteString(formatChoices(words, s.width))
 	s.write(b.String())
 	return line, pos, true
 }
 
+// oneLine makes an error or a text from outside one printable line.
 func oneLine(s string) string {
 	s = strings.TrimRight(s, "\n")
-	return strings.ReplaceAll(s, "\n", "; ")
+	return printable(strings.ReplaceAll(s, "\n", "; "))
 }

@@ -59,6 +59,7 @@ func openPTY() (master, slave *os.File, err error) {
 // screen is a tiny VT100 emulator: enough of x/term's output (cursor moves, erase to end of line,
 // wrap at 80, clear screen) to show what a technician sees, scrollback included.
 type screen struct {
+	cols      int // 80 unless set
 	lines     [][]rune
 	row, col  int
 	base      int // first row of the current page (after a clear screen)
@@ -73,8 +74,15 @@ func (s *screen) line() []rune {
 	return s.lines[s.row]
 }
 
+func (s *screen) width() int {
+	if s.cols > 0 {
+		return s.cols
+	}
+	return 80
+}
+
 func (s *screen) put(r rune) {
-	if s.col >= 80 {
+	if s.col >= s.width() {
 		s.row++
 		s.col = 0
 	}
@@ -148,7 +156,7 @@ func (s *screen) csi(args string, cmd byte) {
 	case 'B':
 		s.row += n
 	case 'C':
-		s.col = min(79, s.col+n)
+		s.col = min(s.width()-1, s.col+n)
 	case 'D':
 		s.col = max(0, s.col-n)
 	case 'K':
@@ -201,6 +209,7 @@ type tech struct {
 	cancel context.CancelFunc
 
 	mu    sync.Mutex
+	raw   []byte          // every byte the console wrote
 	plain strings.Builder // output without escape sequences and CRs, for Expect
 	scr   screen
 	seen  int
@@ -212,6 +221,7 @@ type setup struct {
 	cfg       *site.Config
 	password  string // "" = the factory account (first login forces a change)
 	realClock bool   // the console runs on SystemClock instead of the fake
+	cols      int    // the pty's size in columns (TIOCSWINSZ); 0 leaves it unset (0x0, as a serial line)
 	configure func(b *consoletest.Backend)
 }
 
@@ -259,6 +269,9 @@ func newTech(t *testing.T, st setup) *tech {
 			t.Logf("no pty (%v): using net.Pipe", err)
 		} else {
 			server, client, wire = s, m, "pty"
+			if st.cols > 0 {
+				setPTYSize(t, m, st.cols, 40)
+			}
 		}
 	}
 	if server == nil {
@@ -267,6 +280,7 @@ func newTech(t *testing.T, st setup) *tech {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	h := &tech{t: t, kb: client, clk: clk, b: b, con: con, wire: wire, done: make(chan error, 1), cancel: cancel}
+	h.scr.cols = st.cols
 	go func() { h.done <- con.Serve(ctx, server) }()
 	readerDone := make(chan struct{})
 	go func() {
@@ -302,6 +316,7 @@ func newTech(t *testing.T, st setup) *tech {
 func (h *tech) feed(b []byte) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	h.raw = append(h.raw, b...)
 	h.scr.write(b)
 	for _, c := range b {
 		switch h.escSt {
@@ -367,6 +382,28 @@ func (h *tech) Run(line, prompt string) string {
 		out = out[i+1:]
 	}
 	return strings.TrimSuffix(out, prompt)
+}
+
+// Raw is every byte the console wrote, escape sequences included.
+func (h *tech) Raw() string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return string(h.raw)
+}
+
+// setPTYSize gives the pty a window size, as a terminal program does on the technician's laptop.
+func setPTYSize(t *testing.T, master *os.File, cols, rows int) {
+	t.Helper()
+	rc, err := master.SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ierr error
+	if err := rc.Control(func(fd uintptr) {
+		ierr = unix.IoctlSetWinsize(int(fd), unix.TIOCSWINSZ, &unix.Winsize{Col: uint16(cols), Row: uint16(rows)})
+	}); err != nil || ierr != nil {
+		t.Fatalf("pty size: %v %v", err, ierr)
+	}
 }
 
 // Screen is what the terminal shows, scrollback included.

@@ -168,11 +168,22 @@ func BenchmarkDefaultKDF(b *testing.B) {
 }
 
 func TestRenderTableFits(t *testing.T) {
-	out := renderTable([]column{{title: "a", width: 5}, {title: "n", width: 3, right: true}, {title: "text", width: 10, wrap: true}},
-		[][]string{{"abcdefgh", "7", "one two three four five"}})
-	want := "a      n  text\nabcd~  7  one two\n          three four\n          five\n"
+	cols := []column{{title: "a"}, {title: "n", right: true}, {title: "text", wrap: true}}
+	rows := [][]string{{"abcdefghij", "7", "one two three four five"}}
+	// Room enough: nothing cut, nothing wrapped, columns as wide as their content.
+	if out, want := layoutTable(cols, rows, 80), "a           n  text\nabcdefghij  7  one two three four five\n"; out != want {
+		t.Fatalf("wide table:\n%q\nwant\n%q", out, want)
+	}
+	// Too narrow: the last column wraps first, then the widest text column is cut.
+	out := layoutTable(cols, rows, 24)
+	want := "a           n  text\nabcdefghij  7  one two\n               three\n               four five\n"
 	if out != want {
-		t.Fatalf("table:\n%q\nwant\n%q", out, want)
+		t.Fatalf("narrow table:\n%q\nwant\n%q", out, want)
+	}
+	out = layoutTable(cols, rows, 18)
+	want = "a        n  text\nabcdef~  7  one\n            two\n            three\n            four\n            five\n"
+	if out != want {
+		t.Fatalf("narrower table:\n%q\nwant\n%q", out, want)
 	}
 }
 

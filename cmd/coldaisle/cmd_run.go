@@ -38,6 +38,16 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	logf := func(format string, a ...any) { fmt.Fprintf(stderr, "coldaisle: "+format+"\n", a...) }
+	// The console's terminal is the console's alone (console_io.go).
+	logs, err := openStdioLogs(*consoleDev, *db, stderr)
+	if err != nil {
+		fmt.Fprintf(stderr, "run: %v\n", err)
+		return exitFailure
+	}
+	if logs != nil {
+		defer logs.close()
+		logf = logs.logf
+	}
 	o := appliance.Options{ConfigPath: *config, DBPath: *db, Import: *imp, Version: version, Logf: logf}
 	if *consoleDev != "" {
 		rw, closeFn, err := openConsole(*consoleDev)
@@ -49,6 +59,10 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		o.Console = rw
 	}
 	if err := appliance.Run(ctx, o); err != nil {
+		if logs != nil {
+			logs.logf("%v", err)
+			logs.close() // the console has stopped: the reason goes to the terminal too
+		}
 		fmt.Fprintf(stderr, "coldaisle: %v\n", err)
 		if errors.Is(err, site.ErrInvalid) {
 			return exitUsage

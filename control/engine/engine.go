@@ -131,6 +131,8 @@ type unitRT struct {
 	st       UnitState
 	stAt     time.Time
 	haveSt   bool
+	rd       UnitState // the newest read-back, refused or not (console_view.go: LastRead)
+	rdAt     time.Time
 	fails    int
 	lastErr  error
 	isolated bool
@@ -379,6 +381,7 @@ func (e *Engine) UpdateUnit(name string, st UnitState, err error, now time.Time)
 		u.lastErr = err
 		return
 	}
+	u.rd, u.rdAt = st, now
 	for _, v := range []float64{st.FanPct, st.ValvePct, st.SupplyC, st.ReturnC} {
 		if math.IsNaN(v) || math.IsInf(v, 0) {
 			u.fails++

@@ -23,6 +23,8 @@ const MaxReadRegisters = 125
 
 // State is one reading of a unit. Temperatures a profile does not have are NaN (a missing
 // reading must never look like a cold one); powers, valve and alarm code it does not have are 0.
+// A measurement the unit reports as not available (the 0x7FFF sentinel) or outside its valid
+// range (temperatures -40..80 °C, percentages 0..100) is NaN too.
 type State struct {
 	ReturnC, SupplyC   float64
 	FanPct, ValvePct   float64
@@ -207,6 +209,9 @@ func (u *Unit) ReadState(ctx context.Context) (State, error) {
 			if err != nil {
 				return State{ReturnC: math.NaN(), SupplyC: math.NaN()}, fmt.Errorf("ahu: unit %d: %w", u.id, err)
 			}
+			if !plausible(pt, words[off:off+pt.Type.Words()], v) {
+				v = math.NaN() // not available: never a value (the engine refuses a NaN read-back)
+			}
 			switch pt.Role {
 			case RoleReturnTemp:
 				s.ReturnC = v
@@ -242,6 +247,41 @@ func (u *Unit) ReadState(ctx context.Context) (State, error) {
 		s.Alarm = true
 	}
 	return s, nil
+}
+
+// Valid ranges of the read-back values: the crah-generic map gives temperatures as -40..80 °C
+// and percentages as 0..1000 tenths (0..100 %).
+const (
+	minTempC, maxTempC = -40.0, 80.0
+	minPct, maxPct     = 0.0, 100.0
+)
+
+// plausible reports whether a decoded measurement can be real: not the "not available" sentinel
+// of a 16-bit register (0x7FFF, and 0x8000 as int16: 3276.7 % or -3276.8 °C at the usual 0.1
+// scale), finite, and within the range of its kind. Status words and alarm codes are not
+// measurements and always pass.
+func plausible(pt *Point, words []uint16, v float64) bool {
+	switch pt.Role {
+	case RoleReturnTemp, RoleSupplyTemp, RoleFanFeedback, RoleActualSpeed, RoleValveFeedback, RoleFanPower, RoleCoolingPower:
+	default:
+		return true
+	}
+	if pt.Type.Words() == 1 {
+		raw, err := pt.Raw(words)
+		if err != nil || raw == 0x7fff || pt.Type == Int16 && raw == 0x8000 {
+			return false
+		}
+	}
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return false
+	}
+	switch pt.Role {
+	case RoleReturnTemp, RoleSupplyTemp:
+		return v >= minTempC && v <= maxTempC
+	case RoleFanFeedback, RoleActualSpeed, RoleValveFeedback:
+		return v >= minPct && v <= maxPct
+	}
+	return v >= 0 // a power is never negative
 }
 
 // clampFan applies the fail-safe floor: 0..100 %, never below the unit's minimum, within the

@@ -364,3 +364,48 @@ func TestInvalidProfileUnit(t *testing.T) {
 		t.Errorf("nil profile: %v", err)
 	}
 }
+
+// A register the unit reports as not available (0x7FFF, or 0x8000 as int16) or outside the
+// valid range reads NaN, never 3276.7 %: the engine refuses a NaN read-back.
+func TestReadStateNotAvailableIsNaN(t *testing.T) {
+	for _, c := range []struct {
+		name       string
+		reg, value uint16
+		get        func(State) float64
+	}{
+		{"fan feedback 0x7FFF", 2, 0x7fff, func(s State) float64 { return s.FanPct }},
+		{"valve feedback 0x7FFF", 3, 0x7fff, func(s State) float64 { return s.ValvePct }},
+		{"fan feedback 100.1 %", 2, 1001, func(s State) float64 { return s.FanPct }},
+		{"return 0x7FFF", 0, 0x7fff, func(s State) float64 { return s.ReturnC }},
+		{"supply 0x8000", 1, 0x8000, func(s State) float64 { return s.SupplyC }},
+		{"supply 85.0 C", 1, 850, func(s State) float64 { return s.SupplyC }},
+		{"fan power NaN", 6, 0x7fc0, func(s State) float64 { return s.FanKW }},
+	} {
+		f := crahFake(3)
+		u := mustUnit(t, f, 3, "crah-generic")
+		f.input[c.reg] = c.value
+		s, err := u.ReadState(context.Background())
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		if v := c.get(s); !math.IsNaN(v) {
+			t.Errorf("%s: read %v, want NaN (not available)", c.name, v)
+		}
+		if c.reg != 2 && s.FanPct != 55.5 {
+			t.Errorf("%s: the other points suffer: fan %v", c.name, s.FanPct)
+		}
+	}
+	f := vfdFake(7)
+	u := mustUnit(t, f, 7, "vfd-fan")
+	f.holding[3] = 0x7fff
+	if s, _ := u.ReadState(context.Background()); !math.IsNaN(s.FanPct) {
+		t.Errorf("drive actual speed 0x7FFF read %v", s.FanPct)
+	}
+	// The edges of the ranges are real values.
+	f2 := crahFake(3)
+	u2 := mustUnit(t, f2, 3, "crah-generic")
+	f2.input[2], f2.input[1] = 1000, uint16(0xfe70) // 100.0 %, -40.0 C
+	if s, _ := u2.ReadState(context.Background()); s.FanPct != 100 || s.SupplyC != -40 {
+		t.Errorf("edges: fan %v supply %v", s.FanPct, s.SupplyC)
+	}
+}
