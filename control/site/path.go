@@ -1323,7 +1323,7 @@ func (cp *completer) choices(t reflect.Type) []Completion {
 		return names(reflect.ValueOf(c.Lines), func(i int) string { return "line " + c.Lines[i].Target })
 	case "unit.profile":
 		var out []Completion
-		for _, p := range ValidProfiles {
+		for _, p := range BuiltinProfiles() {
 			out = append(out, Completion{Word: p, Help: "built-in profile"})
 		}
 		for _, p := range customProfileNames(c.Profiles) {

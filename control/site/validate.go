@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -16,9 +17,29 @@ import (
 
 var sensorIDRe = regexp.MustCompile(`^[0-9a-f]{2}(-[0-9a-f]{2}){7}/[0-9]{1,3}$`)
 
-// ValidProfiles lists the built-in register-map profiles. Custom profiles are checked by drivers/ahu
-// when the configuration is applied; here a name must be either built in or declared in Profiles.
-var ValidProfiles = []string{"crah-generic", "vfd-fan"}
+// builtinProfiles are the register-map profiles the drivers ship, as RegisterBuiltinProfiles gave
+// them; nil when no driver registered (control code alone: a profile is then only checked to be a
+// name, and drivers/field checks it against the real list before anything is stored or run).
+var (
+	builtinMu       sync.RWMutex
+	builtinProfiles []string
+)
+
+// RegisterBuiltinProfiles tells site the built-in register-map profile names, so that the one list
+// lives with the profiles themselves (drivers/ahu, registered by drivers/field at init) while
+// control code imports no driver. It is meant for init functions.
+func RegisterBuiltinProfiles(names ...string) {
+	builtinMu.Lock()
+	defer builtinMu.Unlock()
+	builtinProfiles = append([]string(nil), names...)
+}
+
+// BuiltinProfiles returns the registered built-in profile names (nil if none registered).
+func BuiltinProfiles() []string {
+	builtinMu.RLock()
+	defer builtinMu.RUnlock()
+	return append([]string(nil), builtinProfiles...)
+}
 
 type checker struct {
 	file  string
@@ -229,8 +250,9 @@ func (c *Config) rules(k *checker) {
 			k.warn(f+".timeout", "%d units × %v is more than the %v phase budget: if they all answer slowly at once, the period overruns (a silent unit is isolated after %d periods)", perLine[l.Name], to, budget, 3)
 		}
 	}
+	builtin := BuiltinProfiles()
 	profiles := map[string]bool{}
-	for _, p := range ValidProfiles {
+	for _, p := range builtin {
 		profiles[p] = true
 	}
 	for _, n := range customProfileNames(c.Profiles) {
@@ -256,8 +278,10 @@ func (c *Config) rules(k *checker) {
 			k.add(f+".unit_id", "%d on line %q is already used by unit %q", u.UnitID, u.Line, other)
 		}
 		addrs[key] = u.Name
-		if !profiles[u.Profile] {
-			k.add(f+".profile", "%q is not a known profile (built in: %s)", u.Profile, strings.Join(ValidProfiles, ", "))
+		if builtin == nil {
+			k.label(f+".profile", u.Profile, 64)
+		} else if !profiles[u.Profile] {
+			k.add(f+".profile", "%q is not a known profile (built in: %s)", u.Profile, strings.Join(builtin, ", "))
 		}
 		k.rangeF(f+".min_fan_pct", u.MinFanPct, 0, 100)
 		k.rangeF(f+".max_fan_pct", u.MaxFanPct, max(u.MinFanPct, 1), 100)

@@ -21,6 +21,10 @@ import (
 	"github.com/coldaisle/coldaisle/drivers/serialport"
 )
 
+// The built-in register-map profiles are named in one place, drivers/ahu; site learns them here,
+// in every program that can reach a unit.
+func init() { site.RegisterBuiltinProfiles(ahu.BuiltinNames()...) }
+
 // ErrUnknownUnit is returned for a unit name the site does not have.
 var ErrUnknownUnit = errors.New("field: unknown unit")
 

@@ -11,6 +11,7 @@ import (
 
 	"github.com/coldaisle/coldaisle/control/engine"
 	"github.com/coldaisle/coldaisle/control/site"
+	"github.com/coldaisle/coldaisle/drivers/ahu"
 	"github.com/coldaisle/coldaisle/drivers/ahu/ahusim"
 	"github.com/coldaisle/coldaisle/drivers/modbus/modbussim"
 )
@@ -146,5 +147,12 @@ func TestCheckNamesUnknownProfile(t *testing.T) {
 	err := Check(cfg)
 	if err == nil || !strings.Contains(err.Error(), `unit[1](fan-2).profile: "vfd-fann"`) {
 		t.Fatalf("Check = %v", err)
+	}
+}
+
+// The built-in profile names site validates against are drivers/ahu's own list.
+func TestBuiltinProfilesRegistered(t *testing.T) {
+	if got, want := strings.Join(site.BuiltinProfiles(), ","), strings.Join(ahu.BuiltinNames(), ","); got != want || got == "" {
+		t.Fatalf("site knows %q, ahu ships %q", got, want)
 	}
 }
