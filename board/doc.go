@@ -3,16 +3,12 @@
 //
 // # Usage
 //
-//	p, err := board.DecodeProfile(siteConfigTOML) // the [board] table, or DefaultProfile
-//	if err := board.ValidateTimeouts(period, bmsTimeout, p.WatchdogTime); err != nil { ... }
-//	b, err := board.Open(p, &board.Options{ControlPeriod: period})
-//	for _, w := range b.Warnings() { log.Print(w) } // missing GPIO or watchdog: no-ops
-//	defer b.Close()                                  // relay off, LEDs dark, watchdog magic close
-//	go b.Run(ctx, logErr)                            // LEDs and watchdog supervisor, 25 ms ticks
-//
-//	b.SetRole(board.RoleActive); b.SetControlling(true) // relay energised only while controlling
-//	// in the control loop, after each completed period:
-//	if b.Watchdog != nil { b.Watchdog.Pet(time.Now()) }
+// Example decodes the [board] table of a site file (DefaultProfile without one), checks the
+// timeouts, opens a board that has no parts (every missing pin or watchdog is a no-op with a
+// warning), sets the role and the relay and ticks. On a board, go b.Run(ctx, logErr) drives the
+// LEDs and the watchdog supervisor on 25 ms ticks, the control loop calls b.Watchdog.Pet after
+// each completed period (Watchdog is nil without one), and Close drops the relay, darkens the
+// LEDs and disarms the watchdog with the magic close.
 //
 // # LEDs
 //

@@ -4,25 +4,11 @@
 //
 // # Usage
 //
-//	db, err := storage.Open("/var/lib/coldaisle/coldaisle.db", nil)
-//	if errors.Is(err, storage.ErrInUse) { ... another controller runs on this board ... }
-//	if errors.Is(err, storage.ErrCorrupt) { ... restore a backup: storage.Restore(backup, path, nil) ... }
-//	defer db.Close()
-//
-//	v, err := db.SaveConfig(tomlBytes, "alice", "raise supply setpoint") // version 1, 2, ...
-//	cur, err := db.Config()                                               // latest, with Data
-//	_, err = db.RestoreConfig(3, "alice")                                 // version 3 saved again as a new version
-//
-//	cp := storage.NewCheckpointer(db, 0, time.Now) // at most one commit per 20 s in steady state
-//	cp.Log(alarmEvents...)                         // queued; committed with the next checkpoint
-//	cp.Offer(loops, counters)                      // every control period: cheap unless due
-//	cp.Urgent(loops, counters)                     // configuration or role change: commit now
-//	cp.Flush()                                     // on shutdown
-//
-//	epoch, err := db.BumpEpoch() // on taking over control; durable before it returns
-//	db.AppendEvent(storage.Event{Kind: storage.KindRole, Who: "engine", Text: "active"})
-//	err = db.Check()              // bbolt's check plus the schema's
-//	err = db.BackupFile("/mnt/usb/coldaisle.db") // hot, consistent, verified, atomic
+// Example opens a database (a second open gets ErrInUse), saves and restores configuration
+// versions, bumps the epoch on taking control, checkpoints loops through a Checkpointer (Offer
+// every control period, cheap unless due; Log queues events for the next commit; Urgent commits
+// at once; Flush on shutdown), appends an event, checks the file and makes a hot backup. A file
+// that fails to open with ErrCorrupt is replaced from a backup with Restore.
 //
 // # Sentinel errors
 //

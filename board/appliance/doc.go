@@ -2,7 +2,9 @@
 // bbolt store, the site configuration, the field drivers, the loop engine, the board hardware and
 // the serial console together, and owns their goroutines.
 //
-//	err := appliance.Run(ctx, appliance.Options{ConfigPath: "site.toml", DBPath: "/var/lib/coldaisle/state.db"})
+// Example runs it against the digital twin: appliance.Run(ctx, Options{ConfigPath, DBPath})
+// imports the site file into a new database, takes the units over and returns nil once ctx ends
+// and the state is checkpointed.
 //
 // Start-up: open the database (a second process gets storage.ErrInUse; a corrupt file is
 // refused: the controller never controls with garbage, and the units stay in their own BMS

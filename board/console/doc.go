@@ -9,9 +9,9 @@
 // configuration versions, event log, live readings and commands) that the main program
 // implements over storage, the loop engine and the drivers; consoletest has a fake one.
 //
-//	con := console.New(backend, console.Options{})   // real clock, 15 min idle logout
-//	port, _ := serialport.Open("/dev/ttyS0", serialport.Config{Baud: 115200, ReadTimeout: time.Second})
-//	err := con.Serve(ctx, port)                      // login, session, logout, ... until ctx ends
+// Example serves a console (New, then Serve on the line until ctx ends: login, session, logout,
+// login again) and logs in for the first time; at a site the line is the board's console port
+// from serialport.Open, and Options{} gives the real clock and the 15 min idle logout.
 //
 // Logins: users and argon2id password hashes live in the Backend. With no user at all, the console
 // creates the factory account admin/coldaisle, whose first login forces a new password (typed

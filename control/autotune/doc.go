@@ -58,17 +58,10 @@
 //
 // # Usage
 //
-//	tu, err := autotune.New(autotune.Config{Bias: fanNow, D: 10, OutMin: 30, OutMax: 100,
-//		MaxAbove: 1.5, MaxBelow: 10, TauCRatio: 2, Timeout: 2 * time.Hour})
-//	for now := range ticks {
-//		out, done := tu.Step(zoneInletC, now)
-//		writeFan(out)
-//		show(tu.Progress()) // phase, periods seen, steady of needed
-//		if done { break }
-//	}
-//	res, err := tu.Result()
-//	tn, _ := res.Tuning("amigo-pi")
-//	cfg := tn.Apply(loopConfig)   // then pid.Retune(cfg), and store res (TOML) with the config
+// Example tunes a fan loop on a linear plant: the caller feeds pv and applies the output on every
+// tick until done, then takes a Tuning from the Result and applies it to the loop's pid.Config
+// (then pid.Retune, and store the Result as TOML with the configuration). Progress tells a UI
+// the phase and how many relay periods are steady.
 //
 // Caveats: the FOPDT fit assumes the plant rests at Bias before the step (the baseline waits for
 // rest, up to RestWait) and that no load changes during the test (Relay.Asymmetry far from 1,

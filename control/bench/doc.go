@@ -4,9 +4,8 @@
 // above the alarm limit and above setpoint + 1 K, the hottest inlet, IAE, the total variation of the
 // fan commands, and per event the peak over the setpoint and the recovery time.
 //
-//	sc, _ := plant.LoadScenario("hall")
-//	res, err := bench.Run(sc, bench.Options{Seed: 1})
-//	bench.WriteTable(os.Stdout, res)       // or json.Marshal(res)
+// Example runs a built-in scenario with a seed and checks the result against the targets;
+// WriteTable prints it as `coldaisle bench` does, and the Result marshals to JSON.
 //
 // The lockstep: the plant steps by 1 s; every sensor reports at its interval (30 s, seeded phase)
 // its measured value through a simulated mesh that honours the scenario's field events (sensor

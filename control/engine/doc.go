@@ -3,17 +3,11 @@
 //
 // # Usage
 //
-//	e, err := engine.New(cfg)                     // cfg: a validated *site.Config
-//	e.SetEpoch(epoch)                             // failover epoch written with every command
-//	go mesh.Run(ctx, func(r mesh.Reading) {      // any goroutine may Observe
-//		e.Observe(engine.Reading{Sensor: r.Sensor, Value: r.Value, Fault: r.Fault,
-//			Time: r.Time, Seq: r.NodeSeq, Arrival: time.Now()})
-//	})
-//	r := &engine.Runner{Engine: e, IO: unitsAdapter, Hook: checkpointAndPet}
-//	err = r.Run(ctx)                              // reads, ticks, writes every control period
-//
-// Without the Runner (the bench, tests): call UpdateUnit for every unit, then Tick(now), write the
-// commands with Write set, and drain Events() for the event log.
+// ExampleRunner runs the engine the way the board does: a Runner over a UnitIO (drivers/field at a
+// site) reads, ticks and writes every control period and calls a Hook after each; the mesh
+// goroutine hands readings to Observe (any goroutine may). Example drives it without the Runner, as
+// the bench and tests do: UpdateUnit for every unit, Tick(now), write the commands with Write set,
+// and drain Events() for the event log.
 //
 // # Coordination of overlapping zones
 //

@@ -48,15 +48,8 @@
 //
 // # Usage
 //
-//	c, err := pid.New(pid.Config{Kp: 8, Ti: 120, OutMin: 30, OutMax: 100, Rate: 2, Action: pid.Direct})
-//	if err != nil { ... }                      // err names the field: "pid: ti_s must be >= 0 s (got -1)"
-//	_ = c.Track(readBackFanPct)                // start from where the unit is
-//	_ = c.SetMode(pid.Auto)
-//	for now := range ticks {                   // now from the injected monotonic clock
-//		fan := c.Update(setpointC, zoneInletC, now)
-//		...
-//	}
-//	st := c.State()                            // persist; later: c.Restore(st)
+// Example runs a cooling loop from a bumpless start to its setpoint and checkpoints it; a bad
+// Config is refused with an error naming the field ("pid: ti_s must be >= 0 s (got -1); ...").
 //
 // Caveats: the State does not carry the time base (it restarts on Restore). Tracking is exempt
 // from the rate limit by design. Changing the output limits with Retune clamps the output at once,

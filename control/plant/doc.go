@@ -101,9 +101,7 @@
 // optional airflow, x, y), [[units]] (name, profile crah-generic|vfd-fan, modbus_id, rated_airflow,
 // rated_fan_kw, min_speed 0.3, coil_kw, chw_c 12, rated_return_c 35, bms_timeout 10,
 // fallback_fan 1, local_supply_sp 18, x, y, fan_ramp 0.1, valve_ramp 0.05, coil_tau 20, kp 0.1,
-// ti 20) and [[events]]. Errors name the file, line and field path, e.g.
-//
-//	plant: small-room.toml:70: units[1].min_speed: must be within 0..0.95 (got 1.5)
+// ti 20) and [[events]]. Errors name the file, line and field path (ExampleParseScenario).
 //
 // Built in: small-room (2 units, 8 racks), hall (6 units, 40 racks, overlapping zones, every field
 // event kind) and demo (the `make run` story: start-up, +30 % load at 8 min, crah-2 trips at 13
@@ -121,16 +119,8 @@
 //
 // # Usage
 //
-//	sc, err := plant.LoadScenario("demo")
-//	if err != nil { ... }
-//	m := plant.New(sc, 1)
-//	for m.Time() < sc.Duration {
-//		m.SetUnitInput(0, plant.UnitInput{Remote: true, Fan: 0.6, Valve: 0.5})
-//		m.Step(1)
-//		for _, ev := range m.DueEvents() { ... }      // field events for the twin
-//		for _, s := range m.Sensors() { _ = s.MeasuredC }
-//	}
-//	fmt.Println(m.Energy().FanKWh, plant.Baseline(sc, 1).FanKWh, plant.Oracle(sc, 1).FanKWh)
+// Example loads a built-in scenario, sets the units' inputs, steps the model and reads its
+// sensors, events and hottest inlet, then computes the baseline and the oracle.
 //
 // # Caveats
 //

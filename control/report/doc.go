@@ -52,24 +52,15 @@
 //
 // # Usage
 //
-//	run := &report.Run{Title: "coldaisle sim: demo", SetpointC: sc.SetpointC}
-//	live, err := report.NewLive(os.Stdout, report.LiveOptions{Title: run.Title, Headless: headless, ControllerEvents: true})
-//	if err != nil { ... }
-//	defer live.Close() // shows the cursor again, also on an early return
-//	for ... each simulated step ... {
-//		s := report.Sample{T: m.Time(), InletsC: inlets, FanKW: kw, BaselineFanKW: baseKW,
-//			FanKWh: kwh, BaselineFanKWh: baseKWh, Units: units, Events: newEvents} // room's and controller's
-//		if err := run.Add(s); err != nil { ... }
-//		if err := live.Update(s, time.Now()); err != nil { ... }
-//	}
-//	live.Close()
-//	report.Summarize(run).WriteText(os.Stdout)
-//	if err := report.SavePNG("sim.png", run, report.PlotOptions{}); err != nil { ... }
+// Example feeds a run's samples to Run.Add and to a headless Live view, closes it (Close shows
+// the cursor again; defer it too, for an early return) and prints the Summary; ExampleSavePNG
+// draws the plot.
 //
 // # Errors
 //
 // ErrSample (bad sample time), ErrNoSamples (plot of an empty run), ErrOption (an option out
-// of range), ErrClosed (Update after Close). Errors from the writer are returned as they are.
+// of range), ErrClosed (Update after Close), ErrNoPlot (WritePNG and SavePNG in a build with
+// -tags noplot, as the board binaries are). Errors from the writer are returned as they are.
 //
 // # Caveats
 //

@@ -44,15 +44,9 @@
 //
 // # Usage
 //
-//	st, err := sensors.NewStore(sensors.Config{ReportInterval: 60 * time.Second, FrozenAfter: 30 * time.Minute})
-//	// mesh goroutine:
-//	st.Update(sensors.Reading{ID: r.Sensor, Value: r.Value, Fault: r.Fault, Gateway: r.Time, Seq: r.NodeSeq}, clock.Now())
-//	// control tick:
-//	pct, _ := sensors.ParseAggregate("p90")
-//	agg := st.Zone(zone.Sensors, sensors.ZoneConfig{MinValid: 2, Percentile: pct}, clock.Now())
-//	if !agg.OK { failSafe(agg.Reason) } else { fan := loop.Update(sp, agg.Value, now) }
-//	// console:
-//	for _, s := range st.Snapshot(clock.Now()) { fmt.Println(s.ID, s.Quality, s.Value, s.Age) }
+// Example feeds a zone's readings (Update, from the mesh goroutine), aggregates the zone on a
+// control tick (Zone, with ParseAggregate for a percentile), shows a sensor going stale and the
+// zone becoming insufficient, and lists the sensors for the console (Snapshot).
 //
 // Caveats: a reading delivered late (a delayed mesh report) is judged fresh by its arrival; only
 // readings older than the latest one are dropped. Use the slowest report interval of a mixed fleet

@@ -4,11 +4,8 @@
 // A site describes where the sensors and units are (the mesh gateway port, the Modbus lines, the
 // units and their register-map profiles), how they group into zones, and how the loops run.
 //
-//	cfg, err := site.Load("site.toml")   // decode + defaults + Validate
-//	if err != nil {
-//		log.Fatal(err)                   // "site.toml: unit[1].min_fan_pct: 120 is outside 0..100"
-//	}
-//	data, _ := site.Encode(cfg)          // canonical TOML, e.g. for the database
+// ExampleLoad loads a site file, shows how an invalid one is refused, and encodes the result as
+// the canonical TOML that the database stores.
 //
 // Caveats: validation reports every problem it finds, joined with errors.Join, each naming the file
 // and the field path. Unknown keys are errors (a typo must never be silently ignored). Durations are

@@ -74,6 +74,9 @@ func (k *checker) rangeF(field string, v, lo, hi float64) {
 	}
 }
 
+// okRange reports whether v is a finite number within lo..hi.
+func okRange(v, lo, hi float64) bool { return !math.IsNaN(v) && v >= lo && v <= hi }
+
 // safeNameRe is what a name may be made of: it is printed on the console (the prompt too), in
 // logs and in metrics labels, so no spaces, quotes, control characters or escape sequences.
 var safeNameRe = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
@@ -284,11 +287,17 @@ func (c *Config) rules(k *checker) {
 			k.add(f+".profile", "%q is not a known profile (built in: %s)", u.Profile, strings.Join(builtin, ", "))
 		}
 		k.rangeF(f+".min_fan_pct", u.MinFanPct, 0, 100)
-		k.rangeF(f+".max_fan_pct", u.MaxFanPct, max(u.MinFanPct, 1), 100)
+		// The other speeds are judged against the minimum only when the minimum itself is valid:
+		// one mistake, one error.
+		lo := 1.0
+		if okRange(u.MinFanPct, 0, 100) {
+			lo = max(u.MinFanPct, 1)
+		}
+		k.rangeF(f+".max_fan_pct", u.MaxFanPct, lo, 100)
 		// Fail safe is more air: the safe and fallback speeds may not sit below the minimum, and
 		// not at "no air" whatever the minimum.
-		k.rangeF(f+".safe_fan_pct", u.SafeFanPct, max(u.MinFanPct, 1), 100)
-		k.rangeF(f+".fallback_fan_pct", u.FallbackFanPct, max(u.MinFanPct, 1), 100)
+		k.rangeF(f+".safe_fan_pct", u.SafeFanPct, lo, 100)
+		k.rangeF(f+".fallback_fan_pct", u.FallbackFanPct, lo, 100)
 		if u.SafeFanPct < SafeFanFloorPct {
 			k.warn(f+".safe_fan_pct", "%g %% is little air for fail-safe (below %g %%)", u.SafeFanPct, SafeFanFloorPct)
 		}
@@ -300,7 +309,11 @@ func (c *Config) rules(k *checker) {
 		}
 		k.rangeF(f+".fan_rate_pct_s", u.FanRatePct, 0.01, 100)
 		k.rangeF(f+".min_valve_pct", u.MinValvePct, 0, 100)
-		k.rangeF(f+".max_valve_pct", u.MaxValvePct, u.MinValvePct, 100)
+		vlo := 0.0
+		if okRange(u.MinValvePct, 0, 100) {
+			vlo = u.MinValvePct
+		}
+		k.rangeF(f+".max_valve_pct", u.MaxValvePct, vlo, 100)
 		k.rangeF(f+".valve_rate_pct_s", u.ValveRatePct, 0.01, 100)
 		k.rangeF(f+".supply_sp_c", u.SupplySPC, 10, 30)
 		if u.BMSTimeout.Duration < time.Second || u.BMSTimeout.Duration > time.Hour {

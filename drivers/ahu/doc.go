@@ -10,15 +10,9 @@
 // the layout).
 //
 // A Unit binds a profile to a Modbus unit id on a Conn (satisfied by *modbus.Bus; this package
-// does not import the Modbus driver):
-//
-//	p, _ := ahu.Builtin("crah-generic")
-//	u := ahu.NewUnit(bus, 3, p)
-//	err := u.Configure(ctx, ahu.Settings{RemoteEnable: true, BMSTimeout: 10 * time.Second,
-//		FallbackFanPct: 100, MinFanPct: 30, LocalSupplyC: 18, Fencing: true})
-//	st, err := u.ReadState(ctx)   // crah-generic: one read of input registers 0..9
-//	err = u.WriteCommand(ctx, ahu.Command{Owner: 1, Epoch: 7, Heartbeat: hb, FanPct: 55, ValvePct: 40})
-//	                              // one function-16 write of holding registers 10..14
+// does not import the Modbus driver). Example binds the crah-generic profile to a simulated unit
+// over a Modbus TCP bus, configures it, reads its state (one read of input registers 0..9) and
+// writes a command (one function-16 write of holding registers 10..14).
 //
 // Fail safe: WriteCommand clamps fan and valve to 0..100 % and never commands the fan below the
 // unit's minimum (Configure's MinFanPct, the unit's own minimum-fan register, or SetMinFanPct).

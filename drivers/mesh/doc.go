@@ -14,16 +14,9 @@
 //     its own goroutine, arms one timer from an injected Clock, and reopens a vanished port
 //     with back-off until its context ends.
 //
-// Usage:
-//
-//	open := func() (io.ReadWriteCloser, error) {
-//		return serialport.Open("/dev/ttyS2", serialport.Config{Baud: 115200})
-//	}
-//	c := mesh.NewClient(open, mesh.Options{})
-//	err := c.Run(ctx, func(r mesh.Reading) {
-//		fmt.Println(r.Sensor, r.Kind, r.Value, r.Kind.Unit())
-//	}) // returns ctx.Err()
-//	fmt.Println(c.Counters()["bad_fcs"])
+// Example runs a Client on a pseudo-terminal against a simulated gateway: the open func returns
+// the port (serialport.Open at a site), Run delivers Readings until ctx ends and returns
+// ctx.Err(), and Counters has every count by name.
 //
 // Choices the spec leaves open:
 //   - Data notifications are acknowledged by default (unackFilter = 0): the gateway resends

@@ -24,20 +24,10 @@
 // one per request, and the other units on the line keep their poll rate. ReadBlocks merges the
 // ranges of a register map into as few reads as possible (Plan) and splits the replies back.
 //
-// Usage:
-//
-//	bus, err := modbus.Dial("rtu:///dev/ttyUSB0?baud=19200&parity=E&stop=1", modbus.Options{Timeout: 300 * time.Millisecond})
-//	if err != nil {
-//		return err
-//	}
-//	defer bus.Close()
-//	regs, err := bus.ReadBlocks(ctx, 3, modbus.Input, []modbus.Range{{Addr: 0, Count: 6}, {Addr: 6, Count: 4}})
-//	var ex modbus.ExceptionError
-//	switch {
-//	case errors.As(err, &ex): // the unit refused: ex.Code, ex.Name()
-//	case errors.Is(err, modbus.ErrTimeout), errors.Is(err, modbus.ErrUnitIsolated): // unit silent
-//	}
-//	vals, _ := modbus.DecodeValues(regs[1][2:4], "float32", "CDAB")
+// Example dials a TCP gateway, reads a register map with ReadBlocks (one request for touching
+// ranges), decodes a float, and tells a refusal (errors.As an ExceptionError) from a silent unit
+// (ErrTimeout, then ErrUnitIsolated once the breaker opens). An RTU line is dialled the same way:
+// "rtu:///dev/ttyUSB0?baud=19200&parity=E&stop=1".
 //
 // DecodeValues, EncodeValue and EncodeValues convert registers to and from int16, uint16,
 // int32, uint32 and float32 in the word orders ABCD, CDAB, BADC and DCBA (no scaling).

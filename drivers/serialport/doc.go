@@ -13,17 +13,8 @@
 // OpenPTY makes a pseudo-terminal pair for simulators and tests: the slave path is opened with
 // Open like a real UART, and the master *os.File is the "other end of the cable".
 //
-// Usage:
-//
-//	p, err := serialport.Open("/dev/ttyS1", serialport.Config{Baud: 115200, ReadTimeout: 100 * time.Millisecond})
-//	if err != nil {
-//		return err // e.g. "serialport: open /dev/ttyS1: no such file or directory"
-//	}
-//	defer p.Close()
-//	n, err := p.Read(buf)
-//	if errors.Is(err, serialport.ErrTimeout) {
-//		// nothing arrived within ReadTimeout
-//	}
+// Example opens a pseudo-terminal's slave like a UART, times a read out (ErrTimeout) and reads
+// what the master end sends.
 //
 // Caveats:
 //   - Linux pseudo-terminals refuse even and odd parity (EINVAL); Open reports that as a

@@ -25,17 +25,10 @@
 //
 // # Usage
 //
-//	sc, err := plant.LoadScenario("demo")
-//	if err != nil { ... }                          // names file, line and field
-//	tw, err := twin.New(twin.Options{Scenario: sc, Seed: 1, Speed: 60,
-//		GatewayLink: "/tmp/coldaisle-mesh", ModbusListen: "127.0.0.1:5020",
-//		WriteLog: logFile, Logf: log.Printf,
-//		Status: func(line string) { fmt.Println(line) }}) // one line per simulated minute
-//	go tw.Run(ctx)                                 // returns ctx.Err() when stopped
-//	if err := tw.WaitReady(ctx); err != nil { ... }
-//	data, _ := site.Encode(tw.SiteConfig())        // `coldaisle run --config` of this controls the twin
-//	snap := tw.Snapshot()                          // for a UI: units, racks, energy, baseline
-//	res, _ := twin.CheckWriteLog(logFile, false)   // afterwards: two owners? heartbeat gaps?
+// Example serves a built-in scenario on a pty symlink and a loopback Modbus port at 60x, waits
+// until it is ready, takes the SiteConfig a controller would run (site.Encode it for `coldaisle
+// run --config`), writes one unit, reads a Snapshot (for a UI) and checks the write log
+// afterwards. Options.Status gets a line per simulated minute and Logf the story of the run.
 //
 // # Caveats
 //

@@ -29,18 +29,9 @@
 // status fan-fault and alarm bits, alarm code AlarmFanFault), CRAH.SetAlarm. No answer, busy
 // and delays are injected by modbussim.Server.SetFault.
 //
-// Usage:
-//
-//	log := ahusim.NewLog(f)                       // shared by all units
-//	clock := func() time.Duration { return time.Duration(plantNanos.Load()) }
-//	crah := ahusim.NewCRAH(1, ahusim.Options{Clock: clock, Log: log})
-//	srv := modbussim.NewServer()
-//	srv.Add(1, crah)
-//	// plant loop, every step:
-//	e := crah.Effective()                         // -> plant.UnitInput{Remote: e.Remote, Fan: e.Fan, ...}
-//	crah.SetFeedback(ahusim.Feedback{ReturnC: out.ReturnC, ...})
-//	// afterwards (coldaisle twin check-writes LOG):
-//	vs, err := ahusim.CheckWrites(logFile, nil)
+// Example feeds a CRAH the controller's writes on a plant clock, reads what it does
+// (Effective), lets its BMS timer run out and finds the gap in the write log with CheckWrites. In
+// the twin the banks are added to a modbussim.Server, which calls the same methods per request.
 //
 // Caveats:
 //   - Clock is read on every call, before the unit's lock is taken; it must be cheap and must not

@@ -13,14 +13,9 @@
 // Options.Seed: loss, duplication (the same frame twice), reordering (a report overtakes the
 // one queued before it), extra delay, line noise (garbage bytes between frames) and bit flips.
 //
-// Usage:
-//
-//	pty, _ := serialport.OpenPTY()
-//	g := meshsim.NewGateway(pty.Master, meshsim.Options{Seed: 1})
-//	go g.Run(ctx)
-//	g.Report(mac, 7, 3012, []mesh.Record{{Channel: 1, Kind: mesh.KindTemperature, Value: 2245}}, time.Now())
-//	g.SetImpairments(meshsim.Impairments{Loss: 0.1, Noise: 0.05})
-//	g.Reboot() // truncated frame, then manager_hello until the controller says hello again
+// Example runs a Gateway on a pseudo-terminal's master against the real client on its slave:
+// Report queues node reports, SetImpairments degrades the line at run time, Reboot cuts the
+// session (a truncated frame, then manager_hello until the controller says hello again).
 //
 // EncodeFrame, DataPacket and DataFrame build frames by hand for tests.
 //

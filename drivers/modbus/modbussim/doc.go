@@ -10,18 +10,10 @@
 // and serve RTU on a pty as a multi-drop line: it answers only its own unit ids, ignores frames
 // for others, drops frames with a bad CRC and regains framing on line silence.
 //
-// Usage:
-//
-//	srv := modbussim.NewServer()
-//	bank := modbussim.NewBank(10, 16)
-//	bank.SetInput(0, 215, 180)
-//	srv.Add(1, bank)
-//	srv.SetFault(2, modbussim.Fault{NoAnswer: true})
-//	ln, _ := net.Listen("tcp", "127.0.0.1:0")
-//	go srv.ServeTCP(ctx, ln) // returns ctx.Err() once ctx ends and every connection is closed
-//
-//	pty, _ := serialport.OpenPTY()
-//	go srv.ServeRTU(ctx, pty.Master) // the client opens pty.SlavePath
+// Example serves two banks as RTU slaves on a pseudo-terminal to the real client, one of them
+// made busy with SetFault; ServeTCP takes a listener instead (net.Listen("tcp", "127.0.0.1:0"))
+// and serves every added unit id behind it. Both return ctx.Err() once ctx ends (ServeTCP after
+// every connection is closed).
 //
 // Caveats:
 //   - A delayed reply (Fault.Delay) holds that connection, or the whole RTU line, for the delay:

@@ -3,12 +3,9 @@
 // function code and byte count. It is internal so both sides agree on one implementation
 // without the simulator importing the client.
 //
-// Usage:
+// Example shows a request built and checked and the length of its reply.
 //
-//	adu := frame.AppendCRC([]byte{1, 3, 0, 0, 0, 2}) // 01 03 00 00 00 02 c4 0b
-//	ok := frame.CheckCRC(adu)
-//	n := frame.RTUResponseLen(3, []byte{1, 3, 4}) // 9: unit, function, count, 4 bytes, CRC
-//
-// Caveats: the length functions only know the function codes this project meets (1..6, 15,
-// 16, 23); for others they return Unknown and the caller must fall back on line silence.
+// Caveats: the length functions only know the function codes this project meets (1..6, 15 and
+// 16; RTUResponseLen also 23); for others they return Unknown and the caller must fall back on
+// line silence.
 package frame
