@@ -71,18 +71,18 @@ func Example() {
 		fmt.Printf("%s: peak %+.1f K over the setpoint, recovered in %.0f s\n", ev.Label, ev.PeakOverK, ev.RecoveryS)
 	}
 	// Output:
-// # coldaisle sim: example
-// # true_C: hottest TRUE rack inlet (the plant's truth, no controller sees it)
-// # meas_C: hottest zone value the controller MEASURED from its sensors (what it acts on)
-// # fan kW ours and baseline, saving %, fan % per unit; "scenario" lines are the room's
-// # scripted events, "controller" lines what the controller did and why
-// #    time  true_C  meas_C  fan_kW  base_kW  save_%   crah-1
-//      0:00    24.2    24.2     0.6     10.0    93.6       40
-//      5:00    24.2    24.2     0.6     10.0    93.6       40
-//     10:00  scenario    crah-2 trip
-//     10:00    25.7    25.7     3.4     10.0    65.7       70
-//     15:00    24.2    24.2     3.4     10.0    65.7       70
-//     20:00    24.2    24.2     3.4     10.0    65.7       70
-// max inlet 25.7 °C; saved 80 % of the baseline's fan energy
-// crah-2 trip: peak +0.7 K over the setpoint, recovered in 30 s
+	// # coldaisle sim: example
+	// # true_C: hottest TRUE rack inlet (the plant's truth, no controller sees it)
+	// # meas_C: hottest zone value the controller MEASURED from its sensors (what it acts on)
+	// # fan kW ours and baseline, saving %, fan % per unit; "scenario" lines are the room's
+	// # scripted events, "controller" lines what the controller did and why
+	// #    time  true_C  meas_C  fan_kW  base_kW  save_%   crah-1
+	//      0:00    24.2    24.2     0.6     10.0    93.6       40
+	//      5:00    24.2    24.2     0.6     10.0    93.6       40
+	//     10:00  scenario    crah-2 trip
+	//     10:00    25.7    25.7     3.4     10.0    65.7       70
+	//     15:00    24.2    24.2     3.4     10.0    65.7       70
+	//     20:00    24.2    24.2     3.4     10.0    65.7       70
+	// max inlet 25.7 °C; saved 80 % of the baseline's fan energy
+	// crah-2 trip: peak +0.7 K over the setpoint, recovered in 30 s
 }
