@@ -382,14 +382,50 @@ func (e *Engine) UpdateUnit(name string, st UnitState, err error, now time.Time)
 		return
 	}
 	u.rd, u.rdAt = st, now
-	for _, v := range []float64{st.FanPct, st.ValvePct, st.SupplyC, st.ReturnC} {
-		if math.IsNaN(v) || math.IsInf(v, 0) {
-			u.fails++
-			u.lastErr = fmt.Errorf("%w: read-back not finite", ErrBadValue)
-			return
+	// Without its fan's feedback a unit cannot be controlled: that read-back counts as missing.
+	// A point the unit reports as not available (valve, supply, return) is only that point's
+	// loss: the unit is still read, the point is alarmed and its loop falls back to full cooling.
+	if math.IsNaN(st.FanPct) || math.IsInf(st.FanPct, 0) {
+		u.fails++
+		u.lastErr = fmt.Errorf("%w: fan feedback not available", ErrBadValue)
+		return
+	}
+	var missing []string
+	for _, p := range []struct {
+		v    *float64
+		name string
+	}{{&st.ValvePct, "valve feedback"}, {&st.SupplyC, "supply temperature"}, {&st.ReturnC, "return temperature"}} {
+		if math.IsNaN(*p.v) || math.IsInf(*p.v, 0) {
+			*p.v = math.NaN()
+			missing = append(missing, p.name)
 		}
 	}
+	if len(missing) > 0 {
+		e.setUnitAlarm(u, "read-back", "read-back: "+strings.Join(missing, ", ")+" not available; the valve loop opens fully", now)
+	} else {
+		e.clearUnitAlarm(u, "read-back", now)
+	}
 	u.st, u.stAt, u.haveSt, u.fails, u.lastErr = st, now, true, 0, nil
+}
+
+// failures is how many reads of unit name have failed in a row (0 after a good one).
+func (e *Engine) failures(name string) int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if u := e.unit(name); u != nil {
+		return u.fails
+	}
+	return 0
+}
+
+// lastError is why the last read of unit name failed (nil after a good one).
+func (e *Engine) lastError(name string) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if u := e.unit(name); u != nil {
+		return u.lastErr
+	}
+	return nil
 }
 
 // WriteResult reports the outcome of writing a unit's command (alarms only: a unit that is read
@@ -817,7 +853,7 @@ func (e *Engine) Tick(now time.Time) []Command {
 	for j, u := range e.units {
 		c := Command{Unit: u.cfg.Name, Owner: e.owner, Epoch: e.epoch}
 		if u.mode == ModeDisabled {
-			c.FanPct, c.ValvePct = u.st.FanPct, u.st.ValvePct
+			c.FanPct, c.ValvePct = u.st.FanPct, u.st.ValvePct // (Write is false: never sent)
 			cmds[j] = c
 			continue
 		}
@@ -825,7 +861,10 @@ func (e *Engine) Tick(now time.Time) []Command {
 			// First command: hold what the unit reads back (or the safe speed without read-back).
 			u.fan, u.valve = in.Fixed[j], u.cfg.MaxValvePct
 			if u.haveSt {
-				u.fan, u.valve = u.st.FanPct, u.st.ValvePct
+				u.fan = u.st.FanPct
+				if !math.IsNaN(u.st.ValvePct) {
+					u.valve = u.st.ValvePct
+				}
 			}
 			u.haveCmd = true
 		}
@@ -1222,8 +1261,9 @@ func (e *Engine) heldByTune(j int) bool {
 func (e *Engine) valve(u *unitRT, now time.Time, dt float64) float64 {
 	p := u.valvePID
 	switch {
-	case u.isolated:
-		// No read-back: full cooling (fail safe), at the valve's rate limit.
+	case u.isolated || math.IsNaN(u.st.SupplyC) || math.IsNaN(u.st.ValvePct):
+		// No read-back, or no supply temperature to control on: full cooling (fail safe), at
+		// the valve's rate limit.
 		_ = p.SetManual(u.cfg.MaxValvePct)
 		p.Step(u.cfg.SupplySPC, u.cfg.SupplySPC, dt)
 	case u.tripped || u.mode == ModeTracking:

@@ -22,6 +22,7 @@ var alarmWords = map[string]string{
 	"insufficient": "insufficient sensors",
 	"inlet-high":   "inlet above the alarm limit",
 	"hot-spot":     "hot spot",
+	"read-back":    "read-back point not available",
 	"implausible":  "implausible reading",
 	"sensor-range": "reading above the plausible range",
 }

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"math"
 	"strings"
 	"testing"
 )
@@ -115,5 +116,37 @@ func TestAboveRangeReadingIsAlarmed(t *testing.T) {
 	h.run(1)
 	if got := reasons(h, "sensor-range"); len(got) != 1 || !strings.Contains(got[0], s+" 75.0 C") {
 		t.Fatalf("sensor-range alarm: %v", got)
+	}
+}
+
+// A unit that reports one point as not available (0x7FFF decoded as NaN) is still controlled:
+// only that point is lost and alarmed, and without a supply temperature the valve opens fully.
+// Without fan feedback the read-back counts as missing.
+func TestNotAvailablePointIsThatPointsLoss(t *testing.T) {
+	cfg := testConfig(t, 1, [][]string{{"u1"}}, 2)
+	h := newHarness(t, cfg, 250)
+	h.run(150)
+	h.state = func(j int, st UnitState) UnitState {
+		st.SupplyC = math.NaN()
+		return st
+	}
+	h.run(40)
+	u := h.unit("u1")
+	if u.Isolated || u.Mode != ModeAuto {
+		t.Fatalf("one missing point isolated the unit: %+v", u)
+	}
+	if got := reasons(h, "read-back"); len(got) != 1 || !strings.Contains(got[0], "supply temperature not available") {
+		t.Fatalf("read-back alarm: %v", got)
+	}
+	if v := h.cmd("u1").ValvePct; v != cfg.Units[0].MaxValvePct {
+		t.Fatalf("valve %g without a supply temperature, want fully open %g", v, cfg.Units[0].MaxValvePct)
+	}
+	h.state = func(j int, st UnitState) UnitState {
+		st.FanPct = math.NaN()
+		return st
+	}
+	h.run(5)
+	if u := h.unit("u1"); !u.Isolated || u.Mode != ModeFailSafe {
+		t.Fatalf("no fan feedback: %+v", u)
 	}
 }

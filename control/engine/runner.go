@@ -71,7 +71,6 @@ type Runner struct {
 
 	mu       sync.Mutex
 	inflight map[string]bool
-	fails    map[string]int
 	nextTry  map[string]time.Time
 	wg       sync.WaitGroup
 }
@@ -93,7 +92,7 @@ func (r *Runner) Run(ctx context.Context) error {
 		clk = SystemClock{}
 	}
 	r.mu.Lock()
-	r.inflight, r.fails, r.nextTry = map[string]bool{}, map[string]int{}, map[string]time.Time{}
+	r.inflight, r.nextTry = map[string]bool{}, map[string]time.Time{}
 	r.mu.Unlock()
 	ctx, cancel := context.WithCancel(ctx)
 	defer func() {
@@ -151,10 +150,15 @@ func (r *Runner) Run(ctx context.Context) error {
 		for _, n := range append(launch, failed...) {
 			x := res[n]
 			r.Engine.UpdateUnit(n, x.st, x.err, now)
+			// The engine is the one owner of a unit's failures: it counts them (and isolates);
+			// the runner only spaces its retries by that count.
+			f := r.Engine.failures(n)
+			if f > 0 && x.err == nil {
+				x.err = r.Engine.lastError(n) // a read-back the engine refused
+			}
 			r.mu.Lock()
-			if x.err != nil {
-				r.fails[n]++
-				if f := r.fails[n]; f >= isolateAfter {
+			if f > 0 {
+				if f >= isolateAfter {
 					back := period << min(f-isolateAfter, 20)
 					if back > maxBack || back <= 0 {
 						back = maxBack
@@ -163,7 +167,6 @@ func (r *Runner) Run(ctx context.Context) error {
 				}
 				rep.Errors[n] = x.err
 			} else {
-				r.fails[n] = 0
 				delete(r.nextTry, n)
 				rep.Read++
 			}

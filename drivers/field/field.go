@@ -80,7 +80,9 @@ func Open(ctx context.Context, cfg *site.Config, opts Options) (*Field, error) {
 	}
 	f := &Field{cfg: cfg, opts: opts, buses: map[string]*modbus.Bus{}, units: map[string]*unitRef{}}
 	for _, l := range cfg.Lines {
-		b, err := modbus.DialContext(ctx, l.Target, modbus.Options{Timeout: l.Timeout.Duration})
+		// No breaker on the control path: the engine is the one owner of a unit's failures
+		// (it isolates, and the runner spaces the retries), so failures are not counted twice.
+		b, err := modbus.DialContext(ctx, l.Target, modbus.Options{Timeout: l.Timeout.Duration, BreakerThreshold: -1})
 		if err != nil {
 			f.Close()
 			return nil, fmt.Errorf("field: line %q: %w", l.Name, err)
