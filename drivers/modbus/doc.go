@@ -39,6 +39,10 @@
 //	}
 //	vals, _ := modbus.DecodeValues(regs[1][2:4], "float32", "CDAB")
 //
+// Functions: 3 and 4 (ReadHolding, ReadInput, Read, ReadBlocks), 6 and 16 (WriteSingle,
+// WriteMultiple) for registers; 1 and 2 (ReadCoils, ReadDiscreteInputs), 5 and 15 (WriteCoil,
+// WriteCoils) for bits, which the controller itself does not use but a technician's probe does.
+//
 // DecodeValues, EncodeValue and EncodeValues convert registers to and from int16, uint16,
 // int32, uint32 and float32 in the word orders ABCD, CDAB, BADC and DCBA (no scaling).
 //
