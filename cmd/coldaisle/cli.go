@@ -71,7 +71,8 @@ func writeFlags(w io.Writer, fs *flag.FlagSet) {
 		if value != "" {
 			left += " " + value
 		}
-		if d := fl.DefValue; d != "" && d != "0" && d != "false" && d != "0s" && d != "[]" {
+		// A required flag's default is only a "not given" marker.
+		if d := fl.DefValue; d != "" && d != "0" && d != "false" && d != "0s" && d != "[]" && !strings.Contains(usage, "(required)") {
 			usage += fmt.Sprintf(" (default %s)", d)
 		}
 		rows = append(rows, row{left, usage})

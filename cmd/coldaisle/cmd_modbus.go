@@ -86,7 +86,7 @@ func runModbus(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		syn = modbusSynopsis[1][len("write "):]
 	}
 	fs := newFlags("modbus "+p.action, stdout, stderr, modbusAbout, syn)
-	fs.StringVar(&p.target, "target", "", "tcp://HOST:PORT or rtu:///dev/ttyX?baud=19200&parity=E&stop=1 (required)")
+	fs.StringVar(&p.target, "target", "", "`URL` of the line: tcp://HOST:PORT or rtu:///dev/ttyX?baud=19200&parity=E&stop=1 (required)")
 	fs.UintVar(&p.unit, "unit", 1, "unit `ID` (slave address): 1..247 on RTU, 0..255 on TCP")
 	fs.UintVar(&p.addr, "addr", math.MaxUint, "first coil or register, 0-based PDU `ADDRESS` (required)")
 	fs.StringVar(&p.typ, "type", "uint16", "register value type: uint16, int16, uint32, int32, float32")
@@ -100,7 +100,7 @@ func runModbus(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		return p.parseAndRun(ctx, fs, args[1:], stdout, stderr)
 	}
 	fs.StringVar(&p.table, "table", "holding", "`TABLE` to write: holding or coil")
-	fs.Func("value", "value to write (repeatable): a number, or for coils 1/0, on/off", func(s string) error { p.values = append(p.values, s); return nil })
+	fs.Func("value", "`VALUE` to write (repeatable): a number, or for coils 1/0, on/off", func(s string) error { p.values = append(p.values, s); return nil })
 	fs.BoolVar(&p.multiple, "multiple", false, "write with function 16 (or 15 for coils) even for one value")
 	return p.parseAndRun(ctx, fs, args[1:], stdout, stderr)
 }
