@@ -348,8 +348,17 @@ func (db *DB) Compact(dst string) error {
 		return fmt.Errorf("storage: compact: %w", err)
 	}
 	err = guard(db.path, "compact", func() error { return bolt.Compact(ddb, db.bolt, 0) })
+	// bbolt grows a file to its mmap size (32 KiB doubling), so the copy ends in unused pages:
+	// cut it at its high-water mark, as a backup (tx.WriteTo) is.
+	var used int64
+	if err == nil {
+		err = ddb.View(func(tx *bolt.Tx) error { used = tx.Size(); return nil })
+	}
 	if cerr := ddb.Close(); err == nil {
 		err = cerr
+	}
+	if err == nil {
+		err = os.Truncate(dst, used)
 	}
 	if err != nil {
 		return fmt.Errorf("storage: compact %s: %w", db.path, db.wrap(err))
@@ -371,7 +380,8 @@ func (db *DB) Compact(dst string) error {
 
 // CompactFile compacts the database at path in place: it opens it (taking the lock), writes a
 // verified compacted copy next to it and renames the copy over it before releasing the lock.
-// It returns the file sizes before and after.
+// It returns the file sizes before and after; when the copy would not be smaller the original
+// is kept as it is and after == before.
 func CompactFile(path string, opts *Options) (before, after int64, err error) {
 	o := opts.withDefaults()
 	o.MustExist = true
@@ -398,6 +408,14 @@ func CompactFile(path string, opts *Options) (before, after int64, err error) {
 	}
 	if err := db.Compact(tmp); err != nil {
 		return 0, 0, err
+	}
+	// A copy that is not smaller is no gain: keep the original (after == before says so).
+	if ft, err := os.Stat(tmp); err != nil || ft.Size() >= fi.Size() {
+		os.Remove(tmp)
+		if err != nil {
+			return 0, 0, fmt.Errorf("storage: %w", err)
+		}
+		return fi.Size(), fi.Size(), nil
 	}
 	if err := os.Rename(tmp, path); err != nil {
 		os.Remove(tmp)

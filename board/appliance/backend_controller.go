@@ -364,13 +364,29 @@ func (b *backend) ModbusRead(ctx context.Context, req console.ModbusRequest) ([]
 		return nil, err
 	}
 	defer done()
+	var bits []bool
 	switch req.Table {
 	case "holding", "":
 		return bus.ReadHolding(ctx, req.Unit, req.Addr, req.Count)
 	case "input":
 		return bus.ReadInput(ctx, req.Unit, req.Addr, req.Count)
+	case "coil":
+		bits, err = bus.ReadCoils(ctx, req.Unit, req.Addr, req.Count)
+	case "discrete":
+		bits, err = bus.ReadDiscreteInputs(ctx, req.Unit, req.Addr, req.Count)
+	default:
+		return nil, fmt.Errorf("table %q: want holding, input, coil or discrete", req.Table)
 	}
-	return nil, fmt.Errorf("table %q: want holding or input", req.Table)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]uint16, len(bits)) // the console's bits: 0 or 1 each
+	for i, b := range bits {
+		if b {
+			out[i] = 1
+		}
+	}
+	return out, nil
 }
 
 func (b *backend) busFor(ctx context.Context, target string) (*modbus.Bus, func(), error) {

@@ -222,13 +222,13 @@ type TestCheck struct {
 	Pass bool
 }
 
-// ModbusRequest is a raw register read.
+// ModbusRequest is a raw read of registers or bits.
 type ModbusRequest struct {
 	Target string // tcp://host:port or rtu:///dev/ttyX?baud=...
 	Unit   byte   // Modbus unit id
-	Table  string // "holding" or "input"
+	Table  string // "holding", "input" (registers), "coil" or "discrete" (bits, read as 0 or 1)
 	Addr   uint16
-	Count  uint16 // registers
+	Count  uint16 // registers or bits
 }
 
 // Sentinel errors of the Backend.

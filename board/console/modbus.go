@@ -13,10 +13,12 @@ import (
 )
 
 // modbusRead is `modbus read`: the flags of `coldaisle modbus read` (--unit --table --addr --count
-// --type --order --scale, --target), with the line of a named unit as the default target:
+// --type --order --scale, --target), with the line of a named unit as the default target. The
+// four tables: holding and input registers (functions 3, 4), coils and discrete inputs (1, 2):
 //
 //	modbus read crah-1 --table input --addr 0 --count 2 --type int16 --scale 0.1
 //	modbus read --target bms --unit 3 --addr 10 --count 5
+//	modbus read crah-1 --table coil --addr 0 --count 16
 type modbusRead struct {
 	req   ModbusRequest
 	what  string // "crah-1 (id 1 on line bms, tcp://127.0.0.1:5020)"
@@ -29,9 +31,9 @@ type modbusRead struct {
 var modbusFlags = []choice{
 	{word: "--unit", help: "a unit of the site, or a Modbus unit id 1..247 with --target"},
 	{word: "--target", help: "a line of the site, or tcp://host:port or rtu:///dev/ttyX?baud=..."},
-	{word: "--table", help: "holding (default) or input registers"},
-	{word: "--addr", help: "first register, 0-based wire address (default 0)"},
-	{word: "--count", help: "number of values (default 1)"},
+	{word: "--table", help: "holding (default), input, coil or discrete"},
+	{word: "--addr", help: "first register or bit, 0-based wire address (default 0)"},
+	{word: "--count", help: "number of values (default 1; bits: up to 2000)"},
 	{word: "--type", help: "uint16 (default), int16, uint32, int32, float32"},
 	{word: "--order", help: "word/byte order of 32-bit values: ABCD (default), CDAB, BADC, DCBA"},
 	{word: "--scale", help: "multiply each value by this (e.g. 0.1)"},
@@ -40,7 +42,7 @@ var modbusFlags = []choice{
 var (
 	modbusTypes  = []string{"uint16", "int16", "uint32", "int32", "float32"}
 	modbusOrders = []string{"ABCD", "CDAB", "BADC", "DCBA"}
-	modbusTables = []string{"holding", "input"}
+	modbusTables = []string{"holding", "input", "coil", "discrete"}
 )
 
 func typeWidth(t string) int {
@@ -126,8 +128,21 @@ func parseModbusRead(cfg *site.Config, words []string) (modbusRead, error) {
 		r.req.Table = "holding"
 	case "input", "i":
 		r.req.Table = "input"
+	case "coil", "coils", "c":
+		r.req.Table = "coil"
+	case "discrete", "discrete-input", "discrete-inputs", "d":
+		r.req.Table = "discrete"
 	default:
-		return bad("--table %q is not holding or input", *table)
+		return bad("--table %q is not one of %s", *table, names(modbusTables))
+	}
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	if r.bits() {
+		for _, f := range []string{"type", "order", "scale"} {
+			if given[f] {
+				return bad("--%s is for registers; --table %s has bits", f, r.req.Table)
+			}
+		}
 	}
 	a, err := strconv.ParseUint(*addr, 0, 16)
 	if err != nil {
@@ -144,7 +159,13 @@ func parseModbusRead(cfg *site.Config, words []string) (modbusRead, error) {
 	}
 	w := typeWidth(r.typ)
 	c, err := strconv.Atoi(*count)
-	if err != nil || c < 1 || c*w > 125 {
+	switch {
+	case r.bits():
+		w = 1
+		if err != nil || c < 1 || c > 2000 {
+			return bad("--count %q is not a number of bits 1..2000", *count)
+		}
+	case err != nil || c < 1 || c*w > 125:
 		return bad("--count %q is not a number of values 1..%d (%d registers each, 125 at most)", *count, 125/w, w)
 	}
 	if int(a)+c*w > 65536 {
@@ -213,8 +234,25 @@ func decodeValue(regs []uint16, typ, order string) float64 {
 	return float64(binary.BigEndian.Uint16(x[:]))
 }
 
-// render prints the registers read, one value a line.
+func (r modbusRead) bits() bool { return r.req.Table == "coil" || r.req.Table == "discrete" }
+
+// render prints the registers read, one value a line; bits as 1 (on) or 0 (off).
 func (r modbusRead) render(regs []uint16) string {
+	if r.bits() {
+		var rows [][]string
+		for i := 0; i < r.count && i < len(regs); i++ {
+			v, state := "0", "off"
+			if regs[i] != 0 {
+				v, state = "1", "on"
+			}
+			rows = append(rows, []string{strconv.Itoa(int(r.req.Addr) + i), v, state})
+		}
+		what := map[string]string{"coil": "coils", "discrete": "discrete inputs"}[r.req.Table]
+		head := clip(r.what, 79) + "\n" + fmt.Sprintf("%s %d..%d\n", what, r.req.Addr, int(r.req.Addr)+int(r.req.Count)-1)
+		return head + renderTable([]column{
+			{title: "addr", width: 5, right: true}, {title: "bit", width: 3, right: true}, {title: "state", width: 5},
+		}, rows)
+	}
 	w := typeWidth(r.typ)
 	var rows [][]string
 	for i := 0; i < r.count && (i+1)*w <= len(regs); i++ {

@@ -3,10 +3,9 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/coldaisle/coldaisle/control/bench"
 	"github.com/coldaisle/coldaisle/control/plant"
@@ -17,21 +16,16 @@ func init() {
 }
 
 func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlags("bench", stdout, stderr, fmt.Sprintf(
+		"Runs the controller against simulated scenarios as fast as it can and reports energy and safety.\n"+
+			"SCENARIO is a built-in name (%s) or a scenario file path; default: every built-in.\n"+
+			"Exit status 1 if a scenario fails (a true inlet above the alarm limit after the first 10 minutes).",
+		strings.Join(plant.Builtin(), ", ")),
+		"[--json] [--seed N] [SCENARIO|FILE...]")
 	asJSON := fs.Bool("json", false, "one JSON object per scenario instead of a table")
 	seed := fs.Int64("seed", 1, "seed for the plant and the simulated mesh")
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: coldaisle bench [--json] [--seed N] [SCENARIO...]\n\n"+
-			"SCENARIO is a built-in name (%v) or a scenario file path; default: every built-in.\n"+
-			"Exit status 1 if a scenario fails (a true inlet above the alarm limit after the first 10 minutes).\n\n", plant.Builtin())
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitUsage
+	if code, ok := fs.parse(args); !ok {
+		return code
 	}
 	names := fs.Args()
 	if len(names) == 0 {
@@ -42,7 +36,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	for _, n := range names {
 		sc, err := plant.LoadScenario(n)
 		if err != nil {
-			fmt.Fprintf(stderr, "coldaisle bench: %v\n", err)
+			fail(stderr, "bench", err)
 			return exitUsage
 		}
 		scs = append(scs, sc)
@@ -56,14 +50,13 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		}
 		res, err := bench.Run(sc, bench.Options{Seed: *seed})
 		if err != nil {
-			fmt.Fprintf(stderr, "coldaisle bench: %s: %v\n", sc.Name, err)
+			fmt.Fprintf(stderr, "coldaisle bench: %s: %s\n", sc.Name, strings.TrimPrefix(err.Error(), "bench: "))
 			return exitFailure
 		}
 		failed = failed || !res.Passed
 		if *asJSON {
 			if err := enc.Encode(res); err != nil {
-				fmt.Fprintf(stderr, "coldaisle bench: %v\n", err)
-				return exitFailure
+				return fail(stderr, "bench", err)
 			}
 			continue
 		}

@@ -22,43 +22,33 @@ func init() {
 	register("db", "check, back up, restore, compact the database; export or import the configuration", runDB)
 }
 
-const dbUsage = `usage: coldaisle db VERB [ARG] [--db PATH] [flags]
-
-verbs:
-  check               verify the database (bbolt consistency and schema)
+const dbAbout = `verbs:
+  check [FILE]        verify the database (bbolt consistency and schema)
   backup FILE         write a verified copy of the database to FILE
   restore FILE        replace the database with the backup FILE (verified first)
-  compact             rewrite the database without its free pages
+  compact [FILE]      rewrite the database without its free pages
   export-config       print the current configuration (or --version N) to stdout
   import-config FILE  store FILE (TOML) as a new configuration version
 
-flags may come before or after the verb:
-`
+The database is --db PATH (check and compact also take it as FILE). Flags may come before or
+after the verb. Exit status 1 when the database is corrupt or busy or a file is bad, 2 for usage.`
 
 // runDB parses "db [flags] VERB [ARG] [flags]" and runs the verb. Exit codes: 0 ok, 1 failure
 // (corrupt or busy database, bad file), 2 usage.
 func runDB(_ context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("db", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlags("db", stdout, stderr, dbAbout, "VERB [FILE] [--db PATH] [flags]")
 	dbPath := fs.String("db", defaultDBPath, "database `PATH`")
-	timeout := fs.Duration("timeout", storage.DefaultTimeout, "how long to wait for the database lock")
+	timeout := fs.Duration("timeout", storage.DefaultTimeout, "how long to wait for the database lock, 1ms..10m")
 	who := fs.String("who", "", "import-config: who makes the change (default $USER)")
 	comment := fs.String("comment", "", "import-config: why (default \"import-config FILE\")")
-	version := fs.Int("version", 0, "export-config: the configuration version to print (default the latest)")
-	fs.Usage = func() {
-		fmt.Fprint(stderr, dbUsage)
-		fs.PrintDefaults()
-	}
+	version := fs.Int("version", 0, "export-config: the configuration `N` to print (default the latest)")
 	// flag stops at the first non-flag argument: parse again after each positional one so that
 	// "db check --db P" and "db --db P check" both work.
 	var pos []string
 	rest := args
 	for {
-		if err := fs.Parse(rest); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				return exitOK
-			}
-			return exitUsage
+		if code, ok := fs.parse(rest); !ok {
+			return code
 		}
 		rest = fs.Args()
 		if len(rest) == 0 {
@@ -68,33 +58,47 @@ func runDB(_ context.Context, args []string, stdout, stderr io.Writer) int {
 		rest = rest[1:]
 	}
 	if len(pos) == 0 {
-		fmt.Fprintln(stderr, "coldaisle db: missing verb")
-		fs.Usage()
-		return exitUsage
+		return fs.usageErr("missing verb (check, backup, restore, compact, export-config, import-config)")
 	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	verb, vargs := pos[0], pos[1:]
 	wantArgs := map[string]int{"check": 0, "backup": 1, "restore": 1, "compact": 0, "export-config": 0, "import-config": 1}
 	n, ok := wantArgs[verb]
 	if !ok {
-		fmt.Fprintf(stderr, "coldaisle db: unknown verb %q\n", verb)
-		fs.Usage()
-		return exitUsage
+		return fs.usageErr("unknown verb %q", verb)
+	}
+	// "db check FILE": the file is the database (what else could it be).
+	if (verb == "check" || verb == "compact") && len(vargs) == 1 {
+		if set["db"] && *dbPath != vargs[0] {
+			return fs.usageErr("%s: two databases, %q and --db %q; give one", verb, vargs[0], *dbPath)
+		}
+		*dbPath, vargs = vargs[0], nil
 	}
 	if len(vargs) != n {
 		if n == 0 {
-			fmt.Fprintf(stderr, "coldaisle db %s: takes no argument, got %q\n", verb, vargs)
-		} else {
-			fmt.Fprintf(stderr, "coldaisle db %s: needs exactly one FILE argument, got %d\n", verb, len(vargs))
+			return fs.usageErr("%s: takes no argument, got %q (the database is --db PATH)", verb, vargs)
 		}
-		return exitUsage
+		return fs.usageErr("%s: needs exactly one FILE argument, got %d (the database is --db PATH)", verb, len(vargs))
 	}
 	if *dbPath == "" {
-		fmt.Fprintln(stderr, "coldaisle db: --db must not be empty")
-		return exitUsage
+		return fs.usageErr("--db must not be empty")
+	}
+	if *timeout < time.Millisecond || *timeout > 10*time.Minute {
+		return fs.usageErr("--timeout %v is outside 1ms..10m", *timeout)
+	}
+	for flagName, onlyFor := range map[string]string{"version": "export-config", "who": "import-config", "comment": "import-config"} {
+		if set[flagName] && verb != onlyFor {
+			return fs.usageErr("%s: --%s is only for %s", verb, flagName, onlyFor)
+		}
 	}
 	if *version < 0 {
-		fmt.Fprintf(stderr, "coldaisle db: --version %d: versions start at 1\n", *version)
-		return exitUsage
+		return fs.usageErr("--version %d: versions start at 1", *version)
+	}
+	for name, v := range map[string]string{"who": *who, "comment": *comment} {
+		if err := plainText(v); err != nil {
+			return fs.usageErr("--%s: %v", name, err)
+		}
 	}
 	d := dbCmd{path: *dbPath, timeout: *timeout, stdout: stdout, stderr: stderr}
 	var err error
@@ -124,7 +128,7 @@ func runDB(_ context.Context, args []string, stdout, stderr io.Writer) int {
 		err = d.importConfig(vargs[0], w, c)
 	}
 	if err != nil {
-		fmt.Fprintf(stderr, "coldaisle db %s: %v\n", verb, err)
+		fail(stderr, "db "+verb, err)
 		switch {
 		case errors.Is(err, storage.ErrInUse):
 			fmt.Fprintln(stderr, "hint: the controller holds the database; stop it first (or use its console)")
@@ -201,6 +205,10 @@ func (d dbCmd) compact() error {
 	before, after, err := storage.CompactFile(d.path, &storage.Options{Timeout: d.timeout})
 	if err != nil {
 		return err
+	}
+	if after >= before {
+		fmt.Fprintf(d.stdout, "%s is already compact (%d bytes): a rewritten copy would not be smaller; left as it was\n", d.path, before)
+		return nil
 	}
 	fmt.Fprintf(d.stdout, "compacted %s: %d -> %d bytes\n", d.path, before, after)
 	return nil

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"sync"
@@ -30,39 +29,38 @@ type meshReading struct {
 	BatteryMV uint16   `json:"battery_mv,omitempty"`
 }
 
-func meshUsage(w io.Writer) {
-	fmt.Fprintln(w, "usage: coldaisle mesh listen --port DEV [--baud N] [--unack]")
-	fmt.Fprintln(w, "  prints one JSON object per sensor reading on stdout; on SIGINT/SIGTERM prints the link counters as JSON on stderr")
-}
+// Baud rates the mesh gateway's UART may take: the site file's mesh.baud range.
+const minBaud, maxBaud = 1200, 4000000
 
 func runMesh(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] != "listen" {
-		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
-			meshUsage(stdout)
-			return exitOK
-		}
-		meshUsage(stderr)
-		return exitUsage
-	}
-	fs := flag.NewFlagSet("mesh listen", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	port := fs.String("port", "", "serial device of the mesh gateway (required)")
-	baud := fs.Int("baud", 115200, "baud rate (8N1)")
+	fs := newFlags("mesh listen", stdout, stderr,
+		"Opens the mesh gateway on a serial port (8N1) and prints one JSON object per sensor reading\n"+
+			"on stdout; on SIGINT/SIGTERM prints the link counters as JSON on stderr.",
+		"--port DEV [--baud 115200] [--unack]")
+	port := fs.String("port", "", "serial `DEV`ice of the mesh gateway (required)")
+	baud := fs.Int("baud", 115200, fmt.Sprintf("baud rate, %d..%d", minBaud, maxBaud))
 	unack := fs.Bool("unack", false, "ask for data notifications without acknowledgements")
-	if err := fs.Parse(args[1:]); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
+	switch {
+	case len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "-help"):
+		fs.help(stdout) // listen is the only verb: its help is the command's
+		return exitOK
+	case len(args) == 0:
+		return fs.usageErr("missing the verb: listen")
+	case args[0] != "listen":
+		fmt.Fprintf(stderr, "coldaisle mesh: unknown verb %q (want listen)\nusage: coldaisle mesh listen %s\n", args[0], fs.synopsis[0])
 		return exitUsage
 	}
-	if *port == "" || fs.NArg() > 0 {
-		fmt.Fprintln(stderr, "coldaisle mesh listen: --port is required and no positional arguments are taken")
-		meshUsage(stderr)
-		return exitUsage
+	if code, ok := fs.parse(args[1:]); !ok {
+		return code
 	}
-	if *baud <= 0 {
-		fmt.Fprintf(stderr, "coldaisle mesh listen: --baud %d must be positive\n", *baud)
-		return exitUsage
+	if code, ok := fs.noArgs(); !ok {
+		return code
+	}
+	if *port == "" {
+		return fs.usageErr("--port is required")
+	}
+	if *baud < minBaud || *baud > maxBaud {
+		return fs.usageErr("--baud %d is outside %d..%d", *baud, minBaud, maxBaud)
 	}
 	cfg := serialport.Config{Baud: *baud, DataBits: 8, Parity: serialport.ParityNone, StopBits: 1}
 
@@ -70,8 +68,7 @@ func runMesh(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	// client's to retry.
 	first, err := serialport.Open(*port, cfg)
 	if err != nil {
-		fmt.Fprintf(stderr, "coldaisle mesh listen: %v\n", err)
-		return exitFailure
+		return fail(stderr, "mesh listen", err)
 	}
 	var mu sync.Mutex
 	open := func() (io.ReadWriteCloser, error) {
@@ -87,7 +84,7 @@ func runMesh(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	client := mesh.NewClient(open, mesh.Options{
 		UnackData: *unack,
 		Logf: func(format string, a ...any) {
-			fmt.Fprintf(stderr, "coldaisle mesh listen: "+format+"\n", a...)
+			fmt.Fprintln(stderr, prefixed("mesh listen", fmt.Sprintf(format, a...)))
 		},
 	})
 
@@ -111,8 +108,7 @@ func runMesh(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	counters, _ := json.Marshal(client.Counters())
 	fmt.Fprintf(stderr, "%s\n", counters)
 	if err != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
-		fmt.Fprintf(stderr, "coldaisle mesh listen: %v\n", err)
-		return exitFailure
+		return fail(stderr, "mesh listen", err)
 	}
 	return exitOK
 }

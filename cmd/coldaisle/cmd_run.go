@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 
@@ -16,26 +15,25 @@ func init() {
 }
 
 func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("run", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	config := fs.String("config", "", "site configuration (TOML); imported into the database on first boot")
-	db := fs.String("db", "/var/lib/coldaisle/coldaisle.db", "state database (bbolt)")
+	fs := newFlags("run", stdout, stderr,
+		"Runs the controller: the site configuration comes from the database (imported from --config\n"+
+			"on first boot, or with --import); stops on SIGINT/SIGTERM with its state checkpointed.",
+		"--config site.toml --db PATH [--console DEV|stdio] [--import]")
+	config := fs.String("config", "", "site configuration `FILE` (TOML); imported into the database on first boot")
+	db := fs.String("db", defaultDBPath, "state database `PATH` (bbolt)")
 	imp := fs.Bool("import", false, "replace the stored configuration with --config")
-	consoleDev := fs.String("console", "", "serial console: a device such as /dev/ttyS0, or 'stdio'")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: coldaisle run --config site.toml --db PATH [--console DEV|stdio] [--import]")
-		fs.PrintDefaults()
+	consoleDev := fs.String("console", "", "serial console: a `DEV`ice such as /dev/ttyS0, or 'stdio'")
+	if code, ok := fs.parse(args); !ok {
+		return code
 	}
-	if err := fs.Parse(args); err != nil {
-		return exitUsage
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "run: unexpected argument %q\n", fs.Arg(0))
-		return exitUsage
+	if code, ok := fs.noArgs(); !ok {
+		return code
 	}
 	if *imp && *config == "" {
-		fmt.Fprintln(stderr, "run: --import needs --config FILE")
-		return exitUsage
+		return fs.usageErr("--import needs --config FILE")
+	}
+	if *db == "" {
+		return fs.usageErr("--db must not be empty")
 	}
 	logf := func(format string, a ...any) { fmt.Fprintf(stderr, "coldaisle: "+format+"\n", a...) }
 	// The console's terminal is the console's alone (console_io.go).
@@ -52,8 +50,7 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if *consoleDev != "" {
 		rw, closeFn, err := openConsole(*consoleDev)
 		if err != nil {
-			fmt.Fprintf(stderr, "run: console: %v\n", err)
-			return exitFailure
+			return fail(stderr, "run", fmt.Errorf("console %s: %w", *consoleDev, err))
 		}
 		defer closeFn()
 		o.Console = rw

@@ -2,10 +2,10 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/coldaisle/coldaisle/cmd/coldaisle/internal/sim"
@@ -17,32 +17,34 @@ func init() {
 }
 
 func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("sim", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	scenario := fs.String("scenario", "demo", fmt.Sprintf("built-in scenario %v or a scenario file", plant.Builtin()))
-	speed := fs.Float64("speed", 30, "plant seconds per wall second")
-	duration := fs.Duration("duration", 0, "simulated time to run (default: the scenario's duration)")
+	fs := newFlags("sim", stdout, stderr,
+		"Runs the controller against the simulated room: the twin serves the mesh gateway on a pty and\n"+
+			"the air handlers on Modbus TCP on loopback; a live view, then a summary and a plot.",
+		"[--scenario NAME|FILE] [--speed 30] [--duration 25m] [--plot run.png] [--headless] [--log FILE]")
+	scenario := fs.String("scenario", "demo", fmt.Sprintf("built-in scenario (%s) or a scenario `FILE`", strings.Join(plant.Builtin(), ", ")))
+	speed := fs.Float64("speed", 30, "plant seconds per wall second, 0..1000")
+	duration := fs.Duration("duration", 0, "simulated time to run, up to 7 days (default: the scenario's duration)")
 	seed := fs.Int64("seed", 1, "random seed of the room (noise, mesh impairments)")
-	plotPath := fs.String("plot", "coldaisle-sim.png", "write the run's plot to this PNG file ('' for none)")
+	plotPath := fs.String("plot", "coldaisle-sim.png", "write the run's plot to this PNG `FILE` ('' for none)")
 	headless := fs.Bool("headless", false, "plain lines instead of the live view")
-	logPath := fs.String("log", "", "write the controller's and the twin's log lines to this file")
-	if err := fs.Parse(args); err != nil {
-		return exitUsage
+	logPath := fs.String("log", "", "write the controller's and the twin's log lines to this `FILE`")
+	if code, ok := fs.parse(args); !ok {
+		return code
 	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "sim: unexpected argument %q\n", fs.Arg(0))
-		return exitUsage
+	if code, ok := fs.noArgs(); !ok {
+		return code
 	}
-	if *speed <= 0 || *speed > 1000 {
-		fmt.Fprintf(stderr, "sim: --speed %g is outside (0, 1000]\n", *speed)
-		return exitUsage
+	if !(*speed > 0 && *speed <= 1000) { // also NaN
+		return fs.usageErr("--speed %g is outside (0, 1000]", *speed)
+	}
+	if *duration < 0 || *duration > 7*24*time.Hour {
+		return fs.usageErr("--duration %v is outside 0..168h (0: the scenario's duration)", *duration)
 	}
 	o := sim.Options{Scenario: *scenario, Speed: *speed, Duration: *duration, Seed: *seed, Plot: *plotPath, Headless: *headless, Version: version, Out: stdout}
 	if *logPath != "" {
 		f, err := os.Create(*logPath)
 		if err != nil {
-			fmt.Fprintf(stderr, "sim: %v\n", err)
-			return exitFailure
+			return fail(stderr, "sim", fmt.Errorf("--log: %w", err))
 		}
 		defer f.Close()
 		o.Log = f
@@ -52,7 +54,7 @@ func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	start := time.Now()
 	res, err := sim.Run(ctx, o)
 	if err != nil {
-		fmt.Fprintf(stderr, "coldaisle sim: %v\n", err)
+		fail(stderr, "sim", err)
 		if res == nil {
 			return exitFailure
 		}

@@ -67,9 +67,14 @@ func TestDBCommand(t *testing.T) {
 	expect(t, runBin(t, bin, "db"), 2, "", "missing verb")
 	expect(t, runBin(t, bin, "db", "frobnicate", "--db", db), 2, "", `unknown verb "frobnicate"`)
 	expect(t, runBin(t, bin, "db", "backup", "--db", db), 2, "", "needs exactly one FILE")
-	expect(t, runBin(t, bin, "db", "check", "extra", "--db", db), 2, "", "takes no argument")
+	expect(t, runBin(t, bin, "db", "check", "extra", "--db", db), 2, "", "two databases")
+	expect(t, runBin(t, bin, "db", "export-config", "extra", "--db", db), 2, "", "takes no argument")
+	expect(t, runBin(t, bin, "db", "check", "--db", db, "--timeout", "0s"), 2, "", "--timeout 0s is outside 1ms..10m")
+	expect(t, runBin(t, bin, "db", "check", "--db", db, "--version", "2"), 2, "", "--version is only for export-config")
+	expect(t, runBin(t, bin, "db", "export-config", "--db", db, "--who", "bob"), 2, "", "--who is only for import-config")
+	expect(t, runBin(t, bin, "db", "import-config", cfg1, "--db", db, "--comment", "two\nlines"), 2, "", "control character")
 	expect(t, runBin(t, bin, "db", "check", "--bogus"), 2, "", "flag provided but not defined")
-	expect(t, runBin(t, bin, "db", "-h"), 0, "", "verbs:")
+	expect(t, runBin(t, bin, "db", "-h"), 0, "verbs:", "")
 
 	// A database that does not exist yet: check fails clearly, creates nothing.
 	expect(t, runBin(t, bin, "db", "check", "--db", db), 1, "", "does not exist")
@@ -103,7 +108,7 @@ func TestDBCommand(t *testing.T) {
 	expect(t, runBin(t, bin, "db", "restore", backup, "--db", db), 0, "restored", "")
 	expect(t, runBin(t, bin, "db", "export-config", "--db", db), 0, "hall-b", "")
 
-	expect(t, runBin(t, bin, "db", "compact", "--db", db), 0, "compacted", "")
+	expect(t, runBin(t, bin, "db", "compact", "--db", db), 0, "compact", "") // restored from a backup: already compact
 	expect(t, runBin(t, bin, "db", "check", "--db", db), 0, ": ok", "")
 
 	// In use: the test process holds the database.
@@ -139,4 +144,45 @@ func TestDBCommand(t *testing.T) {
 	// Restoring the good backup repairs a broken database.
 	expect(t, runBin(t, bin, "db", "restore", backup, "--db", broken), 0, "restored", "")
 	expect(t, runBin(t, bin, "db", "check", "--db", broken), 0, ": ok", "")
+}
+
+// A compaction never makes the file bigger: a backup (written at its exact size) compacts to
+// less, and compacting again says it is already compact and leaves the file alone. A database
+// given as the argument of check or compact is the database.
+func TestDBCompactNeverGrows(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	bin := testBinary(t)
+	dir := t.TempDir()
+	db, backup, cfg := filepath.Join(dir, "a.db"), filepath.Join(dir, "b.db"), filepath.Join(dir, "site.toml")
+	for i := range 10 {
+		os.WriteFile(cfg, []byte(fmt.Sprintf("site = \"x%d\"\n# %s\n", i, strings.Repeat("x", 300))), 0o600)
+		expect(t, runBin(t, bin, "db", "import-config", cfg, "--db", db), 0, "configuration version", "")
+	}
+	expect(t, runBin(t, bin, "db", "backup", backup, "--db", db), 0, "verified", "")
+	size := func() int64 {
+		fi, err := os.Stat(backup)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fi.Size()
+	}
+	before := size()
+	expect(t, runBin(t, bin, "db", "compact", backup), 0, "compacted", "")
+	after := size()
+	t.Logf("backup %d bytes, compacted %d bytes", before, after)
+	if after >= before {
+		t.Fatalf("compact: %d -> %d bytes", before, after)
+	}
+	data, _ := os.ReadFile(backup)
+	expect(t, runBin(t, bin, "db", "compact", "--db", backup), 0, "already compact", "")
+	if again, _ := os.ReadFile(backup); !bytes.Equal(again, data) {
+		t.Fatal("a compaction that gained nothing changed the file")
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 3 {
+		t.Fatalf("files left: %v", entries)
+	}
+	expect(t, runBin(t, bin, "db", "check", backup), 0, "b.db: ok (schema 2, 10 configuration versions", "")
+	expect(t, runBin(t, bin, "db", "export-config", "--db", backup), 0, "x9", "")
 }

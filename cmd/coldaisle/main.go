@@ -46,7 +46,7 @@ func usage(w io.Writer) {
 	for _, n := range names {
 		fmt.Fprintf(w, "  %-8s %s\n", n, commands[n].summary)
 	}
-	fmt.Fprintln(w, "\nrun 'coldaisle COMMAND -h' for the flags of a command")
+	fmt.Fprintln(w, "\nrun 'coldaisle COMMAND -h' or 'coldaisle help COMMAND' for the flags of a command")
 }
 
 func main() {
@@ -59,9 +59,21 @@ func realMain(args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	switch args[0] {
-	case "help", "-h", "--help":
+	case "-h", "--help":
 		usage(stdout)
 		return exitOK
+	case "help":
+		if len(args) == 1 {
+			usage(stdout)
+			return exitOK
+		}
+		// "help run" and "help mesh listen" are "run -h" and "mesh listen -h".
+		if _, ok := commands[args[1]]; ok {
+			return realMain(append(append([]string(nil), args[1:]...), "-h"), stdout, stderr)
+		}
+		fmt.Fprintf(stderr, "coldaisle help: unknown command %q\n\n", args[1])
+		usage(stderr)
+		return exitUsage
 	}
 	cmd, ok := commands[args[0]]
 	if !ok {

@@ -67,7 +67,7 @@
 //
 // # Events
 //
-// [[events]] take at (seconds or "7m30s"), kind, an optional note, and per kind:
+// [[events]] take at (a duration string such as "7m30s"), kind, an optional note, and per kind:
 //
 //	it_load          rack = "A01" | zone = "row-a" | neither (every rack); kw = new load | factor
 //	unit_trip        unit; duration (optional: unit_restore after it). Fan fault: no air, no
@@ -101,7 +101,9 @@
 // optional airflow, x, y), [[units]] (name, profile crah-generic|vfd-fan, modbus_id, rated_airflow,
 // rated_fan_kw, min_speed 0.3, coil_kw, chw_c 12, rated_return_c 35, bms_timeout 10,
 // fallback_fan 1, local_supply_sp 18, x, y, fan_ramp 0.1, valve_ramp 0.05, coil_tau 20, kp 0.1,
-// ti 20) and [[events]]. Errors name the file, line and field path (ExampleParseScenario).
+// ti 20) and [[events]]. Every time (duration, at, bms_timeout, coil_tau, ti, delay) is a
+// duration string ("30m", "10s"): a bare number is refused, and so is any nan or inf. Errors name
+// the file, line and field path (ExampleParseScenario).
 //
 // Built in: small-room (2 units, 8 racks), hall (6 units, 40 racks, overlapping zones, every field
 // event kind) and demo (the `make run` story: start-up, +30 % load at 8 min, crah-2 trips at 13

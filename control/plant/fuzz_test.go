@@ -36,7 +36,7 @@ load_kw = 10
 at = "1m"
 kind = "unit_trip"
 unit = "u1"
-duration = 30
+duration = "30s"
 `
 
 // FuzzParseScenario: nothing panics on any input, and whatever parses also builds and steps.

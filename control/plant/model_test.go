@@ -173,7 +173,7 @@ modbus_id = 1
 rated_airflow = 10.0
 rated_fan_kw = 1.0
 coil_kw = 255.0
-coil_tau = 0.2
+coil_tau = "200ms"
 valve_ramp = 10.0
 [[racks]]
 name = "R1"

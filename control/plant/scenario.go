@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/BurntSushi/toml"
+
+	"github.com/coldaisle/coldaisle/control/tomlpos"
 )
 
 //go:embed scenarios/*.toml
@@ -229,32 +231,22 @@ func LoadScenario(nameOrPath string) (*Scenario, error) {
 	return ParseScenario(data, nameOrPath)
 }
 
-// Seconds decodes a TOML integer or float (seconds) or a Go duration string ("7m30s").
-type Seconds float64
+// duration holds a TOML value that must be a Go duration string ("7m30s"); the checker turns it
+// into seconds. A bare number is refused rather than read as seconds (as the site file does): "30"
+// meaning 30 s, not 30 min, is the kind of slip a scenario should not hide. The decoder only keeps
+// the value so that every problem is reported with its line by the checker.
+type duration struct{ v any }
 
 // UnmarshalTOML implements toml.Unmarshaler.
-func (s *Seconds) UnmarshalTOML(v any) error {
-	switch x := v.(type) {
-	case int64:
-		*s = Seconds(x)
-	case float64:
-		*s = Seconds(x)
-	case string:
-		d, err := time.ParseDuration(x)
-		if err != nil {
-			return fmt.Errorf("bad duration %q: want seconds or a duration like \"7m30s\"", x)
-		}
-		*s = Seconds(d.Seconds())
-	default:
-		return fmt.Errorf("want seconds or a duration string, got %T", v)
-	}
+func (d *duration) UnmarshalTOML(v any) error {
+	d.v = v
 	return nil
 }
 
 type rawScenario struct {
 	Name            string           `toml:"name"`
 	Description     string           `toml:"description"`
-	Duration        *Seconds         `toml:"duration"`
+	Duration        *duration        `toml:"duration"`
 	SetpointC       *float64         `toml:"setpoint_c"`
 	DesignDeltaT    *float64         `toml:"design_delta_t"`
 	AirflowExponent *float64         `toml:"airflow_exponent"`
@@ -312,41 +304,41 @@ type rawSensor struct {
 }
 
 type rawUnit struct {
-	Name          string   `toml:"name"`
-	Profile       string   `toml:"profile"`
-	ModbusID      *int     `toml:"modbus_id"`
-	RatedAirflow  *float64 `toml:"rated_airflow"`
-	RatedFanKW    *float64 `toml:"rated_fan_kw"`
-	MinSpeed      *float64 `toml:"min_speed"`
-	CoilKW        *float64 `toml:"coil_kw"`
-	ChwC          *float64 `toml:"chw_c"`
-	RatedReturnC  *float64 `toml:"rated_return_c"`
-	BMSTimeout    *Seconds `toml:"bms_timeout"`
-	FallbackFan   *float64 `toml:"fallback_fan"`
-	LocalSupplySP *float64 `toml:"local_supply_sp"`
-	X             float64  `toml:"x"`
-	Y             float64  `toml:"y"`
-	FanRamp       *float64 `toml:"fan_ramp"`
-	ValveRamp     *float64 `toml:"valve_ramp"`
-	CoilTau       *Seconds `toml:"coil_tau"`
-	Kp            *float64 `toml:"kp"`
-	Ti            *Seconds `toml:"ti"`
+	Name          string    `toml:"name"`
+	Profile       string    `toml:"profile"`
+	ModbusID      *int      `toml:"modbus_id"`
+	RatedAirflow  *float64  `toml:"rated_airflow"`
+	RatedFanKW    *float64  `toml:"rated_fan_kw"`
+	MinSpeed      *float64  `toml:"min_speed"`
+	CoilKW        *float64  `toml:"coil_kw"`
+	ChwC          *float64  `toml:"chw_c"`
+	RatedReturnC  *float64  `toml:"rated_return_c"`
+	BMSTimeout    *duration `toml:"bms_timeout"`
+	FallbackFan   *float64  `toml:"fallback_fan"`
+	LocalSupplySP *float64  `toml:"local_supply_sp"`
+	X             float64   `toml:"x"`
+	Y             float64   `toml:"y"`
+	FanRamp       *float64  `toml:"fan_ramp"`
+	ValveRamp     *float64  `toml:"valve_ramp"`
+	CoilTau       *duration `toml:"coil_tau"`
+	Kp            *float64  `toml:"kp"`
+	Ti            *duration `toml:"ti"`
 }
 
 type rawEvent struct {
-	At          *Seconds `toml:"at"`
-	Kind        string   `toml:"kind"`
-	Rack        *string  `toml:"rack"`
-	Zone        *string  `toml:"zone"`
-	Unit        *string  `toml:"unit"`
-	Sensor      *string  `toml:"sensor"`
-	KW          *float64 `toml:"kw"`
-	Factor      *float64 `toml:"factor"`
-	Probability *float64 `toml:"probability"`
-	Delay       *Seconds `toml:"delay"`
-	Duration    *Seconds `toml:"duration"`
-	Value       *float64 `toml:"value"`
-	Note        string   `toml:"note"`
+	At          *duration `toml:"at"`
+	Kind        string    `toml:"kind"`
+	Rack        *string   `toml:"rack"`
+	Zone        *string   `toml:"zone"`
+	Unit        *string   `toml:"unit"`
+	Sensor      *string   `toml:"sensor"`
+	KW          *float64  `toml:"kw"`
+	Factor      *float64  `toml:"factor"`
+	Probability *float64  `toml:"probability"`
+	Delay       *duration `toml:"delay"`
+	Duration    *duration `toml:"duration"`
+	Value       *float64  `toml:"value"`
+	Note        string    `toml:"note"`
 }
 
 // checker collects field errors with their lines.
@@ -441,6 +433,12 @@ func ParseScenario(data []byte, filename string) (*Scenario, error) {
 			c.decodeErr(err, "events", i)
 		}
 	}
+	var doc map[string]any
+	if _, err := toml.Decode(string(data), &doc); err == nil {
+		for _, f := range tomlpos.NonFinite(doc) {
+			c.add(f.Path, "%s is not a finite number", tomlpos.Spell(f.Value))
+		}
+	}
 	// Unknown keys: report each once, and not the children of an unknown table.
 	undecoded := md.Undecoded()
 	unknown := map[string]bool{}
@@ -471,11 +469,11 @@ func ParseScenario(data []byte, filename string) (*Scenario, error) {
 		sc.Name = strings.TrimSuffix(path.Base(strings.ReplaceAll(filename, `\`, "/")), ".toml")
 	}
 	sc.Description = raw.Description
+	durationOK := false
 	if raw.Duration == nil {
-		c.add("duration", "required (seconds or a duration like \"30m\")")
+		c.add("duration", "required (a duration such as \"30m\")")
 	} else {
-		sc.Duration = float64(*raw.Duration)
-		c.rangeCheck("duration", sc.Duration, 1, 7*86400)
+		sc.Duration, durationOK = c.seconds("duration", raw.Duration, 1, 7*86400)
 	}
 	sc.SetpointC = c.opt("setpoint_c", raw.SetpointC, 25, 10, 40)
 	sc.DesignDeltaT = c.opt("design_delta_t", raw.DesignDeltaT, 12, 2, 30)
@@ -517,7 +515,7 @@ func ParseScenario(data []byte, filename string) (*Scenario, error) {
 	c.racks(sc, racks)
 	c.sensors(sc, sensors)
 	c.influence(sc)
-	c.events(sc, events)
+	c.events(sc, events, durationOK)
 	if len(c.errs) > 0 {
 		return nil, c.err()
 	}
@@ -542,12 +540,60 @@ func (c *checker) opt(path string, p *float64, def, lo, hi float64) float64 {
 	return *p
 }
 
-func (c *checker) optS(path string, p *Seconds, def, lo, hi float64) float64 {
-	if p == nil {
+// seconds checks a duration field: a Go duration string within lo..hi seconds. ok is false when
+// the field is absent or wrong (already reported when wrong).
+func (c *checker) seconds(path string, d *duration, lo, hi float64) (float64, bool) {
+	if d == nil {
+		return 0, false
+	}
+	switch x := d.v.(type) {
+	case string:
+		v, err := time.ParseDuration(x)
+		if err != nil {
+			c.add(path, "bad duration %q: want a duration such as \"90s\" or \"7m30s\"", x)
+			return 0, false
+		}
+		s := v.Seconds()
+		switch {
+		case s < 0:
+			c.add(path, "%q is negative: want a duration from %s to %s", x, fmtSeconds(lo), fmtSeconds(hi))
+			return s, false
+		case s < lo || s > hi:
+			c.add(path, "%q is outside %s..%s", x, fmtSeconds(lo), fmtSeconds(hi))
+			return s, false
+		}
+		return s, true
+	case int64, float64:
+		c.add(path, "bare number %v: write the unit, e.g. \"%vs\" or \"%vm\"", x, x, x)
+	default:
+		c.add(path, "want a duration string such as \"90s\", got %s", tomlKind(x))
+	}
+	return 0, false
+}
+
+// optS is seconds with a default for an absent field.
+func (c *checker) optS(path string, d *duration, def, lo, hi float64) float64 {
+	if d == nil {
 		return def
 	}
-	c.rangeCheck(path, float64(*p), lo, hi)
-	return float64(*p)
+	v, _ := c.seconds(path, d, lo, hi)
+	return v
+}
+
+func fmtSeconds(s float64) string { return time.Duration(s * float64(time.Second)).String() }
+
+func tomlKind(v any) string {
+	switch v.(type) {
+	case bool:
+		return "a boolean"
+	case map[string]any:
+		return "a table"
+	case []any, []map[string]any:
+		return "an array"
+	case time.Time:
+		return "a date or time"
+	}
+	return fmt.Sprintf("%T", v)
 }
 
 func (c *checker) pair(path string, v []float64, dmin, dmax, lo, hi float64) (float64, float64) {
@@ -848,16 +894,20 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-func (c *checker) events(sc *Scenario, raw []rawEvent) {
+// events checks the timeline; the times are checked against the scenario's end only when its
+// duration is valid (else every event would repeat that one mistake).
+func (c *checker) events(sc *Scenario, raw []rawEvent, durationOK bool) {
 	var evs []Event
 	for i, r := range raw {
 		p := fmt.Sprintf("events[%d]", i)
 		e := Event{Kind: EventKind(r.Kind), Note: r.Note}
 		if r.At == nil {
 			c.add(p+".at", "required")
-		} else {
-			e.At = float64(*r.At)
-			c.rangeCheck(p+".at", e.At, 0, sc.Duration)
+		} else if at, ok := c.seconds(p+".at", r.At, 0, 7*86400); ok {
+			e.At = at
+			if durationOK && at > sc.Duration {
+				c.add(p+".at", "%s is after the scenario's end (duration %s)", fmtSeconds(at), fmtSeconds(sc.Duration))
+			}
 		}
 		allowed, ok := eventFields[e.Kind]
 		if !ok {
@@ -891,8 +941,7 @@ func (c *checker) events(sc *Scenario, raw []rawEvent) {
 		}
 		e.Rack, e.Zone, e.Unit, e.Sensor = str(r.Rack), str(r.Zone), str(r.Unit), str(r.Sensor)
 		if r.Duration != nil {
-			e.Duration = float64(*r.Duration)
-			c.rangeCheck(p+".duration", e.Duration, 0, 7*86400)
+			e.Duration, _ = c.seconds(p+".duration", r.Duration, 0, 7*86400)
 		}
 		switch e.Kind {
 		case EvITLoad:
@@ -942,8 +991,7 @@ func (c *checker) events(sc *Scenario, raw []rawEvent) {
 			if r.Delay == nil {
 				c.add(p+".delay", "required (seconds)")
 			} else {
-				e.Delay = float64(*r.Delay)
-				c.rangeCheck(p+".delay", e.Delay, 0, 3600)
+				e.Delay, _ = c.seconds(p+".delay", r.Delay, 0, 3600)
 			}
 		}
 		if allowed.unit && e.Kind != EvChwTemp && r.Unit == nil {

@@ -203,6 +203,21 @@ func TestScenarioErrorsNameFileLineField(t *testing.T) {
 		{"unknown table", "[noise]", "[noize]", 0, "noize", `unknown key "noize"`, "[noize]"},
 		{"tau range reversed", "tau = [40.0, 80.0]", "tau = [80.0, 40.0]", 0, "inlet.tau", "below min", "tau = [80.0, 40.0]"},
 		{"coil too big for its air", "coil_kw = 75.0", "coil_kw = 600.0", 0, "units[0].coil_kw", "effectiveness", "coil_kw = 600.0"},
+		// Non-finite floats, also where no range check looks (positions) and in arrays and inline tables.
+		{"nan position of a rack", "x = 1.5", "x = nan", 1, "racks[6].x", "nan is not a finite number", "x = nan"},
+		{"inf position of a unit", "y = 1.2", "y = -inf", 1, "units[1].y", "-inf is not a finite number", "y = -inf"},
+		{"inf in a range", "tau = [40.0, 80.0]", "tau = [40.0, +inf]", 0, "inlet.tau[1]", "inf is not a finite number", "tau = [40.0, +inf]"},
+		{"nan in a setting", "min_speed = 0.25", "min_speed = nan", 0, "units[1].min_speed", "nan is not a finite number", "min_speed = nan"},
+		{"nan under an unknown key", "mixing = 0.5", "mixing = 0.5\nswirl = nan", 0, "swirl", "nan is not a finite number", "swirl = nan"},
+		{"nan in an inline table", `rack = "A03", height = 2`, `rack = "A03", height = 2, tilt = -nan`, 0, "sensors[4].tilt", "nan is not a finite number", "tilt = -nan"},
+		{"nan in an event", "factor = 1.25", "factor = nan", 0, "events[0].factor", "nan is not a finite number", "factor = nan"},
+		// Durations are duration strings: a bare number is refused, with its line.
+		{"bare number duration", `duration = "30m"`, "duration = 30", 0, "duration", `bare number 30: write the unit, e.g. "30s"`, "duration = 30"},
+		{"bare number event time", `at = "15m"`, "at = 900", 0, "events[1].at", "bare number 900", "at = 900"},
+		{"bare number bms timeout", `bms_timeout = "10s"`, "bms_timeout = 10", 1, "units[1].bms_timeout", "bare number 10", "bms_timeout = 10"},
+		{"negative duration", `duration = "30m"`, `duration = "-5m"`, 0, "duration", `"-5m" is negative: want a duration from 1s to 168h0m0s`, "-5m"},
+		{"event after the end", `at = "20m"`, `at = "40m"`, 0, "events[2].at", "40m0s is after the scenario's end (duration 30m0s)", `at = "40m"`},
+		{"duration of the wrong type", `duration = "5m"`, "duration = true", 0, "events[1].duration", "want a duration string", "duration = true"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -210,6 +225,21 @@ func TestScenarioErrorsNameFileLineField(t *testing.T) {
 			_, err := ParseScenario([]byte(text), "small-room.toml")
 			checkFieldErr(t, err, "small-room.toml", lineOf(t, text, tc.lineOfSubstr, 0), tc.field, tc.reason)
 		})
+	}
+}
+
+// A negative or bare-number scenario duration is one error, not one more per event ("within
+// 0..-300" for each).
+func TestBadDurationIsOneError(t *testing.T) {
+	for _, bad := range []string{`duration = "-5m"`, "duration = 1800", `duration = "0s"`} {
+		text := replaceNth(t, builtinText(t, "small-room"), `duration = "30m"`, bad, 0)
+		_, err := ParseScenario([]byte(text), "s.toml")
+		if err == nil {
+			t.Fatalf("%s: accepted", bad)
+		}
+		if n := strings.Count(err.Error(), "plant: "); n != 1 || strings.Contains(err.Error(), "events[") {
+			t.Errorf("%s: want one error about duration, got %d:\n%v", bad, n, err)
+		}
 	}
 }
 
@@ -242,7 +272,7 @@ func TestScenarioReportsAllProblems(t *testing.T) {
 }
 
 func TestDurationsAndDefaults(t *testing.T) {
-	text := replaceNth(t, builtinText(t, "small-room"), `duration = "30m"`, "duration = 1800.5", 0)
+	text := replaceNth(t, builtinText(t, "small-room"), `duration = "30m"`, `duration = "30m0.5s"`, 0)
 	sc, err := ParseScenario([]byte(text), "d.toml")
 	if err != nil {
 		t.Fatal(err)

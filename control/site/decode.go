@@ -4,10 +4,8 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"math"
 	"reflect"
 	"regexp"
-	"sort"
 	"strconv"
 	"strings"
 
@@ -133,8 +131,8 @@ func Parse(data []byte, filename string) (*Config, error) {
 		return nil, fe("", 0, "%v", err)
 	}
 	var errs []error
-	for _, p := range nonFinite(doc, "") {
-		errs = append(errs, fe(p, 0, "%s is not a finite number (nan and inf are refused)", valueAt(doc, p)))
+	for _, f := range tomlpos.NonFinite(doc) {
+		errs = append(errs, fe(f.Path, 0, "%s is not a finite number (nan and inf are refused)", tomlpos.Spell(f.Value)))
 	}
 
 	var c Config
@@ -170,77 +168,6 @@ func Parse(data []byte, filename string) (*Config, error) {
 		return nil, err
 	}
 	return &c, nil
-}
-
-// nonFinite lists the paths of every float in doc that is NaN or infinite.
-func nonFinite(v any, path string) []string {
-	var out []string
-	join := func(k string) string {
-		if path == "" {
-			return k
-		}
-		return path + "." + k
-	}
-	switch x := v.(type) {
-	case float64:
-		if math.IsNaN(x) || math.IsInf(x, 0) {
-			out = append(out, path)
-		}
-	case map[string]any:
-		keys := make([]string, 0, len(x))
-		for k := range x {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
-			out = append(out, nonFinite(x[k], join(k))...)
-		}
-	case []map[string]any:
-		for i, e := range x {
-			out = append(out, nonFinite(e, fmt.Sprintf("%s[%d]", path, i))...)
-		}
-	case []any:
-		for i, e := range x {
-			out = append(out, nonFinite(e, fmt.Sprintf("%s[%d]", path, i))...)
-		}
-	}
-	return out
-}
-
-// valueAt renders the float at path for a message ("nan", "+inf").
-func valueAt(doc map[string]any, path string) string {
-	var cur any = doc
-	for _, part := range strings.Split(path, ".") {
-		name, idx := part, -1
-		if i := strings.IndexByte(part, '['); i >= 0 {
-			name = part[:i]
-			idx, _ = strconv.Atoi(strings.TrimSuffix(part[i+1:], "]"))
-		}
-		if m, ok := cur.(map[string]any); ok {
-			cur = m[name]
-		}
-		switch s := cur.(type) {
-		case []map[string]any:
-			if idx >= 0 && idx < len(s) {
-				cur = s[idx]
-			}
-		case []any:
-			if idx >= 0 && idx < len(s) {
-				cur = s[idx]
-			}
-		}
-	}
-	if f, ok := cur.(float64); ok {
-		switch {
-		case math.IsNaN(f):
-			return "nan"
-		case math.IsInf(f, 1):
-			return "+inf"
-		case math.IsInf(f, -1):
-			return "-inf"
-		}
-	}
-	return fmt.Sprint(cur)
 }
 
 var lastKeyRe = regexp.MustCompile(`^toml: (?:line \d+ )?(?:\(last key "([^"]*)"\): )?`)

@@ -21,7 +21,7 @@ func TestRefusedWithLineAndField(t *testing.T) {
 	}{
 		{"nan fan gain", "setpoint_c = 25.0", "setpoint_c = 25.0\n[control.fan_tuning]\nkp = nan\nti_s = 120.0",
 			[]string{"site.toml:8: control.fan_tuning.kp: nan is not a finite number"}},
-		{"inf setpoint", "setpoint_c = 25.0", "setpoint_c = inf", []string{"site.toml:6: control.setpoint_c: +inf is not a finite number"}},
+		{"inf setpoint", "setpoint_c = 25.0", "setpoint_c = inf", []string{"site.toml:6: control.setpoint_c: inf is not a finite number"}},
 		{"nan valid max", "setpoint_c = 25.0", "setpoint_c = 25.0\nvalid_max_c = nan", []string{"site.toml:7: control.valid_max_c: nan"}},
 		{"nan min fan", "unit_id = 2", "unit_id = 2\nmin_fan_pct = nan", []string{"site.toml:25: unit[1].min_fan_pct: nan"}},
 		{"nan influence", `"crah-2" = 0.3`, `"crah-2" = nan`, []string{"zone[0].influence.crah-2: nan is not a finite number"}},

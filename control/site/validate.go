@@ -128,7 +128,7 @@ func (k *checker) tuning(field string, t Tuning) {
 	// A gain far below 0.01 %/K is a loop that never acts: refused as surely as a negative one.
 	k.rangeF(field+".kp", t.Kp, 0.01, 1000)
 	if t.Ti != 0 { // 0: no integral action
-		k.rangeF(field+".ti_s", t.Ti, 0.1, 36000)
+		k.rangeF(field+".ti_s", t.Ti, 0.001, 36000)
 	}
 	k.rangeF(field+".td_s", t.Td, 0, 3600)
 	k.text(field+".date", t.Date, 64)

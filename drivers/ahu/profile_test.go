@@ -2,6 +2,7 @@ package ahu
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"reflect"
 	"strings"
@@ -437,6 +438,61 @@ writable = true
 			if !strings.Contains(err.Error(), w) {
 				t.Errorf("%s: error %q lacks %q", c.name, err, w)
 			}
+		}
+	}
+}
+
+// Every nan or inf is refused with the file, its line and the field, wherever it is: a limit,
+// a scale, an inline table, an unknown key. (A max of +inf used to be taken as "no limit".)
+func TestParseProfilesNonFinite(t *testing.T) {
+	doc := `[profile.x]
+kind = "vfd"
+[profile.x.point.ref]
+role = "speed_ref"
+table = "holding"
+addr = 1
+type = "uint16"
+scale = 0.005
+writable = true
+min = 0
+max = 100
+bits = { run = 0 }
+`
+	lineOf := func(text, s string) int { return strings.Count(text[:strings.Index(text, s)], "\n") + 1 }
+	cases := []struct{ old, new, want string }{
+		{"max = 100", "max = inf", `profile "x" point "ref" field "max": inf is not a finite number`},
+		{"min = 0", "min = -inf", `profile "x" point "ref" field "min": -inf is not a finite number`},
+		{"scale = 0.005", "scale = nan", `profile "x" point "ref" field "scale": nan is not a finite number`},
+		{"addr = 1", "addr = +nan", `profile "x" point "ref" field "addr": nan is not a finite number`},
+		{"bits = { run = 0 }", "bits = { run = inf }", `profile "x" point "ref" field "bits.run": inf is not a finite number`},
+		{"writable = true", "writable = true\nsclae = nan", `profile "x" point "ref" field "sclae": nan is not a finite number`},
+		{`kind = "vfd"`, "kind = nan", `profile "x" field "kind": nan is not a finite number`},
+		{"[profile.x]", "colour = -nan\n[profile.x]", `key "colour": nan is not a finite number`},
+	}
+	for _, c := range cases {
+		text := strings.Replace(doc, c.old, c.new, 1)
+		ps, err := ParseProfiles([]byte(text), "bad.toml")
+		if err == nil || !errors.Is(err, ErrInvalidProfile) || ps != nil {
+			t.Errorf("%s: got %v, %v; want ErrInvalidProfile", c.new, ps, err)
+			continue
+		}
+		var bad string // the line of c.new with the non-finite value
+		for _, l := range strings.Split(c.new, "\n") {
+			if strings.Contains(l, "nan") || strings.Contains(l, "inf") {
+				bad = l
+			}
+		}
+		want := fmt.Sprintf("bad.toml: line %d: %s", lineOf(text, bad), c.want)
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: error\n  %v\nwant it to contain\n  %s", c.new, err, want)
+		}
+	}
+	// Several are all reported, each on its own line.
+	text := strings.Replace(strings.Replace(doc, "max = 100", "max = inf", 1), "min = 0", "min = nan", 1)
+	_, err := ParseProfiles([]byte(text), "bad.toml")
+	for _, w := range []string{fmt.Sprintf("line %d:", lineOf(text, "max = inf")), fmt.Sprintf("line %d:", lineOf(text, "min = nan"))} {
+		if err == nil || !strings.Contains(err.Error(), w) {
+			t.Errorf("two bad values: %v lacks %q", err, w)
 		}
 	}
 }

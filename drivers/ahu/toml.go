@@ -1,9 +1,12 @@
 package ahu
 
 import (
+	"errors"
 	"fmt"
 	"math"
+	"reflect"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/BurntSushi/toml"
@@ -58,12 +61,22 @@ type tomlPoint struct {
 //	bits = { running = 0, alarm = 1 }   # bit meanings of a status or control word
 //
 // Unknown keys, wrong types and failed validation are all reported in one error wrapping
-// ErrInvalidProfile; nothing is returned then.
+// ErrInvalidProfile; nothing is returned then. A nan or inf anywhere is refused before anything
+// else, each with its line ("bad.toml: line 12: profile "x" point "ref" field "max": inf is not a
+// finite number"): lines count within data (for the site file's profiles, within that string).
 func ParseProfiles(data []byte, filename string) ([]*Profile, error) {
 	var doc tomlDoc
 	md, err := toml.Decode(string(data), &doc)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s: %v", ErrInvalidProfile, filename, err)
+	}
+	// A nan or inf anywhere is refused first, each with its line, so that no later check (or a
+	// limit of +inf) has to cope with one.
+	var whole map[string]any
+	if _, err := toml.Decode(string(data), &whole); err == nil {
+		if probs := nonFinite(data, whole); len(probs) > 0 {
+			return nil, fmt.Errorf("%w: %s: %s", ErrInvalidProfile, filename, strings.Join(probs, "; "))
+		}
 	}
 	var probs []string
 	add := func(format string, args ...any) { probs = append(probs, fmt.Sprintf(format, args...)) }
@@ -307,4 +320,84 @@ func fieldFloat(v any, where, field string, probs *[]string) (float64, bool) {
 	}
 	bad(probs, where, field, "want a number, got %s", describe(v))
 	return 0, false
+}
+
+// nonFinite lists every nan or inf in the document as "line N: WHERE: nan is not a finite number",
+// in key order.
+func nonFinite(data []byte, doc map[string]any) []string {
+	var probs []string
+	var walk func(k toml.Key, v any)
+	walk = func(k toml.Key, v any) {
+		switch x := v.(type) {
+		case float64:
+			if math.IsNaN(x) || math.IsInf(x, 0) {
+				where := keyWhere(k)
+				switch {
+				case k[0] != "profile":
+					where = fmt.Sprintf("key %q", k.String())
+				case len(k) < 5:
+					where = fmt.Sprintf("%s field %q", keyWhere(k[:len(k)-1]), k[len(k)-1])
+				}
+				probs = append(probs, fmt.Sprintf("line %d: %s: %s is not a finite number", keyLine(data, k), where, tomlFloat(x)))
+			}
+		case map[string]any:
+			names := make([]string, 0, len(x))
+			for n := range x {
+				names = append(names, n)
+			}
+			sort.Strings(names)
+			for _, n := range names {
+				walk(append(k[:len(k):len(k)], n), x[n])
+			}
+		case []any:
+			for _, e := range x {
+				walk(k, e) // an element has no key of its own: its array's line is near enough
+			}
+		case []map[string]any:
+			for _, e := range x {
+				walk(k, e)
+			}
+		}
+	}
+	walk(nil, doc)
+	return probs
+}
+
+func tomlFloat(v float64) string {
+	switch {
+	case math.IsNaN(v):
+		return "nan"
+	case v > 0:
+		return "inf"
+	}
+	return "-inf"
+}
+
+// errLocate stops the decoder at one key; its ParseError then carries the key's line.
+var errLocate = errors.New("ahu: locate")
+
+type stopHere struct{}
+
+func (stopHere) UnmarshalTOML(any) error { return errLocate }
+
+// keyLine returns the line of key k (0 if unknown). The toml package keeps each key's position
+// but only shows it in a decoding error, so this decodes once more into a type that has a field
+// for k alone and fails there.
+func keyLine(data []byte, k toml.Key) int {
+	if len(k) == 0 {
+		return 0
+	}
+	t := reflect.TypeFor[stopHere]()
+	for i := len(k) - 1; i >= 0; i-- {
+		if strings.ContainsAny(k[i], ",\"\\") {
+			return keyLine(data, k[:i]) // not expressible as a struct tag: the enclosing table's line
+		}
+		t = reflect.StructOf([]reflect.StructField{{Name: "F", Type: t, Tag: reflect.StructTag("toml:" + strconv.Quote(k[i]))}})
+	}
+	_, err := toml.Decode(string(data), reflect.New(t).Interface())
+	var pe toml.ParseError
+	if errors.As(err, &pe) && pe.Message == errLocate.Error() {
+		return pe.Position.Line
+	}
+	return 0
 }

@@ -272,6 +272,52 @@ func (b *Bus) WriteSingle(ctx context.Context, unit byte, addr, value uint16) er
 	return err
 }
 
+// ReadCoils reads count (1..2000) coils from addr (function 1).
+func (b *Bus) ReadCoils(ctx context.Context, unit byte, addr, count uint16) ([]bool, error) {
+	bits, err := b.do(ctx, &request{unit: unit, fc: frame.FuncReadCoils, addr: addr, count: count})
+	return toBools(bits), err
+}
+
+// ReadDiscreteInputs reads count (1..2000) discrete inputs from addr (function 2).
+func (b *Bus) ReadDiscreteInputs(ctx context.Context, unit byte, addr, count uint16) ([]bool, error) {
+	bits, err := b.do(ctx, &request{unit: unit, fc: frame.FuncReadDiscrete, addr: addr, count: count})
+	return toBools(bits), err
+}
+
+// WriteCoil sets one coil on or off (function 5).
+func (b *Bus) WriteCoil(ctx context.Context, unit byte, addr uint16, on bool) error {
+	_, err := b.do(ctx, &request{unit: unit, fc: frame.FuncWriteCoil, addr: addr, count: 1, values: fromBools([]bool{on})})
+	return err
+}
+
+// WriteCoils writes 1..1968 coils from addr in one request (function 15).
+func (b *Bus) WriteCoils(ctx context.Context, unit byte, addr uint16, values []bool) error {
+	_, err := b.do(ctx, &request{unit: unit, fc: frame.FuncWriteCoils, addr: addr, count: uint16(min(len(values), 0xFFFF)), values: fromBools(values)})
+	return err
+}
+
+// Bits travel through the bus goroutine as 0/1 words, like registers.
+func toBools(bits []uint16) []bool {
+	if bits == nil {
+		return nil
+	}
+	out := make([]bool, len(bits))
+	for i, v := range bits {
+		out[i] = v != 0
+	}
+	return out
+}
+
+func fromBools(bs []bool) []uint16 {
+	out := make([]uint16, len(bs))
+	for i, v := range bs {
+		if v {
+			out[i] = 1
+		}
+	}
+	return out
+}
+
 // Read reads count registers of table (ReadHolding or ReadInput).
 func (b *Bus) Read(ctx context.Context, unit byte, table Table, addr, count uint16) ([]uint16, error) {
 	if table == Input {
@@ -339,9 +385,18 @@ func (b *Bus) check(r *request) error {
 	if r.unit < b.lowUnit || r.unit > b.topUnit {
 		return fmt.Errorf("%w: unit id %d not in %d..%d", ErrBadRequest, r.unit, b.lowUnit, b.topUnit)
 	}
-	limit := frame.MaxReadCount
-	if r.fc == frame.FuncWriteMultiple {
+	limit, what := frame.MaxReadCount, "registers"
+	switch r.fc {
+	case frame.FuncWriteMultiple:
 		limit = frame.MaxWriteCount
+	case frame.FuncReadCoils, frame.FuncReadDiscrete:
+		limit, what = frame.MaxReadBits, "bits"
+	case frame.FuncWriteCoils:
+		limit, what = frame.MaxWriteBits, "coils"
+	case frame.FuncWriteCoil:
+		what = "coils"
+	}
+	if r.fc == frame.FuncWriteMultiple || r.fc == frame.FuncWriteCoils {
 		if len(r.values) == 0 || len(r.values) > limit {
 			return fmt.Errorf("%w: %d values to write, want 1..%d", ErrBadRequest, len(r.values), limit)
 		}
@@ -350,7 +405,7 @@ func (b *Bus) check(r *request) error {
 		return fmt.Errorf("%w: count %d not in 1..%d", ErrBadRequest, r.count, limit)
 	}
 	if int(r.addr)+int(r.count) > 0x10000 {
-		return fmt.Errorf("%w: registers %d+%d run past 65535", ErrBadRequest, r.addr, r.count)
+		return fmt.Errorf("%w: %s %d+%d run past 65535", ErrBadRequest, what, r.addr, r.count)
 	}
 	return nil
 }
@@ -517,6 +572,41 @@ func (b *Bus) exec(c gb.Client, r *request) ([]uint16, error) {
 			regs[i] = binary.BigEndian.Uint16(raw[2*i:])
 		}
 		return regs, nil
+	case frame.FuncReadCoils, frame.FuncReadDiscrete:
+		var raw []byte
+		var err error
+		if r.fc == frame.FuncReadCoils {
+			raw, err = c.ReadCoils(r.addr, r.count)
+		} else {
+			raw, err = c.ReadDiscreteInputs(r.addr, r.count)
+		}
+		if err != nil {
+			return nil, err
+		}
+		if len(raw) != (int(r.count)+7)/8 {
+			return nil, fmt.Errorf("%w: %d bytes for %d bits", ErrProtocol, len(raw), r.count)
+		}
+		bits := make([]uint16, r.count)
+		for i := range bits {
+			bits[i] = uint16(raw[i/8]>>(i%8)) & 1 // first bit in the low bit of the first byte
+		}
+		return bits, nil
+	case frame.FuncWriteCoil:
+		v := uint16(0x0000)
+		if r.values[0] != 0 {
+			v = 0xFF00
+		}
+		_, err := c.WriteSingleCoil(r.addr, v)
+		return nil, err
+	case frame.FuncWriteCoils:
+		raw := make([]byte, (len(r.values)+7)/8)
+		for i, v := range r.values {
+			if v != 0 {
+				raw[i/8] |= 1 << (i % 8)
+			}
+		}
+		_, err := c.WriteMultipleCoils(r.addr, uint16(len(r.values)), raw)
+		return nil, err
 	case frame.FuncWriteSingle:
 		_, err := c.WriteSingleRegister(r.addr, r.values[0])
 		return nil, err

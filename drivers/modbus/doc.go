@@ -29,6 +29,10 @@
 // (ErrTimeout, then ErrUnitIsolated once the breaker opens). An RTU line is dialled the same way:
 // "rtu:///dev/ttyUSB0?baud=19200&parity=E&stop=1".
 //
+// Functions: 3 and 4 (ReadHolding, ReadInput, Read, ReadBlocks), 6 and 16 (WriteSingle,
+// WriteMultiple) for registers; 1 and 2 (ReadCoils, ReadDiscreteInputs), 5 and 15 (WriteCoil,
+// WriteCoils) for bits, which the controller itself does not use but a technician's probe does.
+//
 // DecodeValues, EncodeValue and EncodeValues convert registers to and from int16, uint16,
 // int32, uint32 and float32 in the word orders ABCD, CDAB, BADC and DCBA (no scaling).
 //

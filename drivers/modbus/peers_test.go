@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"syscall"
 	"testing"
@@ -30,10 +31,12 @@ type pyValue struct {
 }
 
 type pyServer struct {
-	cmd    *exec.Cmd
-	Port   int       `json:"port"`
-	Values []pyValue `json:"values"`
-	stderr *peertest.Buffer
+	cmd      *exec.Cmd
+	Port     int       `json:"port"`
+	Values   []pyValue `json:"values"`
+	Coils    []bool    `json:"coils"`
+	Discrete []bool    `json:"discrete"`
+	stderr   *peertest.Buffer
 }
 
 func needPymodbus(t *testing.T) {
@@ -142,6 +145,60 @@ func checkExceptionAndWrites(t *testing.T, b *Bus) {
 	}
 }
 
+// checkBits reads pymodbus's coils and discrete inputs (functions 1 and 2, also at an odd
+// offset and count so the bit packing is exercised), writes coils with functions 5 and 15 and
+// reads them back, and sees the exceptions past the block.
+func checkBits(t *testing.T, b *Bus, s *pyServer) {
+	t.Helper()
+	ctx := context.Background()
+	if len(s.Coils) != 100 || len(s.Discrete) != 100 {
+		t.Fatalf("pymodbus banner: %d coils, %d discrete inputs, want 100 each", len(s.Coils), len(s.Discrete))
+	}
+	for _, r := range [][2]uint16{{0, 100}, {3, 13}, {99, 1}} {
+		got, err := b.ReadCoils(ctx, 1, r[0], r[1])
+		if err != nil || !slices.Equal(got, s.Coils[r[0]:r[0]+r[1]]) {
+			t.Fatalf("read coils %d+%d: %v %v, want %v", r[0], r[1], got, err, s.Coils[r[0]:r[0]+r[1]])
+		}
+		got, err = b.ReadDiscreteInputs(ctx, 1, r[0], r[1])
+		if err != nil || !slices.Equal(got, s.Discrete[r[0]:r[0]+r[1]]) {
+			t.Fatalf("read discrete inputs %d+%d: %v %v, want %v", r[0], r[1], got, err, s.Discrete[r[0]:r[0]+r[1]])
+		}
+	}
+	if err := b.WriteCoil(ctx, 1, 1, true); err != nil {
+		t.Fatalf("write coil 1 on: %v", err)
+	}
+	if err := b.WriteCoil(ctx, 1, 0, false); err != nil {
+		t.Fatalf("write coil 0 off: %v", err)
+	}
+	pattern := []bool{true, true, false, true, false, false, false, true, true, false, true}
+	if err := b.WriteCoils(ctx, 1, 40, pattern); err != nil {
+		t.Fatalf("write coils 40+11: %v", err)
+	}
+	if got, err := b.ReadCoils(ctx, 1, 0, 2); err != nil || !slices.Equal(got, []bool{false, true}) {
+		t.Fatalf("coils 0..1 after function 5: %v %v", got, err)
+	}
+	if got, err := b.ReadCoils(ctx, 1, 39, 13); err != nil || !slices.Equal(got, append(append([]bool{s.Coils[39]}, pattern...), s.Coils[51])) {
+		t.Fatalf("coils 39..51 after function 15: %v %v", got, err)
+	}
+	var ex ExceptionError
+	if _, err := b.ReadCoils(ctx, 1, 99, 2); !errors.As(err, &ex) || ex != (ExceptionError{Function: 1, Code: 2}) {
+		t.Fatalf("read coils past the block: %v", err)
+	}
+	if _, err := b.ReadDiscreteInputs(ctx, 1, 100, 1); !errors.As(err, &ex) || ex != (ExceptionError{Function: 2, Code: 2}) {
+		t.Fatalf("read discrete inputs past the block: %v", err)
+	}
+	if err := b.WriteCoils(ctx, 1, 99, []bool{true, true}); !errors.As(err, &ex) || ex != (ExceptionError{Function: 15, Code: 2}) {
+		t.Fatalf("write coils past the block: %v", err)
+	}
+	// Too many bits are refused before the line.
+	if _, err := b.ReadCoils(ctx, 1, 0, 2001); !errors.Is(err, ErrBadRequest) {
+		t.Fatalf("2001 coils: %v, want ErrBadRequest", err)
+	}
+	if err := b.WriteCoils(ctx, 1, 0, make([]bool, 1969)); !errors.Is(err, ErrBadRequest) {
+		t.Fatalf("write 1969 coils: %v, want ErrBadRequest", err)
+	}
+}
+
 // stopAndResume freezes the server with SIGSTOP (ErrTimeout), resumes it and waits for the bus
 // to answer again.
 func stopAndResume(t *testing.T, b *Bus, s *pyServer) {
@@ -179,6 +236,7 @@ func TestPeerPymodbusTCP(t *testing.T) {
 	b := dialTCP(t, "127.0.0.1:"+strconv.Itoa(s.Port), Options{Timeout: 500 * time.Millisecond, BreakerThreshold: -1})
 	checkValues(t, b, s)
 	checkExceptionAndWrites(t, b)
+	checkBits(t, b, s)
 	stopAndResume(t, b, s)
 
 	// SIGKILL: the connection drops, the port refuses; a new server on the same port is found.
@@ -222,6 +280,7 @@ func TestPeerPymodbusRTU(t *testing.T) {
 	defer b.Close()
 	checkValues(t, b, s)
 	checkExceptionAndWrites(t, b)
+	checkBits(t, b, s)
 	stopAndResume(t, b, s)
 	t.Logf("stats %+v", b.Stats())
 }

@@ -134,8 +134,15 @@ func (t *rtuTransport) receive(req []byte, deadline time.Time) ([]byte, error) {
 		case n > frame.MaxRTUFrame:
 			return nil, fmt.Errorf("%w: reply of %d bytes", ErrProtocol, n)
 		}
-		if buf[1] == fc && (fc == frame.FuncReadHolding || fc == frame.FuncReadInput) && len(req) >= 6 {
-			if want := 2 * int(binary.BigEndian.Uint16(req[4:])); int(buf[2]) != want {
+		if buf[1] == fc && len(req) >= 6 {
+			want := -1
+			switch fc {
+			case frame.FuncReadHolding, frame.FuncReadInput:
+				want = 2 * int(binary.BigEndian.Uint16(req[4:]))
+			case frame.FuncReadCoils, frame.FuncReadDiscrete:
+				want = (int(binary.BigEndian.Uint16(req[4:])) + 7) / 8
+			}
+			if want >= 0 && int(buf[2]) != want {
 				return nil, fmt.Errorf("%w: byte count %d in reply to a read of %d bytes", ErrProtocol, buf[2], want)
 			}
 		}

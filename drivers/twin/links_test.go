@@ -5,6 +5,8 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -140,4 +142,107 @@ func TestRunLinkFailure(t *testing.T) {
 	if err := bad.Run(context.Background()); !errors.Is(err, ErrLink) {
 		t.Fatalf("Run with a bad listen address = %v, want ErrLink", err)
 	}
+}
+
+func TestPlaceLink(t *testing.T) {
+	dir := t.TempDir()
+	link := filepath.Join(dir, "mesh")
+	if err := os.Symlink("/nonexistent/stale", link); err != nil {
+		t.Fatal(err)
+	}
+	unlink, err := placeLink(link, "/dev/null")
+	if err != nil {
+		t.Fatalf("replacing a stale symlink: %v", err)
+	}
+	if l, _ := os.Readlink(link); l != "/dev/null" {
+		t.Fatalf("link -> %q", l)
+	}
+	// While it is held, a second one on the same path is refused and changes nothing.
+	if _, err := placeLink(link, "/dev/zero"); !errors.Is(err, ErrLink) || !strings.Contains(err.Error(), "in use by another twin (pid "+strconv.Itoa(os.Getpid())+")") {
+		t.Fatalf("second placeLink = %v, want ErrLink naming the owner", err)
+	}
+	if l, _ := os.Readlink(link); l != "/dev/null" {
+		t.Fatalf("the refused second placeLink changed the link to %q", l)
+	}
+	unlink()
+	if _, err := os.Lstat(link); !os.IsNotExist(err) {
+		t.Fatal("unlink left our link")
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+		t.Fatalf("files left after unlink: %v", entries)
+	}
+
+	// A link that is no longer the one we made (replaced by someone else) is not removed.
+	unlink, err = placeLink(link, "/dev/null")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(link); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("/dev/null", link); err != nil { // same target, another link
+		t.Fatal(err)
+	}
+	unlink()
+	if _, err := os.Lstat(link); err != nil {
+		t.Fatal("unlink removed a link it did not make")
+	}
+	os.Remove(link)
+
+	file := filepath.Join(dir, "file")
+	if err := os.WriteFile(file, []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := placeLink(file, "/dev/null"); !errors.Is(err, ErrLink) {
+		t.Fatalf("placeLink over a regular file = %v, want ErrLink", err)
+	}
+	if b, _ := os.ReadFile(file); string(b) != "x" {
+		t.Fatal("regular file was touched")
+	}
+	entries, _ := os.ReadDir(dir)
+	if len(entries) != 1 {
+		t.Fatalf("temporary or lock files left: %v", entries)
+	}
+}
+
+// A second twin on the gateway link of a running one is refused with ErrLink; the first one's
+// link stays as it was, and goes when the first one stops. Then the path is free again.
+func TestSecondTwinOnSameLinkRefused(t *testing.T) {
+	needLong(t)
+	dir := t.TempDir()
+	gw := filepath.Join(dir, "mesh")
+	first := newTwin(t, Options{Scenario: scenario(t, "small-room"), GatewayLink: gw})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	errc := make(chan error, 1)
+	go func() { errc <- first.Run(ctx) }()
+	if err := first.WaitReady(ctx); err != nil {
+		t.Fatal(err)
+	}
+	before, err := os.Readlink(gw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	second := newTwin(t, Options{Scenario: scenario(t, "small-room"), GatewayLink: gw})
+	sctx, scancel := context.WithTimeout(ctx, 5*time.Second) // a second twin that runs is the bug
+	defer scancel()
+	err = second.Run(sctx)
+	if !errors.Is(err, ErrLink) || !strings.Contains(err.Error(), "in use by another twin") {
+		t.Fatalf("second twin Run = %v, want ErrLink: in use", err)
+	}
+	t.Logf("second twin: %v", err)
+	if after, err := os.Readlink(gw); err != nil || after != before {
+		t.Fatalf("first twin's link after the second's attempt: %q %v, want %q", after, err, before)
+	}
+	if werr := second.WaitReady(context.Background()); strings.Count(werr.Error(), "twin:") != 1 {
+		t.Errorf("WaitReady = %q: the prefix twice", werr)
+	}
+	cancel()
+	if err := <-errc; !errors.Is(err, context.Canceled) {
+		t.Fatalf("first Run = %v", err)
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+		t.Fatalf("left behind: %v", entries)
+	}
+	startTwin(t, Options{Scenario: scenario(t, "small-room"), GatewayLink: gw})
 }

@@ -388,7 +388,7 @@ func (t *Twin) WaitReady(ctx context.Context) error {
 		return nil
 	case <-t.done:
 		if t.runErr != nil {
-			return fmt.Errorf("%w: %w", ErrStopped, t.runErr)
+			return stoppedError{t.runErr}
 		}
 		return ErrStopped
 	case <-ctx.Done():
@@ -500,10 +500,11 @@ func (t *Twin) Run(ctx context.Context) (err error) {
 	cleanups = append(cleanups, func() { gwPTY.Close() })
 	t.gatewayPath = gwPTY.SlavePath
 	if t.opts.GatewayLink != "" {
-		if err := placeLink(t.opts.GatewayLink, gwPTY.SlavePath); err != nil {
+		unlink, err := placeLink(t.opts.GatewayLink, gwPTY.SlavePath)
+		if err != nil {
 			return err
 		}
-		cleanups = append(cleanups, func() { removeLink(t.opts.GatewayLink, gwPTY.SlavePath) })
+		cleanups = append(cleanups, unlink)
 		t.gatewayPath = t.opts.GatewayLink
 	}
 	var rtuPTY *serialport.PTY
@@ -513,10 +514,11 @@ func (t *Twin) Run(ctx context.Context) (err error) {
 			return fmt.Errorf("%w: rtu pty: %w", ErrLink, err)
 		}
 		cleanups = append(cleanups, func() { rtuPTY.Close() })
-		if err := placeLink(t.opts.RTULink, rtuPTY.SlavePath); err != nil {
+		unlink, err := placeLink(t.opts.RTULink, rtuPTY.SlavePath)
+		if err != nil {
 			return err
 		}
-		cleanups = append(cleanups, func() { removeLink(t.opts.RTULink, rtuPTY.SlavePath) })
+		cleanups = append(cleanups, unlink)
 		t.rtuPath = t.opts.RTULink
 	}
 	t.modbusAddr = ln.Addr().String()

@@ -2,8 +2,6 @@ package twin
 
 import (
 	"errors"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -267,42 +265,6 @@ func TestSiteConfigValidForBuiltins(t *testing.T) {
 				t.Fatalf("%s: period %v at real time", name, back.Control.Period)
 			}
 		}
-	}
-}
-
-func TestPlaceLink(t *testing.T) {
-	dir := t.TempDir()
-	link := filepath.Join(dir, "mesh")
-	if err := os.Symlink("/nonexistent/stale", link); err != nil {
-		t.Fatal(err)
-	}
-	if err := placeLink(link, "/dev/null"); err != nil {
-		t.Fatalf("replacing a stale symlink: %v", err)
-	}
-	if l, _ := os.Readlink(link); l != "/dev/null" {
-		t.Fatalf("link -> %q", l)
-	}
-	removeLink(link, "/dev/zero") // not ours: stays
-	if _, err := os.Lstat(link); err != nil {
-		t.Fatal("removeLink removed a link that points elsewhere")
-	}
-	removeLink(link, "/dev/null")
-	if _, err := os.Lstat(link); !os.IsNotExist(err) {
-		t.Fatal("removeLink left our link")
-	}
-	file := filepath.Join(dir, "file")
-	if err := os.WriteFile(file, []byte("x"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := placeLink(file, "/dev/null"); !errors.Is(err, ErrLink) {
-		t.Fatalf("placeLink over a regular file = %v, want ErrLink", err)
-	}
-	if b, _ := os.ReadFile(file); string(b) != "x" {
-		t.Fatal("regular file was touched")
-	}
-	entries, _ := os.ReadDir(dir)
-	if len(entries) != 1 {
-		t.Fatalf("temporary files left: %v", entries)
 	}
 }
 

@@ -145,6 +145,8 @@ func NewBackend(cfg *site.Config, clk console.Clock) *Backend {
 		b.regs[fmt.Sprintf("%s/%d/input", l.Target, u.UnitID)] = []uint16{245, 180, 450, 600, 0x11, 0,
 			uint16(fan >> 16), uint16(fan), uint16(cool), uint16(cool >> 16)}
 		b.regs[fmt.Sprintf("%s/%d/holding", l.Target, u.UnitID)] = []uint16{1, 10, 1000, 180, 300}
+		b.regs[fmt.Sprintf("%s/%d/coil", l.Target, u.UnitID)] = []uint16{1, 0, 1, 1, 0, 0, 0, 0, 1, 0}
+		b.regs[fmt.Sprintf("%s/%d/discrete", l.Target, u.UnitID)] = []uint16{0, 1, 0, 0, 1}
 	}
 	return b
 }
@@ -476,10 +478,7 @@ func (b *Backend) ModbusRead(_ context.Context, req console.ModbusRequest) ([]ui
 		return nil, fmt.Errorf("modbus: timeout (no answer from unit %d on %s)", req.Unit, req.Target)
 	}
 	if int(req.Addr)+int(req.Count) > len(regs) {
-		fn := 3
-		if req.Table == "input" {
-			fn = 4
-		}
+		fn := map[string]int{"coil": 1, "discrete": 2, "holding": 3, "input": 4}[req.Table]
 		return nil, fmt.Errorf("modbus: exception 0x02 illegal data address (function %d)", fn)
 	}
 	return append([]uint16(nil), regs[req.Addr:int(req.Addr)+int(req.Count)]...), nil

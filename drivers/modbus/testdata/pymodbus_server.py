@@ -1,8 +1,9 @@
 #!/usr/bin/python3
 """Modbus server for coldaisle's peer tests, built on pymodbus 3.0.0rc1 (run with /usr/bin/python3).
 
-One unit (--unit, default 1) with 100 holding and 100 input registers (PDU addresses 0..99;
-anything past them answers exception 0x02). Both tables start with every value type in every
+One unit (--unit, default 1) with 100 holding and 100 input registers, 100 coils and 100
+discrete inputs (PDU addresses 0..99; anything past them answers exception 0x02). Coil n starts
+on when n % 3 == 0, discrete input n is on when n % 4 == 1. Both tables start with every value type in every
 word order, encoded by pymodbus's own BinaryPayloadBuilder, so the Go side checks its decoder
 against an encoder it did not write:
 
@@ -11,7 +12,8 @@ against an encoder it did not write:
             the sample value of that type, 1 or 2 registers
 
 Once serving, the script prints one JSON line on stdout:
-    {"port": <tcp port or 0>, "values": [{"table", "addr", "type", "order", "value"}, ...]}
+    {"port": <tcp port or 0>, "values": [{"table", "addr", "type", "order", "value"}, ...],
+     "coils": [true, false, ...], "discrete": [...]}
 and then runs until it is killed.
 
     pymodbus_server.py --mode tcp [--port 0]        # 0: pick a free loopback port
@@ -51,6 +53,8 @@ SAMPLES = {
     "input": {"int16": -200, "uint16": 1000, "int32": -70000, "uint32": 123456789, "float32": -0.15625},
 }
 SIZE = 100
+COILS = [n % 3 == 0 for n in range(SIZE)]
+DISCRETE = [n % 4 == 1 for n in range(SIZE)]
 
 
 def table(name):
@@ -78,6 +82,8 @@ async def main():
     slave = ModbusSlaveContext(
         hr=ModbusSequentialDataBlock(0, hr),
         ir=ModbusSequentialDataBlock(0, ir),
+        co=ModbusSequentialDataBlock(0, COILS),
+        di=ModbusSequentialDataBlock(0, DISCRETE),
         zero_mode=True,  # PDU address n is block index n
     )
     context = ModbusServerContext(slaves={args.unit: slave}, single=False)
@@ -98,7 +104,7 @@ async def main():
             sys.exit(f"cannot open {args.device}")
         task = None
         port = 0
-    print(json.dumps({"port": port, "values": hr_layout + ir_layout}), flush=True)
+    print(json.dumps({"port": port, "values": hr_layout + ir_layout, "coils": COILS, "discrete": DISCRETE}), flush=True)
     await asyncio.Event().wait()
     if task:
         task.cancel()

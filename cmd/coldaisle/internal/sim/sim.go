@@ -103,7 +103,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		twinErr <- tw.Run(ctx)
 	}()
 	if err := tw.WaitReady(ctx); err != nil {
-		return nil, fmt.Errorf("sim: twin: %w", err)
+		return nil, fmt.Errorf("sim: %w", err) // the twin's errors say "twin: ..." themselves
 	}
 	cfg := tw.SiteConfig()
 	cfg.Site = sc.Name

@@ -2,9 +2,13 @@ package frame
 
 // Function codes this project speaks.
 const (
+	FuncReadCoils     = 0x01
+	FuncReadDiscrete  = 0x02
 	FuncReadHolding   = 0x03
 	FuncReadInput     = 0x04
+	FuncWriteCoil     = 0x05
 	FuncWriteSingle   = 0x06
+	FuncWriteCoils    = 0x0F
 	FuncWriteMultiple = 0x10
 
 	// ExceptionBit is set in the function code of an exception reply.
@@ -15,6 +19,8 @@ const (
 const (
 	MaxReadCount  = 125
 	MaxWriteCount = 123
+	MaxReadBits   = 2000
+	MaxWriteBits  = 1968
 	MaxRTUFrame   = 256 // unit + PDU (253) + CRC
 	MaxPDU        = 253
 )
