@@ -66,16 +66,13 @@ type App struct {
 	mu      sync.Mutex
 	cfg     *site.Config
 	version int
-	fld     *field.Field
-	fldCtx  context.Context // ends with fld
-	fldStop context.CancelFunc
 	ctx     context.Context
 
 	bkOnce sync.Once
 	bk     *backend // the console's Backend (backend.go), made once
 
 	fieldWG    sync.WaitGroup // the field's mesh session and unit configuration
-	io         switchIO
+	fld        fieldHandle // the open field (fieldHandle)
 	firstWrite atomic.Bool
 	periods    atomic.Uint64
 	overruns   atomic.Uint64
@@ -272,7 +269,7 @@ func (a *App) Serve(ctx context.Context) error {
 			}
 		}()
 	}
-	r := &engine.Runner{Engine: a.eng, IO: &a.io, Hook: a.hook}
+	r := &engine.Runner{Engine: a.eng, IO: &a.fld, Hook: a.hook}
 	err := r.Run(ctx)
 	cancel()
 	wg.Wait()
@@ -312,11 +309,7 @@ func (a *App) dialField(ctx context.Context, cfg *site.Config) (*field.Field, co
 // useField swaps f (opened by dialField for cfg) in under the runner, stops the previous field,
 // and starts f's mesh session and the configuration of its units.
 func (a *App) useField(fctx context.Context, f *field.Field, stop context.CancelFunc, cfg *site.Config) {
-	a.mu.Lock()
-	old, oldStop := a.fld, a.fldStop
-	a.fld, a.fldCtx, a.fldStop = f, fctx, stop
-	a.mu.Unlock()
-	a.io.set(f)
+	old, oldStop := a.fld.swap(f, fctx, stop)
 	if oldStop != nil {
 		oldStop()
 	}
@@ -339,11 +332,7 @@ func (a *App) useField(fctx context.Context, f *field.Field, stop context.Cancel
 
 // openedField is the field in use and the context it runs in (nil before the first is open and
 // after shutdown). A commit may swap it at any time: use what it returns, do not ask twice.
-func (a *App) openedField() (*field.Field, context.Context) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return a.fld, a.fldCtx
-}
+func (a *App) openedField() (*field.Field, context.Context) { return a.fld.get() }
 
 // updateUnitSettings hands a committed configuration's unit settings to the open field, when
 // nothing else of the field changed, and writes them to the units (retrying the ones that do
@@ -492,10 +481,7 @@ func (a *App) shutdown() {
 	if err := a.ckpt.Urgent(toLoops(a.eng.State()), a.counters()); err != nil {
 		a.logf("final checkpoint: %v", err)
 	}
-	a.mu.Lock()
-	f, stop := a.fld, a.fldStop
-	a.fld, a.fldCtx, a.fldStop = nil, nil, nil
-	a.mu.Unlock()
+	f, stop := a.fld.swap(nil, nil, nil)
 	if stop != nil {
 		stop()
 	}
@@ -567,37 +553,53 @@ func finite(v float64) float64 {
 	return v
 }
 
-// switchIO lets a configuration change swap the field under the running runner.
-type switchIO struct {
-	mu sync.Mutex
-	f  *field.Field
+// fieldHandle is the one handle on the open field: the runner's UnitIO, the console's probes and
+// a commit's swap all go through it, under one lock. A configuration change swaps the field under
+// the running runner.
+type fieldHandle struct {
+	mu   sync.Mutex
+	f    *field.Field
+	ctx  context.Context    // ends with f
+	stop context.CancelFunc // ends ctx
 }
 
-func (s *switchIO) set(f *field.Field) {
-	s.mu.Lock()
-	s.f = f
-	s.mu.Unlock()
+// swap puts f (running in ctx, ended by stop) in, and returns what was there.
+func (h *fieldHandle) swap(f *field.Field, ctx context.Context, stop context.CancelFunc) (*field.Field, context.CancelFunc) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	old, oldStop := h.f, h.stop
+	h.f, h.ctx, h.stop = f, ctx, stop
+	return old, oldStop
 }
 
-func (s *switchIO) get() (*field.Field, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.f == nil {
+// get returns the field in use and its context (nil before the first is open and after
+// shutdown). A commit may swap it at any time: use what it returns, do not ask twice.
+func (h *fieldHandle) get() (*field.Field, context.Context) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.f, h.ctx
+}
+
+func (h *fieldHandle) open() (*field.Field, error) {
+	f, _ := h.get()
+	if f == nil {
 		return nil, errors.New("appliance: field not open")
 	}
-	return s.f, nil
+	return f, nil
 }
 
-func (s *switchIO) ReadState(ctx context.Context, unit string) (engine.UnitState, error) {
-	f, err := s.get()
+// ReadState implements engine.UnitIO.
+func (h *fieldHandle) ReadState(ctx context.Context, unit string) (engine.UnitState, error) {
+	f, err := h.open()
 	if err != nil {
 		return engine.UnitState{}, err
 	}
 	return f.ReadState(ctx, unit)
 }
 
-func (s *switchIO) WriteCommand(ctx context.Context, unit string, c engine.Command) error {
-	f, err := s.get()
+// WriteCommand implements engine.UnitIO.
+func (h *fieldHandle) WriteCommand(ctx context.Context, unit string, c engine.Command) error {
+	f, err := h.open()
 	if err != nil {
 		return err
 	}

@@ -256,7 +256,7 @@ func TestBackendCommitAppliesWithoutRestart(t *testing.T) {
 		t.Fatalf("running: v%+v %v", v, err)
 	}
 	r.a.mu.Lock()
-	fld := r.a.fld
+	fld := r.a.fieldNow()
 	r.a.mu.Unlock()
 	cfg.Control.SetpointC = 24
 	cfg.Zones[0].SetpointC = 24
@@ -275,7 +275,7 @@ func TestBackendCommitAppliesWithoutRestart(t *testing.T) {
 		t.Fatalf("engine zone setpoint %g", z.SetpointC)
 	}
 	r.a.mu.Lock()
-	same := r.a.fld == fld
+	same := r.a.fieldNow() == fld
 	r.a.mu.Unlock()
 	if !same {
 		t.Fatal("a setpoint change reopened the field")
@@ -292,7 +292,7 @@ func TestBackendCommitAppliesWithoutRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	r.a.mu.Lock()
-	same = r.a.fld == fld
+	same = r.a.fieldNow() == fld
 	r.a.mu.Unlock()
 	if !same {
 		t.Fatal("a min_fan_pct change reopened the field")
@@ -321,14 +321,14 @@ func TestBackendCommitAppliesWithoutRestart(t *testing.T) {
 		t.Fatalf("checkpoint interval %v before the change", got)
 	}
 	r.a.mu.Lock()
-	fld = r.a.fld
+	fld = r.a.fieldNow()
 	r.a.mu.Unlock()
 	cfg.Control.Checkpoint.Duration = 45 * time.Second
 	if _, err := r.b.CommitConfig(ctx, cfg, console.CommitInfo{User: "tech"}); err != nil {
 		t.Fatal(err)
 	}
 	r.a.mu.Lock()
-	same = r.a.fld == fld
+	same = r.a.fieldNow() == fld
 	r.a.mu.Unlock()
 	if got := r.a.ckpt.Interval(); got != 45*time.Second || !same {
 		t.Fatalf("checkpoint interval %v after committing 45s; field kept %v", got, same)
@@ -349,7 +349,7 @@ func TestBackendFailedCommitChangesNothing(t *testing.T) {
 	ctx := context.Background()
 	base, _, _ := r.b.RunningConfig(ctx)
 	r.a.mu.Lock()
-	cfg0, fld0 := r.a.cfg, r.a.fld
+	cfg0, fld0 := r.a.cfg, r.a.fieldNow()
 	r.a.mu.Unlock()
 	eng0 := r.a.eng.Config()
 	cancelled, cancel := context.WithCancel(ctx)
@@ -375,7 +375,7 @@ func TestBackendFailedCommitChangesNothing(t *testing.T) {
 	}
 	hist, _ := r.a.db.ConfigHistory()
 	r.a.mu.Lock()
-	cfg1, fld1, ver := r.a.cfg, r.a.fld, r.a.version
+	cfg1, fld1, ver := r.a.cfg, r.a.fieldNow(), r.a.version
 	r.a.mu.Unlock()
 	if len(hist) != 1 || cfg1 != cfg0 || fld1 != fld0 || ver != 1 || r.a.eng.Config() != eng0 {
 		t.Fatalf("a failed commit changed something: %d versions, cfg same %v, field same %v, v%d, engine same %v",

@@ -14,6 +14,7 @@ import (
 
 	"github.com/coldaisle/coldaisle/board"
 	"github.com/coldaisle/coldaisle/board/console"
+	"github.com/coldaisle/coldaisle/drivers/field"
 	"github.com/coldaisle/coldaisle/storage"
 )
 
@@ -301,10 +302,7 @@ func commitConfirmed(window time.Duration, rollbackTo int) console.CommitInfo {
 
 // shutdownField stops a field opened by a commit on an App that was never served.
 func (a *App) shutdownField() {
-	a.mu.Lock()
-	f, stop := a.fld, a.fldStop
-	a.fld, a.fldCtx, a.fldStop = nil, nil, nil
-	a.mu.Unlock()
+	f, stop := a.fld.swap(nil, nil, nil)
 	if stop != nil {
 		stop()
 	}
@@ -312,4 +310,10 @@ func (a *App) shutdownField() {
 	if f != nil {
 		f.Close()
 	}
+}
+
+// fieldNow is the open field (nil if none), for tests that compare it before and after a commit.
+func (a *App) fieldNow() *field.Field {
+	f, _ := a.fld.get()
+	return f
 }

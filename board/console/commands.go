@@ -135,7 +135,9 @@ func buildOpTree() *node {
 			unitArg("the unit", nil,
 				kw("manual", "hold the fan at a fixed speed", nil,
 					&node{arg: "PCT", help: "fan speed, % within the unit's min..max (50 or 50%)", run: (*session).loopManual,
-						check: func(_ *session, _ []string, v string) error { _, err := parsePercent(v); return err }}),
+						check: func(_ *session, _ []string, v string) error { _, err := parsePercent(v); return err },
+						kids: []*node{kw("for", "how long (default control.manual_default; at most control.manual_max)", nil,
+							&node{arg: "DURATION", help: "e.g. 30m, 2h", run: (*session).loopManual, check: checkManualFor})}}),
 				kw("auto", "back to automatic control", (*session).loopAuto))),
 		kw("tune", "autotune a unit's loop (any key aborts)", nil,
 			unitArg("the unit (its fan loop)", tune("fan"),
@@ -419,9 +421,25 @@ func (s *session) watchSensors([]string) error {
 	}
 }
 
+// checkManualFor validates the DURATION of "loop UNIT manual PCT for DURATION".
+func checkManualFor(s *session, _ []string, v string) error {
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 {
+		return fmt.Errorf("%q is not a duration like 30m or 2h", v)
+	}
+	if limit := s.running.Control.ManualMax.Duration; limit > 0 && d > limit {
+		return fmt.Errorf("%v is longer than control.manual_max %v", d, limit)
+	}
+	return nil
+}
+
 func (s *session) loopManual(a []string) error {
 	name := a[0]
 	pct, _ := parsePercent(a[1])
+	var dur time.Duration
+	if len(a) > 2 {
+		dur, _ = time.ParseDuration(a[2])
+	}
 	u := s.running.Unit(name)
 	cmd := "loop " + name + " manual"
 	switch {
@@ -433,11 +451,14 @@ func (s *session) loopManual(a []string) error {
 	case pct > u.MaxFanPct:
 		return &userError{fmt.Sprintf("%s: %g is above the unit's max_fan_pct %g (allowed %g..%g)", cmd, pct, u.MaxFanPct, u.MinFanPct, u.MaxFanPct)}
 	}
-	if err := s.c.b.SetLoopMode(s.ctx, name, LoopMode{Manual: true, FanPct: pct}); err != nil {
+	if err := s.c.b.SetLoopMode(s.ctx, name, LoopMode{Manual: true, FanPct: pct, For: dur}); err != nil {
 		return backendErr(cmd, err)
 	}
-	s.logEvent(EventLoopMode, fmt.Sprintf("%s manual at %g%%", name, pct))
-	s.printf("loop %s: manual, fan held at %g%% (loop %s auto to release)\n", name, pct, name)
+	if dur == 0 {
+		dur = s.running.Control.ManualDefault.Duration
+	}
+	s.logEvent(EventLoopMode, fmt.Sprintf("%s manual at %g%% for %v", name, pct, dur))
+	s.printf("loop %s: manual, fan held at %g%% for %v, then back to auto (loop %s auto to release now)\n", name, pct, dur, name)
 	return nil
 }
 

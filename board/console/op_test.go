@@ -128,10 +128,20 @@ func TestWrongInputGetsOneClearLine(t *testing.T) {
 func TestLoopManualAndAuto(t *testing.T) {
 	h := loggedIn(t, setup{})
 	out := h.Run("loop crah-1 manual 60", opPrompt)
-	if !strings.Contains(out, "loop crah-1: manual, fan held at 60% (loop crah-1 auto to release)") {
+	if !strings.Contains(out, "loop crah-1: manual, fan held at 60% for 2h0m0s, then back to auto (loop crah-1 auto to release now)") {
 		t.Fatalf("manual: %q", out)
 	}
-	if m := h.b.Mode("crah-1"); !m.Manual || m.FanPct != 60 {
+	if m := h.b.Mode("crah-1"); !m.Manual || m.FanPct != 60 || m.For != 0 {
+		t.Fatalf("mode %+v", m)
+	}
+	// Issue 9 item 11: manual for a chosen time, within control.manual_max.
+	if out := h.Run("loop crah-1 manual 60 for 9h", opPrompt); !strings.Contains(out, "9h0m0s is longer than control.manual_max 8h0m0s") {
+		t.Fatalf("manual for 9h: %q", out)
+	}
+	if out := h.Run("loop crah-1 manual 60 for 30m", opPrompt); !strings.Contains(out, "fan held at 60% for 30m0s") {
+		t.Fatalf("manual for 30m: %q", out)
+	}
+	if m := h.b.Mode("crah-1"); !m.Manual || m.FanPct != 60 || m.For != 30*time.Minute {
 		t.Fatalf("mode %+v", m)
 	}
 	if out := h.Run("show units", opPrompt); !strings.Contains(out, "crah-1  bms    1  manual    60") {
@@ -141,7 +151,7 @@ func TestLoopManualAndAuto(t *testing.T) {
 	if m := h.b.Mode("crah-1"); m.Manual {
 		t.Fatalf("mode %+v", m)
 	}
-	if ev := h.b.EventsOf(console.EventLoopMode); len(ev) != 2 || ev[0].Text != "crah-1 manual at 60%" || ev[1].Text != "crah-1 auto" {
+	if ev := h.b.EventsOf(console.EventLoopMode); len(ev) != 3 || ev[0].Text != "crah-1 manual at 60% for 2h0m0s" || ev[1].Text != "crah-1 manual at 60% for 30m0s" || ev[2].Text != "crah-1 auto" {
 		t.Fatalf("loop events %+v", ev)
 	}
 }
