@@ -165,3 +165,27 @@ func TestLineTimeoutAgainstPeriod(t *testing.T) {
 		t.Fatalf("got %v, want %q", err, want)
 	}
 }
+
+func TestOperationsSettings(t *testing.T) {
+	base, _ := os.ReadFile("testdata/small.toml")
+	ok := string(base) + "\n[http]\nlisten = \"127.0.0.1:9100\"\n[alarms]\nsyslog = \"udp://127.0.0.1:514\"\n[bms]\nlisten = \":1502\"\n"
+	c, err := Parse([]byte(ok), "site.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.BMS.UnitID != 1 || c.Alarms.MaxShelf.Duration != 8*time.Hour || c.HTTP.Listen != "127.0.0.1:9100" {
+		t.Fatalf("defaults: %+v %+v %+v", c.HTTP, c.Alarms, c.BMS)
+	}
+	for _, tc := range []struct{ add, want string }{
+		{"\n[http]\nlisten = \"9100\"\n", "http.listen: \"9100\" is not ADDR:PORT"},
+		{"\n[bms]\nlisten = \":70000\"\n", "bms.listen: \":70000\": port \"70000\" is not 1..65535"},
+		{"\n[bms]\nunit_id = 0\n", "bms.unit_id: 0 is outside 1..247"},
+		{"\n[alarms]\nsyslog = \"tcp://10.0.0.1:514\"\n", "alarms.syslog: \"tcp://10.0.0.1:514\": want udp://HOST:PORT"},
+		{"\n[http]\nlisten = \":9100\"\n[bms]\nlisten = \":9100\"\n", "bms.listen: \":9100\" is also http.listen"},
+	} {
+		_, err := Parse([]byte(string(base)+tc.add), "site.toml")
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%q: got %v, want %q", tc.add, err, tc.want)
+		}
+	}
+}

@@ -44,6 +44,9 @@ type Config struct {
 	Zones   []Zone   `toml:"zone"`
 	Sensors []Sensor `toml:"sensor"`
 	Board   Board    `toml:"board"`
+	HTTP    HTTP     `toml:"http"`
+	Alarms  Alarms   `toml:"alarms"`
+	BMS     BMS      `toml:"bms"`
 	// Profiles holds custom register-map profiles as raw TOML text, parsed by drivers/ahu.
 	Profiles string `toml:"profiles,omitempty"`
 }
@@ -150,6 +153,23 @@ type Board struct {
 	Strict          bool     `toml:"strict,omitempty"`   // a missing part is an error, not a warning
 }
 
+// HTTP is the read-only operations server: /metrics, the status page and /api/status.
+type HTTP struct {
+	Listen string `toml:"listen"` // "ADDR:PORT"; empty: off (the default on a board)
+}
+
+// Alarms says where alarms go besides the console, the log and the status page.
+type Alarms struct {
+	Syslog   string   `toml:"syslog"`     // "udp://HOST:PORT" of an RFC 5424 collector; empty: none
+	MaxShelf Duration `toml:"max_shelve"` // the longest an operator may shelve an alarm, default 8h
+}
+
+// BMS is the read-only Modbus TCP server a building management system polls.
+type BMS struct {
+	Listen string `toml:"listen"`  // "ADDR:PORT"; empty: off
+	UnitID int    `toml:"unit_id"` // the unit id it answers to, default 1
+}
+
 // Load reads, decodes, defaults and validates a site file.
 func Load(path string) (*Config, error) {
 	data, err := os.ReadFile(path)
@@ -213,6 +233,10 @@ func (c *Config) applyDefaults(given func(path string) bool) {
 	setD("control.manual_max", &ct.ManualMax, 8*time.Hour)
 	setD("control.manual_default", &ct.ManualDefault, 2*time.Hour)
 	setD("board.watchdog_timeout", &c.Board.WatchdogTimeout, 15*time.Second)
+	setD("alarms.max_shelve", &c.Alarms.MaxShelf, 8*time.Hour)
+	if c.BMS.UnitID == 0 && !given("bms.unit_id") {
+		c.BMS.UnitID = 1
+	}
 	setF("control.supply_sp_c", &ct.SupplySPC, 18)
 	setF("control.safe_fan_pct", &ct.SafeFanPct, 100)
 	setF("control.fan_rate_pct_s", &ct.FanRatePct, 2)

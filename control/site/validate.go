@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"net"
 	"net/url"
 	"regexp"
 	"strconv"
@@ -223,6 +224,22 @@ func (c *Config) rules(k *checker) {
 	}
 	k.text("board.watchdog", b.Watchdog, 256)
 	k.text("profiles", strings.NewReplacer("\n", "", "\r", "", "\t", "").Replace(c.Profiles), 1<<20)
+	checkListen(k, "http.listen", c.HTTP.Listen)
+	checkListen(k, "bms.listen", c.BMS.Listen)
+	if c.BMS.UnitID < 1 || c.BMS.UnitID > 247 {
+		k.add("bms.unit_id", "%d is outside 1..247", c.BMS.UnitID)
+	}
+	if c.HTTP.Listen != "" && c.HTTP.Listen == c.BMS.Listen {
+		k.add("bms.listen", "%q is also http.listen", c.BMS.Listen)
+	}
+	if c.Alarms.Syslog != "" {
+		if err := checkSyslog(c.Alarms.Syslog); err != nil {
+			k.add("alarms.syslog", "%v", err)
+		}
+	}
+	if d := c.Alarms.MaxShelf.Duration; d < time.Minute || d > 7*24*time.Hour {
+		k.add("alarms.max_shelve", "%v is outside 1m..168h", d)
+	}
 	budget := ct.PhaseBudget()
 	perLine := map[string]int{}
 	for _, u := range c.Units {
@@ -416,6 +433,36 @@ func ParseAggregate(s string) (float64, error) {
 		}
 	}
 	return 0, fmt.Errorf("%q is not \"max\" or a percentile p50..p100", s)
+}
+
+// checkListen checks an optional "ADDR:PORT" to listen on (ADDR may be empty: every address).
+func checkListen(k *checker, field, v string) {
+	if v == "" {
+		return
+	}
+	host, port, err := net.SplitHostPort(v)
+	if err != nil {
+		k.add(field, "%s is not ADDR:PORT (e.g. 127.0.0.1:9100 or :9100): %v", Quote(v), err)
+		return
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+		k.add(field, "%s: port %s is not 1..65535", Quote(v), Quote(port))
+	}
+	if host != "" && net.ParseIP(host) == nil && !safeNameRe.MatchString(host) {
+		k.add(field, "%s: %s is not an IP address or host name", Quote(v), Quote(host))
+	}
+}
+
+// checkSyslog checks a syslog collector "udp://HOST:PORT".
+func checkSyslog(t string) error {
+	u, err := url.Parse(t)
+	if err != nil {
+		return fmt.Errorf("%s is not a URL: %v", Quote(t), err)
+	}
+	if u.Scheme != "udp" || u.Hostname() == "" || u.Port() == "" || u.Path != "" || u.RawQuery != "" {
+		return fmt.Errorf("%s: want udp://HOST:PORT (RFC 5424 over UDP)", Quote(t))
+	}
+	return nil
 }
 
 func checkTarget(t string) error {
