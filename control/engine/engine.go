@@ -142,6 +142,7 @@ type unitRT struct {
 	fallback bool    // running on its own local control (BMS timeout): its read-back speed
 	degraded bool    // fan fault with the fan still running: capEst of its air
 	boost    bool    // more air this period: it serves a zone past the alarm limit
+	why      string  // why the fan runs at this speed, in words (Snapshot)
 	capEst   float64 // estimated share of its rated airflow left (degraded)
 	kwCoef   float64 // learned fan kW at 100 % (FanKW / speed^3 while healthy), 0 unknown
 	needTrk  bool    // started, back from isolation or from fallback: go through tracking
@@ -918,6 +919,7 @@ func (e *Engine) Tick(now time.Time) []Command {
 		}
 		// Never below the minimum, never above the maximum; fail safe never below its speed.
 		fan = clamp(fan, u.cfg.MinFanPct, u.cfg.MaxFanPct)
+		u.why = e.why(j, u, want, fan)
 		u.fan = fan
 		u.hb++
 		c.Heartbeat, c.FanPct, c.ValvePct, c.Write = u.hb, fan, e.valve(u, now, dt), true
@@ -986,6 +988,61 @@ func (u *unitRT) manualLeft(now time.Time) time.Duration {
 	default:
 		return u.manFor
 	}
+}
+
+// why says in words why unit j's fan is commanded to fan this period: the mode, or in auto the
+// zone that binds it (its demand and the unit's share of it) and the limit that applies.
+func (e *Engine) why(j int, u *unitRT, want, fan float64) string {
+	var b strings.Builder
+	switch {
+	case u.mode == ModeDisabled:
+		return "disabled in the configuration: never written"
+	case u.boost:
+		for _, z := range e.zones {
+			if z.overAlarm && z.share[j] > 0 {
+				fmt.Fprintf(&b, "zone %s has %s at %.1f C, past the alarm limit: more air, up to the safe speed %.0f %%", z.cfg.Name, z.hottestID, z.hottest, u.cfg.SafeFanPct)
+				break
+			}
+		}
+	case u.mode == ModeManual:
+		fmt.Fprintf(&b, "manual at %.0f %% (%s)", u.manPct, u.reason)
+	case u.mode == ModeFailSafe:
+		fmt.Fprintf(&b, "fail-safe at the safe speed %.0f %%: %s", u.cfg.SafeFanPct, u.reason)
+	case u.mode == ModeTracking:
+		fmt.Fprintf(&b, "tracking: holds what the unit reads back (%s)", u.reason)
+	case u.mode == ModeAutotune:
+		b.WriteString("autotune: relay experiment")
+	default:
+		bind, lam := -1, 0.0
+		for i, z := range e.zones {
+			if z.share[j] <= 0 {
+				continue
+			}
+			if l := e.alloc.lambda[i]; bind < 0 || l > lam {
+				bind, lam = i, l
+			}
+		}
+		if bind >= 0 {
+			z := e.zones[bind]
+			fmt.Fprintf(&b, "zone %s demand %.0f %% (inlet %.1f C, setpoint %.1f C), this unit's share %.2f", z.cfg.Name, z.demand, z.meas, z.cfg.SetpointC, z.share[j])
+			if lam == 0 {
+				b.WriteString("; no zone needs more air from it")
+			}
+		}
+	}
+	switch {
+	case fan <= u.cfg.MinFanPct+1e-9 && want < u.cfg.MinFanPct+1e-9:
+		fmt.Fprintf(&b, "; at min_fan_pct %.0f %%", u.cfg.MinFanPct)
+	case fan >= u.cfg.MaxFanPct-1e-9 && want > u.cfg.MaxFanPct-1e-9:
+		fmt.Fprintf(&b, "; at max_fan_pct %.0f %%", u.cfg.MaxFanPct)
+	case math.Abs(fan-want) > 0.05 && u.mode != ModeTracking:
+		if math.Abs(want-u.fan) < fanDeadbandPct && u.mode == ModeAuto {
+			fmt.Fprintf(&b, "; holds %.1f %%: the wanted %.1f %% is within the %.1f %% deadband", fan, want, fanDeadbandPct)
+		} else {
+			fmt.Fprintf(&b, "; moving at its rate limit %.1f %%/s toward %.0f %%", u.cfg.FanRatePct, clamp(want, u.cfg.MinFanPct, u.cfg.MaxFanPct))
+		}
+	}
+	return b.String()
 }
 
 // hotReadingAlarms raises and clears a zone's alarms for hot readings: an inlet past the alarm
@@ -1292,7 +1349,7 @@ func (e *Engine) Snapshot() Snapshot {
 	for _, u := range e.units {
 		us := UnitSnapshot{Name: u.cfg.Name, Mode: u.mode, Reason: u.reason, FanPct: u.fan, ValvePct: u.valve,
 			FanFeedback: u.st.FanPct, ValveFeedback: u.st.ValvePct, SupplyC: u.st.SupplyC, ReturnC: u.st.ReturnC,
-			Isolated: u.isolated, Tripped: u.tripped, Heartbeat: u.hb, MeasureC: math.NaN(), ManualLeft: u.manualLeft(e.now)}
+			Isolated: u.isolated, Tripped: u.tripped, Heartbeat: u.hb, MeasureC: math.NaN(), ManualLeft: u.manualLeft(e.now), Why: u.why}
 		if u.primary >= 0 {
 			z := e.zones[u.primary]
 			us.Zone, us.MeasureC, us.SetpointC = z.cfg.Name, z.meas, z.cfg.SetpointC

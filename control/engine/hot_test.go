@@ -150,3 +150,24 @@ func TestNotAvailablePointIsThatPointsLoss(t *testing.T) {
 		t.Fatalf("no fan feedback: %+v", u)
 	}
 }
+
+// Snapshot says why each fan runs at its speed.
+func TestSnapshotSaysWhy(t *testing.T) {
+	cfg := testConfig(t, 2, [][]string{{"u1", "u2"}}, 3)
+	h := newHarness(t, cfg, 250)
+	h.run(450)
+	if w := h.unit("u1").Why; !strings.Contains(w, "zone z1 demand") || !strings.Contains(w, "this unit's share 0.50") {
+		t.Fatalf("auto: %q", w)
+	}
+	if err := h.e.SetManual("u2", 70); err != nil {
+		t.Fatal(err)
+	}
+	h.run(2)
+	if w := h.unit("u2").Why; !strings.Contains(w, "manual at 70 %") {
+		t.Fatalf("manual: %q", w)
+	}
+	h.run(30)
+	if w := h.unit("u1").Why; !strings.Contains(w, "at min_fan_pct 30 %") {
+		t.Fatalf("u1 with u2 held high: %q", w)
+	}
+}

@@ -160,6 +160,9 @@ type UnitSnapshot struct {
 	// ManualLeft is what is left of an operator's manual mode (0 when not in manual, or in the
 	// configuration's manual_fan_pct, which does not expire).
 	ManualLeft time.Duration
+	// Why says in words why the fan runs at its speed: the mode, or the binding zone's demand and
+	// the unit's share, and the limit that applies.
+	Why string
 }
 
 // ZoneSnapshot is one zone for a console or UI.
