@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"sort"
@@ -40,7 +41,9 @@ type Options struct {
 	Console io.ReadWriter
 	// NoBoard skips periph, LEDs, relay and watchdog (the simulator).
 	NoBoard bool
-	// Logf receives operational messages (default: stderr).
+	// Log receives operational messages as slog records (levels, key=value fields). When nil,
+	// Logf receives them as lines; when both are nil they go to stderr.
+	Log  *slog.Logger
 	Logf func(format string, args ...any)
 	// OnPeriod is called after every control period (the simulator's view).
 	OnPeriod func(engine.PeriodReport, engine.Snapshot)
@@ -72,7 +75,7 @@ type App struct {
 	bk     *backend // the console's Backend (backend.go), made once
 
 	fieldWG    sync.WaitGroup // the field's mesh session and unit configuration
-	fld        fieldHandle // the open field (fieldHandle)
+	fld        fieldHandle    // the open field (fieldHandle)
 	firstWrite atomic.Bool
 	periods    atomic.Uint64
 	overruns   atomic.Uint64
@@ -85,12 +88,19 @@ type App struct {
 	wear            wearMeter     // write volume after the start-up (wear.go)
 }
 
-func (a *App) logf(format string, args ...any) {
-	if a.opts.Logf != nil {
+// logf logs an informational message; warnf one an operator should look at.
+func (a *App) logf(format string, args ...any)  { a.logAt(slog.LevelInfo, format, args...) }
+func (a *App) warnf(format string, args ...any) { a.logAt(slog.LevelWarn, format, args...) }
+
+func (a *App) logAt(level slog.Level, format string, args ...any) {
+	switch {
+	case a.opts.Log != nil:
+		a.opts.Log.Log(context.Background(), level, fmt.Sprintf(format, args...))
+	case a.opts.Logf != nil:
 		a.opts.Logf(format, args...)
-		return
+	default:
+		fmt.Fprintf(os.Stderr, "coldaisle: "+format+"\n", args...)
 	}
-	fmt.Fprintf(os.Stderr, "coldaisle: "+format+"\n", args...)
 }
 
 // Run runs the appliance until ctx ends. It returns nil after a clean shutdown.
@@ -108,10 +118,18 @@ func Open(ctx context.Context, o Options) (*App, error) {
 	a := &App{opts: o, start: time.Now()}
 	a.alarms.on = func(key, text string, raised bool) {
 		if raised {
-			a.logf("alarm %s: %s", key, text)
+			if a.opts.Log != nil {
+				a.opts.Log.Warn("alarm raised", "key", "controller/"+key, "text", text)
+			} else {
+				a.warnf("alarm %s: %s", key, text)
+			}
 			a.event(storage.KindAlarm, "controller", "alarm "+key+": "+text)
 		} else {
-			a.logf("alarm %s cleared", key)
+			if a.opts.Log != nil {
+				a.opts.Log.Info("alarm cleared", "key", "controller/"+key)
+			} else {
+				a.logf("alarm %s cleared", key)
+			}
 			a.event(storage.KindAlarm, "controller", "cleared "+key)
 		}
 	}
@@ -155,7 +173,7 @@ func Open(ctx context.Context, o Options) (*App, error) {
 	eng.SetEpoch(uint16(epoch))
 	a.eng = eng
 	if cp, err := db.LoadCheckpoint(); err != nil {
-		a.logf("state: %v (starting from tracking)", err)
+		a.warnf("state: %v (starting from tracking)", err)
 	} else if age := time.Since(cp.Time); age < 0 || age > cfg.Control.RestoreMaxAge.Duration {
 		// Old state describes a room that has moved on (or the board's clock cannot say how old
 		// it is): start from tracking, bumpless from what the units read back.
@@ -252,12 +270,12 @@ func (a *App) Serve(ctx context.Context) error {
 	if a.brd != nil {
 		a.brd.SetRole(board.RoleActive)
 		if err := a.brd.SetControlling(true); err != nil {
-			a.logf("board: relay: %v", err)
+			a.warnf("board: relay: %v", err)
 		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			a.brd.Run(ctx, func(err error) { a.logf("board: %v", err) })
+			a.brd.Run(ctx, func(err error) { a.warnf("board: %v", err) })
 		}()
 	}
 	if a.opts.Console != nil {
@@ -265,7 +283,7 @@ func (a *App) Serve(ctx context.Context) error {
 		go func() {
 			defer wg.Done()
 			if err := a.serveConsole(ctx, a.opts.Console); err != nil && ctx.Err() == nil {
-				a.logf("console: %v", err)
+				a.warnf("console: %v", err)
 			}
 		}()
 	}
@@ -321,7 +339,7 @@ func (a *App) useField(fctx context.Context, f *field.Field, stop context.Cancel
 	go func() {
 		defer a.fieldWG.Done()
 		if err := f.RunMesh(fctx, a.eng.Observe); err != nil && fctx.Err() == nil {
-			a.logf("mesh: %v", err)
+			a.warnf("mesh: %v", err)
 		}
 	}()
 	go func() {
@@ -345,7 +363,7 @@ func (a *App) updateUnitSettings(cfg *site.Config) bool {
 	}
 	changed, err := f.UpdateUnits(cfg)
 	if err != nil {
-		a.logf("appliance: %v", err)
+		a.warnf("appliance: %v", err)
 		return false
 	}
 	if len(changed) > 0 {
@@ -401,7 +419,7 @@ func (a *App) hook(ctx context.Context, rep engine.PeriodReport) {
 			batch = append(batch, engineEvent(e))
 		}
 		if err := a.ckpt.Log(batch...); err != nil {
-			a.logf("event log: %v", err)
+			a.warnf("event log: %v", err)
 			a.storageFailed("event log", err)
 		}
 		if a.opts.OnEvents != nil {
@@ -410,7 +428,7 @@ func (a *App) hook(ctx context.Context, rep engine.PeriodReport) {
 	}
 	st := a.eng.State()
 	if wrote, err := a.ckpt.Offer(toLoops(st), a.counters()); err != nil {
-		a.logf("checkpoint: %v", err)
+		a.warnf("checkpoint: %v", err)
 		a.storageFailed("checkpoint", err)
 	} else if wrote {
 		a.storageOK()
@@ -450,7 +468,7 @@ func engineEvent(e engine.Event) storage.Event {
 
 func (a *App) event(kind, who, text string) {
 	if _, err := a.db.AppendEvent(storage.Event{Kind: kind, Who: who, Text: clip(text, 400)}); err != nil {
-		a.logf("event log: %v", err)
+		a.warnf("event log: %v", err)
 		a.storageFailed("event log", err)
 	}
 }
@@ -479,7 +497,7 @@ func sanitize(k string) string {
 // shutdown checkpoints, logs, drops the relay, disarms the watchdog and closes the database.
 func (a *App) shutdown() {
 	if err := a.ckpt.Urgent(toLoops(a.eng.State()), a.counters()); err != nil {
-		a.logf("final checkpoint: %v", err)
+		a.warnf("final checkpoint: %v", err)
 	}
 	f, stop := a.fld.swap(nil, nil, nil)
 	if stop != nil {
@@ -498,11 +516,11 @@ func (a *App) shutdown() {
 	}
 	if a.brd != nil {
 		if err := a.brd.Close(); err != nil {
-			a.logf("board close: %v", err)
+			a.warnf("board close: %v", err)
 		}
 	}
 	if err := a.db.Close(); err != nil {
-		a.logf("database close: %v", err)
+		a.warnf("database close: %v", err)
 	}
 }
 

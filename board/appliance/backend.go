@@ -196,7 +196,7 @@ func (b *backend) CommitConfig(ctx context.Context, cfg *site.Config, info conso
 	if change == field.SettingsOnly && !b.a.updateUnitSettings(next) {
 		// The open field did not come from prev (cannot happen short of a bug): reopen it.
 		if f, fctx, fstop, err := b.a.dialField(actx, next); err != nil {
-			b.a.logf("configuration v%d stored; reopening the field: %v", n, err)
+			b.a.warnf("configuration v%d stored; reopening the field: %v", n, err)
 			b.a.event(storage.KindSystem, "system", fmt.Sprintf("configuration v%d stored but the field did not reopen: %v (restart to apply)", n, err))
 		} else {
 			b.a.useField(fctx, f, fstop, next)
@@ -204,7 +204,7 @@ func (b *backend) CommitConfig(ctx context.Context, cfg *site.Config, info conso
 	}
 	if err := b.a.eng.ApplyConfig(b.withHolds(next)); err != nil {
 		// engine.New accepted it above; this cannot happen short of a bug. Say so loudly.
-		b.a.logf("configuration v%d stored but not applied by the engine: %v", n, err)
+		b.a.warnf("configuration v%d stored but not applied by the engine: %v", n, err)
 		b.a.event(storage.KindSystem, "system", fmt.Sprintf("configuration v%d stored but not applied: %v (restart to apply)", n, err))
 	}
 	b.a.mu.Lock()

@@ -333,6 +333,6 @@ func (b *backend) releaseValve(unit string) {
 	delete(b.holds, unit)
 	cfg, _ := b.running()
 	if err := b.a.eng.ApplyConfig(b.withHolds(cfg)); err != nil {
-		b.a.logf("test unit %s: valve release: %v", unit, err)
+		b.a.warnf("test unit %s: valve release: %v", unit, err)
 	}
 }

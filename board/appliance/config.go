@@ -103,7 +103,7 @@ func (a *App) newestValid(cur storage.ConfigVersion) (*site.Config, int, error) 
 	if firstErr == nil {
 		return cfg, cur.Version, nil
 	}
-	a.logf("stored configuration v%d does not load: %v", cur.Version, firstErr)
+	a.warnf("stored configuration v%d does not load: %v", cur.Version, firstErr)
 	for v := cur.Version - 1; v >= 1; v-- {
 		cv, err := a.db.ConfigVersionN(v)
 		if err != nil {
@@ -116,7 +116,7 @@ func (a *App) newestValid(cur storage.ConfigVersion) (*site.Config, int, error) 
 		text := fmt.Sprintf("configuration v%d does not load (%s); running v%d, the newest version that does: fix and commit, or import a site file",
 			cur.Version, oneLine(firstErr.Error(), 300), v)
 		a.alarms.raise("config", text)
-		a.logf("%s", text)
+		a.warnf("%s", text)
 		return cfg, v, nil
 	}
 	return nil, 0, fmt.Errorf("%w: no stored configuration loads; the newest: %w; the units stay on their own BMS fallback; import a site file with --import", ErrRefused, firstErr)
@@ -131,25 +131,25 @@ func (a *App) noteSiteFile(running *site.Config, v int) {
 	}
 	data, err := os.ReadFile(p)
 	if err != nil {
-		a.logf("site file %s: %v; running stored configuration v%d", p, err, v)
+		a.warnf("site file %s: %v; running stored configuration v%d", p, err, v)
 		return
 	}
 	file, err := site.Parse(data, p)
 	if err != nil {
-		a.logf("site file %s does not load (%s); running stored configuration v%d", p, oneLine(err.Error(), 300), v)
+		a.warnf("site file %s does not load (%s); running stored configuration v%d", p, oneLine(err.Error(), 300), v)
 		return
 	}
 	fa, _ := site.Encode(running)
 	fb, _ := site.Encode(file)
 	if d := console.UnifiedDiff(fmt.Sprintf("stored v%d (running)", v), p, string(fa), string(fb)); d != "" {
-		a.logf("site file %s differs from stored configuration v%d, which is what runs; to apply the file: coldaisle run --import (or scripts/install-board.sh --import). The difference:\n%s", p, v, strings.TrimRight(d, "\n"))
+		a.warnf("site file %s differs from stored configuration v%d, which is what runs; to apply the file: coldaisle run --import (or scripts/install-board.sh --import). The difference:\n%s", p, v, strings.TrimRight(d, "\n"))
 	}
 }
 
 // warnConfig logs what validation allows but warns of.
 func (a *App) warnConfig(cfg *site.Config) {
 	for _, w := range cfg.Warnings() {
-		a.logf("configuration warning: %s", w)
+		a.warnf("configuration warning: %s", w)
 	}
 }
 
@@ -178,7 +178,7 @@ func pendingElapsed(p *storage.PendingCommit, bootID string, up time.Duration) t
 func (a *App) resolvePending() error {
 	p, err := a.db.PendingCommitRecord()
 	if err != nil {
-		a.logf("pending commit: %v (rolling back: the safe side)", err)
+		a.warnf("pending commit: %v (rolling back: the safe side)", err)
 		p = nil
 		if cerr := a.db.SetPendingCommit(nil); cerr != nil {
 			return fmt.Errorf("appliance: %w", cerr)
@@ -216,7 +216,7 @@ func (a *App) resolvePending() error {
 		return fmt.Errorf("appliance: rollback: %w", err)
 	}
 	a.event(storage.KindConfig, "system", fmt.Sprintf("%s (now version %d)", comment, v))
-	a.logf("%s (now version %d)", comment, v)
+	a.warnf("%s (now version %d)", comment, v)
 	return nil
 }
 

@@ -29,7 +29,7 @@ func (a *App) serveConsole(ctx context.Context, rw io.ReadWriter) error {
 			return ctx.Err()
 		}
 		if err != nil && err.Error() != lastErr {
-			a.logf("console: %v (serving again)", err)
+			a.warnf("console: %v (serving again)", err)
 		}
 		if errors.Is(err, console.ErrInternal) { // a bug: keep a trace where support looks first
 			first, _, _ := strings.Cut(err.Error(), "\n")

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 
 	"github.com/coldaisle/coldaisle/board/appliance"
 	"github.com/coldaisle/coldaisle/control/site"
@@ -23,6 +24,7 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	db := fs.String("db", defaultDBPath, "state database `PATH` (bbolt)")
 	imp := fs.Bool("import", false, "replace the stored configuration with --config")
 	consoleDev := fs.String("console", "", "serial console: a `DEV`ice such as /dev/ttyS0, or 'stdio'")
+	logLevel := fs.String("log-level", "info", "least severe log records written: `LEVEL` debug, info, warn or error")
 	if code, ok := fs.parse(args); !ok {
 		return code
 	}
@@ -35,18 +37,25 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if *db == "" {
 		return fs.usageErr("--db must not be empty")
 	}
-	logf := func(format string, a ...any) { fmt.Fprintf(stderr, "coldaisle: "+format+"\n", a...) }
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
+		return fs.usageErr("--log-level %q: want debug, info, warn or error", *logLevel)
+	}
 	// The console's terminal is the console's alone (console_io.go).
 	logs, err := openStdioLogs(*consoleDev, *db, stderr)
 	if err != nil {
 		fmt.Fprintf(stderr, "run: %v\n", err)
 		return exitFailure
 	}
+	// Logs are slog records, key=value on stderr (journald keeps them), or in the file beside the
+	// database when the console has the terminal.
+	var logw io.Writer = stderr
 	if logs != nil {
 		defer logs.close()
-		logf = logs.logf
+		logw = logs
 	}
-	o := appliance.Options{ConfigPath: *config, DBPath: *db, Import: *imp, Version: version, Logf: logf}
+	log := slog.New(slog.NewTextHandler(logw, &slog.HandlerOptions{Level: level}))
+	o := appliance.Options{ConfigPath: *config, DBPath: *db, Import: *imp, Version: version, Log: log}
 	if *consoleDev != "" {
 		rw, closeFn, err := openConsole(*consoleDev)
 		if err != nil {
@@ -57,7 +66,7 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	if err := appliance.Run(ctx, o); err != nil {
 		if logs != nil {
-			logs.logf("%v", err)
+			log.Error("controller stopped", "err", err)
 			logs.close() // the console has stopped: the reason goes to the terminal too
 		}
 		fmt.Fprintf(stderr, "coldaisle: %v\n", err)

@@ -93,6 +93,13 @@ func openStdioLogs(consoleDev, db string, stderr io.Writer) (*stdioLogs, error) 
 	return l, nil
 }
 
+// Write writes log records (slog's handler) to the file, under the lock that close takes.
+func (l *stdioLogs) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.f.Write(p)
+}
+
 // logf writes one time-stamped line.
 func (l *stdioLogs) logf(format string, a ...any) {
 	l.mu.Lock() // after close the write fails quietly: the line has nowhere safe to go

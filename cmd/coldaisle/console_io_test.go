@@ -136,7 +136,7 @@ func TestRunConsoleOnStdioKeepsTheTerminal(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(string(b), "first command written") || !strings.Contains(string(b), " coldaisle: ") {
+	if !strings.Contains(string(b), "first command written") || !strings.Contains(string(b), "level=INFO msg=") {
 		t.Errorf("log file:\n%s", b)
 	}
 	t.Logf("log file:\n%s", b)
