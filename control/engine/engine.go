@@ -291,7 +291,7 @@ func (e *Engine) build(cfg *site.Config, old *Engine) error {
 		zr := oldZones[zc.Name]
 		tun := fanTuning(cfg, &zc)
 		if zr == nil {
-			zr = &zoneRT{pid: newPID(tun, true, 0, 100), alarms: map[string]string{}, meas: math.NaN(), preTrip: math.NaN()}
+			zr = &zoneRT{pid: newPID(tun, true, 0, 100), alarms: map[string]string{}, meas: math.NaN(), preTrip: math.NaN(), hottest: math.NaN()}
 		} else {
 			zr.pid.retune(tun)
 		}
@@ -1343,13 +1343,19 @@ func (e *Engine) Snapshot() Snapshot {
 	defer e.mu.Unlock()
 	s := Snapshot{Time: e.now, Epoch: e.epoch}
 	for _, z := range e.zones {
+		texts := make([]string, 0, len(z.alarms))
+		for _, t := range z.alarms {
+			texts = append(texts, t)
+		}
+		sort.Strings(texts)
 		s.Zones = append(s.Zones, ZoneSnapshot{Name: z.cfg.Name, MeasureC: z.meas, SetpointC: z.cfg.SetpointC,
-			Valid: z.valid, Total: len(z.cfg.Sensors), OK: z.ok, DemandPct: z.demand, Alarm: len(z.alarms) > 0})
+			Valid: z.valid, Total: len(z.cfg.Sensors), OK: z.ok, DemandPct: z.demand, Alarm: len(z.alarms) > 0,
+			HottestC: z.hottest, HottestID: z.hottestID, Alarms: texts})
 	}
 	for _, u := range e.units {
 		us := UnitSnapshot{Name: u.cfg.Name, Mode: u.mode, Reason: u.reason, FanPct: u.fan, ValvePct: u.valve,
 			FanFeedback: u.st.FanPct, ValveFeedback: u.st.ValvePct, SupplyC: u.st.SupplyC, ReturnC: u.st.ReturnC,
-			Isolated: u.isolated, Tripped: u.tripped, Heartbeat: u.hb, MeasureC: math.NaN(), ManualLeft: u.manualLeft(e.now), Why: u.why}
+			Isolated: u.isolated, Tripped: u.tripped, Heartbeat: u.hb, MeasureC: math.NaN(), ManualLeft: u.manualLeft(e.now), Why: u.why, FanKW: u.st.FanKW}
 		if u.primary >= 0 {
 			z := e.zones[u.primary]
 			us.Zone, us.MeasureC, us.SetpointC = z.cfg.Name, z.meas, z.cfg.SetpointC

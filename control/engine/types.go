@@ -160,6 +160,7 @@ type UnitSnapshot struct {
 	// ManualLeft is what is left of an operator's manual mode (0 when not in manual, or in the
 	// configuration's manual_fan_pct, which does not expire).
 	ManualLeft time.Duration
+	FanKW      float64 // fan power the unit reports (0 when it does not)
 	// Why says in words why the fan runs at its speed: the mode, or the binding zone's demand and
 	// the unit's share, and the limit that applies.
 	Why string
@@ -175,6 +176,9 @@ type ZoneSnapshot struct {
 	OK        bool
 	DemandPct float64 // zone loop output (weighted airflow demand)
 	Alarm     bool
+	HottestC  float64 // hottest counted inlet (raw), NaN when none
+	HottestID string
+	Alarms    []string // active alarm texts, sorted
 }
 
 // Snapshot is the whole engine for a console or UI.

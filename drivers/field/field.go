@@ -396,6 +396,31 @@ func (f *Field) MeshUp() bool {
 }
 
 // Counters returns the mesh counters and, per line, the bus statistics, flattened to names.
+// LineCounters is one Modbus line's transaction counters, summed over its units.
+type LineCounters struct {
+	Name, Target string
+	Requests     uint64
+	Errors       uint64 // exceptions, CRC and protocol errors, failed connections
+	Timeouts     uint64
+}
+
+// Lines returns every line's counters, in the configuration's order.
+func (f *Field) Lines() []LineCounters {
+	out := make([]LineCounters, 0, len(f.cfg.Lines))
+	for _, l := range f.cfg.Lines {
+		lc := LineCounters{Name: l.Name, Target: l.Target}
+		if b := f.buses[l.Name]; b != nil {
+			for _, uc := range b.Stats().Units {
+				lc.Requests += uc.Requests
+				lc.Timeouts += uc.Timeouts
+				lc.Errors += uc.Exceptions + uc.CRCErrors + uc.ProtocolErrors + uc.ConnectErrors
+			}
+		}
+		out = append(out, lc)
+	}
+	return out
+}
+
 func (f *Field) Counters() map[string]uint64 {
 	out := map[string]uint64{}
 	f.mu.Lock()

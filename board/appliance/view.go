@@ -1,0 +1,101 @@
+package appliance
+
+import (
+	"context"
+	"math"
+	"strings"
+	"time"
+
+	"github.com/coldaisle/coldaisle/board/ops"
+	"github.com/coldaisle/coldaisle/control/engine"
+	"github.com/coldaisle/coldaisle/control/site"
+)
+
+// buildView gathers what the operations face shows, after a control period: one copy, read
+// afterwards by any number of HTTP and BMS clients without touching the engine or the field.
+func (a *App) buildView(rep engine.PeriodReport) *ops.View {
+	cfg, version := a.runningConfig()
+	snap := a.eng.Snapshot()
+	v := &ops.View{
+		Time: time.Now(), Site: cfg.Site, Software: a.opts.Version, ConfigVersion: version,
+		Role: "active", Epoch: snap.Epoch, Uptime: time.Since(a.start), State: "controlling",
+		Period: ops.Period{Length: cfg.Control.Period.Duration, Last: rep.Elapsed, Count: a.periods.Load(), Overruns: a.overruns.Load()},
+	}
+	for _, z := range snap.Zones {
+		v.Zones = append(v.Zones, ops.Zone{Name: z.Name, MeasureC: z.MeasureC, SetpointC: z.SetpointC, HottestC: z.HottestC,
+			HottestID: z.HottestID, DemandPct: z.DemandPct, Valid: z.Valid, Total: z.Total, OK: z.OK, Alarm: z.Alarm})
+	}
+	for _, us := range snap.Units {
+		uc := cfg.Unit(us.Name)
+		if uc == nil {
+			continue
+		}
+		u := ops.Unit{Name: us.Name, Line: uc.Line, UnitID: uc.UnitID, Profile: uc.Profile, Mode: us.Mode.String(), Reason: us.Reason,
+			FanCmdPct: us.FanPct, FanFbPct: us.FanFeedback, ValveCmdPct: us.ValvePct, ValveFbPct: us.ValveFeedback,
+			SupplyC: us.SupplyC, ReturnC: us.ReturnC, FanKW: us.FanKW, Why: us.Why, Isolated: us.Isolated, Tripped: us.Tripped,
+			Alarm: len(us.Alarms) > 0}
+		if us.Isolated {
+			u.FanFbPct, u.ValveFbPct, u.SupplyC, u.ReturnC, u.FanKW = math.NaN(), math.NaN(), math.NaN(), math.NaN(), math.NaN()
+		}
+		if uc.Profile == "vfd-fan" { // a fan drive has no coil and no temperatures
+			u.ValveCmdPct, u.ValveFbPct, u.SupplyC, u.ReturnC = math.NaN(), math.NaN(), math.NaN(), math.NaN()
+		}
+		for _, zi := range cfg.ZonesOf(us.Name) {
+			u.Zones = append(u.Zones, cfg.Zones[zi].Name)
+		}
+		v.Units = append(v.Units, u)
+	}
+	if rs, err := a.backend().Sensors(context.Background()); err == nil {
+		for _, r := range rs {
+			s := ops.Sensor{ID: r.ID, Zone: r.Zone, Rack: r.Rack, ValueC: r.Value, Age: r.Age, State: r.State, BatteryV: math.NaN()}
+			if r.State == "missing" || r.State == "fault" {
+				s.ValueC = math.NaN()
+			}
+			if r.BatteryMV > 0 {
+				s.BatteryV = float64(r.BatteryMV) / 1000
+			}
+			v.Sensors = append(v.Sensors, s)
+		}
+	}
+	v.Alarms = a.viewAlarms(snap)
+	if f, _ := a.openedField(); f != nil {
+		for _, l := range f.Lines() {
+			v.Lines = append(v.Lines, ops.Line{Name: l.Name, Target: l.Target, Requests: l.Requests, Errors: l.Errors, Timeouts: l.Timeouts})
+		}
+		v.Mesh = map[string]uint64{}
+		for k, n := range f.Counters() {
+			if name, ok := strings.CutPrefix(k, "mesh."); ok {
+				v.Mesh[name] = n
+			}
+		}
+	}
+	st := a.db.Stats()
+	v.DB = ops.DB{Commits: st.Commits, BytesWritten: uint64(max(st.BytesWritten, 0)), Failures: a.storageFailures.Load()}
+	return v
+}
+
+// runningConfig is the configuration in force and its version.
+func (a *App) runningConfig() (*site.Config, int) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.cfg, a.version
+}
+
+// viewAlarms lists the active alarms: the engine's (zones, units) and the controller's own.
+func (a *App) viewAlarms(snap engine.Snapshot) []ops.Alarm {
+	var out []ops.Alarm
+	for _, z := range snap.Zones {
+		for _, t := range z.Alarms {
+			out = append(out, ops.Alarm{Source: "zone " + z.Name, Text: t, Severity: "major"})
+		}
+	}
+	for _, u := range snap.Units {
+		for _, t := range u.Alarms {
+			out = append(out, ops.Alarm{Source: "unit " + u.Name, Text: t, Severity: "major"})
+		}
+	}
+	for _, t := range a.alarms.list() {
+		out = append(out, ops.Alarm{Source: "controller", Text: t, Severity: "major"})
+	}
+	return out
+}
