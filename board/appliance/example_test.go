@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/coldaisle/coldaisle/board/appliance"
+	"github.com/coldaisle/coldaisle/control/engine"
 	"github.com/coldaisle/coldaisle/control/plant"
 	"github.com/coldaisle/coldaisle/control/site"
 	"github.com/coldaisle/coldaisle/drivers/twin"
@@ -56,9 +57,22 @@ func Example() {
 	}
 
 	runCtx, stop := context.WithCancel(ctx)
+	// Stop (SIGTERM, in the real program) once the controller has taken every unit over.
+	allRemote := func() bool {
+		for _, u := range tw.Snapshot().Units {
+			if !u.RemoteEnabled {
+				return false
+			}
+		}
+		return true
+	}
 	err = appliance.Run(runCtx, appliance.Options{ConfigPath: configPath, DBPath: dbPath, NoBoard: true,
-		Logf:           func(string, ...any) {},         // quiet here; stderr by default
-		OnFirstCommand: func(time.Duration) { stop() }}) // SIGTERM, in the real program
+		Logf: func(string, ...any) {}, // quiet here; stderr by default
+		OnPeriod: func(engine.PeriodReport, engine.Snapshot) {
+			if allRemote() {
+				stop()
+			}
+		}})
 	fmt.Println("run:", err) // nil: a clean stop, state checkpointed
 	for _, u := range tw.Snapshot().Units {
 		fmt.Println(u.Name, "remote enabled:", u.RemoteEnabled)
