@@ -272,3 +272,26 @@ func TestListenAndServeChecksAndStops(t *testing.T) {
 		t.Fatalf("stopped with %v", err)
 	}
 }
+
+// BenchmarkImageNewView measures one request after a new view: the whole image is built.
+func BenchmarkImageNewView(b *testing.B) {
+	p := ops.NewPublisher(time.Minute, 10*time.Second)
+	img, err := NewImage(p, Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	v := testView()
+	for range 30 {
+		v.Zones = append(v.Zones, v.Zones[0])
+	}
+	for range 60 {
+		v.Units = append(v.Units, v.Units[0])
+	}
+	for b.Loop() {
+		w := *v
+		p.Publish(&w)
+		if _, err := img.Registers(modbus.Holding, 0, 125); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
