@@ -36,6 +36,16 @@
 // DecodeValues, EncodeValue and EncodeValues convert registers to and from int16, uint16,
 // int32, uint32 and float32 in the word orders ABCD, CDAB, BADC and DCBA (no scaling).
 //
+// Server is the other side: a read-only Modbus TCP server of an Image (the BMS northbound,
+// board/bms). Functions 3 and 4 read the image (the same or different tables, the Image decides);
+// every other function, writes included, is refused with exception 0x01 illegal function. A
+// count of 0 or above 125, or a read PDU of the wrong length, gets 0x03; addresses outside the
+// image 0x02. It answers its own unit id (default 1) and 0 and 255 ("this device" on TCP);
+// a request for any other unit id gets no answer, as on a serial line, and the connection stays
+// open. A malformed MBAP header (protocol id not 0, length outside 2..254, checked before the PDU
+// is read) closes the connection. Connections are bounded (extra ones closed at once), and each
+// is closed after IdleTimeout without a complete request.
+//
 // Sentinel errors: ErrTimeout, ErrUnitIsolated, ErrClosed, ErrConnect, ErrCRC, ErrProtocol,
 // ErrBadTarget, ErrBadRequest; a refusal by the unit is an ExceptionError{Function, Code}.
 //
