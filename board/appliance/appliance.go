@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/coldaisle/coldaisle/board"
+	"github.com/coldaisle/coldaisle/board/ops"
 	"github.com/coldaisle/coldaisle/control/engine"
 	"github.com/coldaisle/coldaisle/control/site"
 	"github.com/coldaisle/coldaisle/drivers/field"
@@ -80,12 +81,13 @@ type App struct {
 	periods    atomic.Uint64
 	overruns   atomic.Uint64
 
-	alarms          alarmSet      // the controller's own alarms (storage, configuration)
-	pend            pendingState  // a commit confirmed waiting for its confirmation
-	storageFailures atomic.Uint64 // failed database writes (checkpoints, events, pending commit)
-	lastStorageFail atomic.Int64  // unix nanos of the last failed write
-	lastWrite       atomic.Int64  // unix nanos of the last period with a command written
-	wear            wearMeter     // write volume after the start-up (wear.go)
+	hub             *alarmHub      // every alarm: the engine's, the controller's, the batteries'
+	pub             *ops.Publisher // the View of the last period, for every operations client
+	pend            pendingState   // a commit confirmed waiting for its confirmation
+	storageFailures atomic.Uint64  // failed database writes (checkpoints, events, pending commit)
+	lastStorageFail atomic.Int64   // unix nanos of the last failed write
+	lastWrite       atomic.Int64   // unix nanos of the last period with a command written
+	wear            wearMeter      // write volume after the start-up (wear.go)
 }
 
 // logf logs an informational message; warnf one an operator should look at.
@@ -116,23 +118,10 @@ func Run(ctx context.Context, o Options) error {
 // with its restored state, field, board.
 func Open(ctx context.Context, o Options) (*App, error) {
 	a := &App{opts: o, start: time.Now()}
-	a.alarms.on = func(key, text string, raised bool) {
-		if raised {
-			if a.opts.Log != nil {
-				a.opts.Log.Warn("alarm raised", "key", "controller/"+key, "text", text)
-			} else {
-				a.warnf("alarm %s: %s", key, text)
-			}
-			a.event(storage.KindAlarm, "controller", "alarm "+key+": "+text)
-		} else {
-			if a.opts.Log != nil {
-				a.opts.Log.Info("alarm cleared", "key", "controller/"+key)
-			} else {
-				a.logf("alarm %s cleared", key)
-			}
-			a.event(storage.KindAlarm, "controller", "cleared "+key)
-		}
-	}
+	// The alarm list exists from the start (a stored configuration that does not load raises
+	// one); its longest shelf is the site's default until the configuration says otherwise.
+	a.hub = newAlarmHub(a, 8*time.Hour)
+	a.pub = newPublisher()
 	if o.DBPath == "" {
 		return nil, fmt.Errorf("appliance: no database path (--db)")
 	}
@@ -161,6 +150,7 @@ func Open(ctx context.Context, o Options) (*App, error) {
 		return nil, err
 	}
 	a.cfg, a.version = cfg, version
+	a.hub.setMaxShelve(cfg.Alarms.MaxShelf.Duration)
 
 	epoch, err := db.BumpEpoch()
 	if err != nil {
@@ -278,6 +268,7 @@ func (a *App) Serve(ctx context.Context) error {
 			a.brd.Run(ctx, func(err error) { a.warnf("board: %v", err) })
 		}()
 	}
+	a.startOps(ctx, &wg)
 	if a.opts.Console != nil {
 		wg.Add(1)
 		go func() {
@@ -413,7 +404,8 @@ func (a *App) hook(ctx context.Context, rep engine.PeriodReport) {
 	// The engine's events (alarms, mode changes) ride on the next checkpoint commit: an alarm
 	// that flaps every period costs no commit of its own (flash wear), and after a crash the log
 	// is at most one checkpoint behind, like the state. The console shows the waiting ones too.
-	if evs := a.eng.Events(); len(evs) > 0 {
+	evs := a.eng.Events()
+	if len(evs) > 0 {
 		batch := make([]storage.Event, 0, len(evs))
 		for _, e := range evs {
 			batch = append(batch, engineEvent(e))
@@ -425,6 +417,10 @@ func (a *App) hook(ctx context.Context, rep engine.PeriodReport) {
 		if a.opts.OnEvents != nil {
 			a.opts.OnEvents(evs)
 		}
+	}
+	a.hub.engineEvents(evs, time.Now())
+	if cfg, _ := a.runningConfig(); cfg != nil {
+		a.hub.batteries(a.batteries(), cfg.Control.LowBatteryV)
 	}
 	st := a.eng.State()
 	if wrote, err := a.ckpt.Offer(toLoops(st), a.counters()); err != nil {
@@ -449,6 +445,7 @@ func (a *App) hook(ctx context.Context, rep engine.PeriodReport) {
 			a.brd.SetField(board.FieldOK)
 		}
 	}
+	a.publish(rep)
 	if a.opts.OnPeriod != nil {
 		a.opts.OnPeriod(rep, a.eng.Snapshot())
 	}

@@ -4,11 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"maps"
 	"math"
 	"os"
 	"os/exec"
-	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -23,33 +21,19 @@ import (
 
 // Status implements console.Controller.
 func (b *backend) Status(context.Context) (console.Status, error) {
-	cfg, _ := b.running()
 	snap := b.a.eng.Snapshot()
+	// One list: the engine's alarms, the controller's own, the batteries' (alarms.go).
 	var alarms []string
-	for _, z := range snap.Zones {
-		switch {
-		case !z.OK:
-			alarms = append(alarms, fmt.Sprintf("zone %s: insufficient sensors, %d of %d valid", z.Name, z.Valid, z.Total))
-		case z.MeasureC > cfg.Control.AlarmC:
-			alarms = append(alarms, fmt.Sprintf("zone %s: inlet %.1f C above the alarm limit %.1f C", z.Name, z.MeasureC, cfg.Control.AlarmC))
-		case z.Alarm:
-			alarms = append(alarms, fmt.Sprintf("zone %s: alarm", z.Name))
+	for _, a := range b.a.hub.active() {
+		line := a.Severity.String() + " " + a.Source + ": " + a.Text
+		if a.Acked() {
+			line += " (acknowledged by " + a.AckedBy + ")"
 		}
-	}
-	for _, u := range snap.Units {
-		for _, t := range u.Alarms {
-			alarms = append(alarms, u.Name+": "+t)
+		if a.Shelved() {
+			line += " (shelved until " + a.ShelvedUntil.Format("15:04") + ")"
 		}
+		alarms = append(alarms, line)
 	}
-	// A node whose battery runs low still reports until it dies silently: say so while a
-	// technician can still change it.
-	batt := b.a.batteries()
-	for _, node := range slices.Sorted(maps.Keys(batt)) {
-		if v := float64(batt[node]) / 1000; v < cfg.Control.LowBatteryV {
-			alarms = append(alarms, fmt.Sprintf("node %s: battery low, %.2f V (below %.2f V)", node, v, cfg.Control.LowBatteryV))
-		}
-	}
-	alarms = append(b.a.alarms.list(), alarms...)
 	// A manual fan is a reminder, not an alarm: it ends by itself, and says when.
 	for _, u := range snap.Units {
 		if u.Mode == engine.ModeManual && u.ManualLeft > 0 {

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -115,7 +114,7 @@ func (a *App) newestValid(cur storage.ConfigVersion) (*site.Config, int, error) 
 		}
 		text := fmt.Sprintf("configuration v%d does not load (%s); running v%d, the newest version that does: fix and commit, or import a site file",
 			cur.Version, oneLine(firstErr.Error(), 300), v)
-		a.alarms.raise("config", text)
+		a.raiseAlarm("config", text)
 		a.warnf("%s", text)
 		return cfg, v, nil
 	}
@@ -267,69 +266,28 @@ func (a *App) savePending(now time.Time) {
 	a.pend.set(p, now)
 }
 
-// alarmSet is the appliance's own alarms (storage, configuration), beside the engine's.
-type alarmSet struct {
-	mu sync.Mutex
-	m  map[string]alarm
-	on func(key, text string, raised bool) // event log and log, on each raise and clear
-}
-
-type alarm struct {
-	text  string
-	since time.Time
-}
-
-// raise sets alarm key; it reports (on) only when it is new.
-func (s *alarmSet) raise(key, text string) {
-	s.mu.Lock()
-	_, had := s.m[key]
-	if s.m == nil {
-		s.m = map[string]alarm{}
-	}
-	since := time.Now()
-	if had {
-		since = s.m[key].since
-	}
-	s.m[key] = alarm{text: text, since: since}
-	on := s.on
-	s.mu.Unlock()
-	if !had && on != nil {
-		on(key, text, true)
+// raiseAlarm raises the controller's own alarm kind ("storage", "config") and, when it is new,
+// notes it in the event log (after raising: a failing event log raises the storage alarm, which
+// must find it raised already).
+func (a *App) raiseAlarm(kind, text string) {
+	_, had := a.hub.get("controller", kind)
+	a.hub.raise("controller", kind, text)
+	if !had {
+		a.alarmEvent(kind, text, true)
 	}
 }
 
-func (s *alarmSet) clear(key string) {
-	s.mu.Lock()
-	a, had := s.m[key]
-	delete(s.m, key)
-	on := s.on
-	s.mu.Unlock()
-	if had && on != nil {
-		on(key, a.text, false)
+// clearAlarm clears the controller's alarm kind, noting it in the event log.
+func (a *App) clearAlarm(kind string) {
+	if _, had := a.hub.get("controller", kind); had {
+		a.hub.clear("controller", kind)
+		a.alarmEvent(kind, "", false)
 	}
 }
 
-func (s *alarmSet) has(key string) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	_, ok := s.m[key]
+func (a *App) hasAlarm(kind string) bool {
+	_, ok := a.hub.get("controller", kind)
 	return ok
-}
-
-// list returns the alarms as lines, sorted by key.
-func (s *alarmSet) list() []string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	keys := make([]string, 0, len(s.m))
-	for k := range s.m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	out := make([]string, 0, len(keys))
-	for _, k := range keys {
-		out = append(out, fmt.Sprintf("controller: %s (since %s)", s.m[k].text, s.m[k].since.Format("15:04:05")))
-	}
-	return out
 }
 
 // storageClearAfter: the storage alarm clears only after this long without a failed write.
@@ -340,7 +298,7 @@ const storageClearAfter = 30 * time.Second
 func (a *App) storageFailed(what string, err error) {
 	a.storageFailures.Add(1)
 	a.lastStorageFail.Store(time.Now().UnixNano())
-	a.alarms.raise("storage", fmt.Sprintf("storage: %s failed: %s; state and events are not being saved", what, oneLine(err.Error(), 200)))
+	a.raiseAlarm("storage", fmt.Sprintf("%s failed: %s; state and events are not being saved", what, oneLine(err.Error(), 200)))
 	if a.brd != nil {
 		a.brd.SetHealth(board.HealthDegraded)
 	}
@@ -349,10 +307,10 @@ func (a *App) storageFailed(what string, err error) {
 // storageOK clears the storage alarm after a write succeeded, once no write has failed for
 // storageClearAfter (a disk that refuses only some writes must not flap the alarm).
 func (a *App) storageOK() {
-	if !a.alarms.has("storage") || time.Since(time.Unix(0, a.lastStorageFail.Load())) < storageClearAfter {
+	if !a.hasAlarm("storage") || time.Since(time.Unix(0, a.lastStorageFail.Load())) < storageClearAfter {
 		return
 	}
-	a.alarms.clear("storage")
+	a.clearAlarm("storage")
 	if a.brd != nil {
 		a.brd.SetHealth(board.HealthOK)
 	}

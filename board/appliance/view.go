@@ -57,7 +57,7 @@ func (a *App) buildView(rep engine.PeriodReport) *ops.View {
 			v.Sensors = append(v.Sensors, s)
 		}
 	}
-	v.Alarms = a.viewAlarms(snap)
+	v.Alarms = a.viewAlarms()
 	if f, _ := a.openedField(); f != nil {
 		for _, l := range f.Lines() {
 			v.Lines = append(v.Lines, ops.Line{Name: l.Name, Target: l.Target, Requests: l.Requests, Errors: l.Errors, Timeouts: l.Timeouts})
@@ -81,21 +81,11 @@ func (a *App) runningConfig() (*site.Config, int) {
 	return a.cfg, a.version
 }
 
-// viewAlarms lists the active alarms: the engine's (zones, units) and the controller's own.
-func (a *App) viewAlarms(snap engine.Snapshot) []ops.Alarm {
+// viewAlarms lists the active alarms, newest first.
+func (a *App) viewAlarms() []ops.Alarm {
 	var out []ops.Alarm
-	for _, z := range snap.Zones {
-		for _, t := range z.Alarms {
-			out = append(out, ops.Alarm{Source: "zone " + z.Name, Text: t, Severity: "major"})
-		}
-	}
-	for _, u := range snap.Units {
-		for _, t := range u.Alarms {
-			out = append(out, ops.Alarm{Source: "unit " + u.Name, Text: t, Severity: "major"})
-		}
-	}
-	for _, t := range a.alarms.list() {
-		out = append(out, ops.Alarm{Source: "controller", Text: t, Severity: "major"})
+	for _, al := range a.hub.active() {
+		out = append(out, opsAlarm(al))
 	}
 	return out
 }

@@ -18,6 +18,7 @@ type Backend interface {
 	Configs
 	EventLog
 	Controller
+	AlarmDesk
 }
 
 // Users stores the console accounts.
@@ -113,6 +114,7 @@ const (
 	EventTune         = "tune"
 	EventTestUnit     = "test-unit"
 	EventReboot       = "reboot"
+	EventAlarm        = "alarm" // an operator acknowledged, shelved or unshelved an alarm
 	EventConsoleError = "console-error"
 )
 

@@ -348,3 +348,39 @@ func TestLiteralNextUnknownKey(t *testing.T) {
 		}
 	}
 }
+
+// Alarms: listed with severity and state, acknowledged and shelved with who and when; a
+// mistyped key gets a hint; a critical alarm is not shelved.
+func TestAlarmDesk(t *testing.T) {
+	h := loggedIn(t, setup{})
+	if out := h.Run("show alarms", opPrompt); !strings.Contains(out, "no active alarms") {
+		t.Fatalf("empty: %q", out)
+	}
+	h.b.RaiseAlarm(console.Alarm{Key: "unit/crah-2/tripped", Source: "unit crah-2", Kind: "tripped", Severity: "major", Text: "tripped: not running", Raised: h.clk.Now()})
+	h.b.RaiseAlarm(console.Alarm{Key: "zone/row-a/inlet-high", Source: "zone row-a", Kind: "inlet-high", Severity: "critical", Text: "inlet at 28.1 C above alarm limit 27.0 C", Raised: h.clk.Now()})
+	out := h.Run("show alarms", opPrompt)
+	for _, want := range []string{"zone/row-a/inlet-high", "critical", "unit/crah-2/tripped", "major", "new", "tripped: not running"} {
+		if !strings.Contains(out, want) {
+			t.Fatalf("show alarms lacks %q:\n%s", want, out)
+		}
+	}
+	if out := h.Run("alarm ack unit/crah-2/tripd", opPrompt); !strings.Contains(out, "did you mean unit/crah-2/tripped?") {
+		t.Fatalf("typo: %q", out)
+	}
+	if out := h.Run("alarm ack unit/crah-2/tripped", opPrompt); !strings.Contains(out, "unit/crah-2/tripped acknowledged by admin") {
+		t.Fatalf("ack: %q", out)
+	}
+	if out := h.Run("alarm shelve zone/row-a/inlet-high 30m", opPrompt); !strings.Contains(out, "critical alarm cannot be shelved") {
+		t.Fatalf("shelve critical: %q", out)
+	}
+	if out := h.Run("alarm shelve unit/crah-2/tripped 30m", opPrompt); !strings.Contains(out, "shelved for 30m0s") {
+		t.Fatalf("shelve: %q", out)
+	}
+	out = h.Run("show alarms", opPrompt)
+	if !strings.Contains(out, "ack admin 09:00; shelved to 09:30") {
+		t.Fatalf("state after ack and shelve:\n%s", out)
+	}
+	if ev := h.b.EventsOf(console.EventAlarm); len(ev) != 2 {
+		t.Fatalf("alarm events: %+v", ev)
+	}
+}

@@ -68,6 +68,10 @@ func New(maxShelve time.Duration) *Registry {
 	return &Registry{maxShelve: maxShelve, keys: map[string]*entry{}}
 }
 
+// SetMaxShelve changes the longest shelf Shelve accepts (a new configuration); shelves already
+// running keep their end.
+func (r *Registry) SetMaxShelve(d time.Duration) { r.maxShelve = d }
+
 // Raise makes the alarm key active with this text, or updates the text of the active one.
 //
 // Raise never refuses: an alarm is never lost to its wording. Control characters in every

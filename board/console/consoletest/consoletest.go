@@ -119,6 +119,7 @@ type Backend struct {
 	reads    int
 	aborted  int
 	regs     map[string][]uint16 // "target/unit/table" -> registers from 0
+	alarms   []console.Alarm
 	pending  *console.PendingCommit
 	pendAt   time.Time // clock reading when pending was stored
 }
@@ -506,3 +507,65 @@ func (b *Backend) Reboots() int {
 }
 
 var _ console.Backend = (*Backend)(nil)
+
+// RaiseAlarm adds an active alarm (tests).
+func (b *Backend) RaiseAlarm(a console.Alarm) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.alarms = append([]console.Alarm{a}, b.alarms...)
+}
+
+// ActiveAlarms implements console.AlarmDesk.
+func (b *Backend) ActiveAlarms(context.Context) ([]console.Alarm, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return append([]console.Alarm(nil), b.alarms...), nil
+}
+
+func (b *Backend) alarm(key string) (*console.Alarm, error) {
+	for i := range b.alarms {
+		if b.alarms[i].Key == key {
+			return &b.alarms[i], nil
+		}
+	}
+	return nil, fmt.Errorf("%q: %w", key, console.ErrNoAlarm)
+}
+
+// AckAlarm implements console.AlarmDesk.
+func (b *Backend) AckAlarm(_ context.Context, key, user string) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	a, err := b.alarm(key)
+	if err != nil {
+		return err
+	}
+	a.AckedBy, a.AckedAt = user, b.clk.Now()
+	return nil
+}
+
+// ShelveAlarm implements console.AlarmDesk.
+func (b *Backend) ShelveAlarm(_ context.Context, key, user string, d time.Duration) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	a, err := b.alarm(key)
+	if err != nil {
+		return err
+	}
+	if a.Severity == "critical" {
+		return fmt.Errorf("%s is critical: a critical alarm cannot be shelved", key)
+	}
+	a.ShelvedBy, a.ShelvedUntil = user, b.clk.Now().Add(d)
+	return nil
+}
+
+// UnshelveAlarm implements console.AlarmDesk.
+func (b *Backend) UnshelveAlarm(_ context.Context, key, _ string) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	a, err := b.alarm(key)
+	if err != nil {
+		return err
+	}
+	a.ShelvedBy, a.ShelvedUntil = "", time.Time{}
+	return nil
+}
