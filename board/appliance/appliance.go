@@ -83,6 +83,7 @@ type App struct {
 	lastStorageFail atomic.Int64  // unix nanos of the last failed write
 	lastWrite       atomic.Int64  // unix nanos of the last period with a command written
 	wear            wearMeter     // write volume after the start-up (wear.go)
+	opsField                      // pub, the operations Publisher (ops_field.go)
 }
 
 func (a *App) logf(format string, args ...any) {
