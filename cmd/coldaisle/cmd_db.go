@@ -23,7 +23,7 @@ import (
 const defaultDBPath = "/var/lib/coldaisle/coldaisle.db"
 
 func init() {
-	register("db", "check, back up, restore, compact the database; export or import the configuration; export the event log", runDB)
+	register("db", "check, back up, restore, compact the database; export or import the configuration, export events", runDB)
 }
 
 const dbAbout = `verbs:
