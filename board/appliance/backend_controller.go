@@ -461,3 +461,25 @@ func (a *App) batteries() map[string]uint16 {
 	}
 	return nil
 }
+
+// Trend implements console.Controller from the operations Publisher's in-memory trend; none
+// before the operations wiring has set one (a.pub nil) or before its first sample.
+func (b *backend) Trend(_ context.Context, since time.Time) ([]console.TrendPoint, error) {
+	if b.a.pub == nil {
+		return nil, nil
+	}
+	pts := b.a.pub.Trend(since)
+	out := make([]console.TrendPoint, 0, len(pts))
+	for _, p := range pts {
+		cp := console.TrendPoint{Time: p.Time, Zones: make(map[string]console.TrendZone, len(p.Zones)),
+			Units: make(map[string]console.TrendUnit, len(p.Units))}
+		for name, z := range p.Zones {
+			cp.Zones[name] = console.TrendZone{MeasureC: z.MeasureC, HottestC: z.HottestC, SetpointC: z.SetpointC}
+		}
+		for name, u := range p.Units {
+			cp.Units[name] = console.TrendUnit{FanPct: u.FanPct, ValvePct: u.ValvePct}
+		}
+		out = append(out, cp)
+	}
+	return out, nil
+}

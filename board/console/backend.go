@@ -142,7 +142,24 @@ type Controller interface {
 	RebootPermitted(ctx context.Context) error
 	// Reboot restarts the board (after the console has asked for confirmation).
 	Reboot(ctx context.Context) error
+	// Trend returns the samples of the controller's in-memory trend taken at or after since,
+	// oldest first; none (and no error) before the first sample.
+	Trend(ctx context.Context, since time.Time) ([]TrendPoint, error)
 }
+
+// TrendPoint is one sample of the trend: every zone and unit as of one control period.
+type TrendPoint struct {
+	Time  time.Time
+	Zones map[string]TrendZone // by zone name
+	Units map[string]TrendUnit // by unit name
+}
+
+// TrendZone is a zone in a TrendPoint. NaN: no valid value (too few sensors, no inlet).
+type TrendZone struct{ MeasureC, HottestC, SetpointC float64 }
+
+// TrendUnit is a unit in a TrendPoint: its last commands. ValvePct is NaN for a unit without a
+// valve (a fan drive).
+type TrendUnit struct{ FanPct, ValvePct float64 }
 
 // Status is the controller's summary state.
 type Status struct {

@@ -124,6 +124,7 @@ func buildOpTree() *node {
 			kw("sensors", "latest reading of every sensor", (*session).showSensors),
 			kw("units", "live state of every air handler", (*session).showUnits),
 			kw("loops", "control loops: mode, setpoint, output, gains", (*session).showLoops),
+			trendNode(),
 			logNode,
 			configNode,
 			kw("counters", "driver and loop counters", (*session).showCounters),
@@ -132,7 +133,9 @@ func buildOpTree() *node {
 		),
 		alarmNodes(),
 		kw("watch", "live view until a key is pressed", nil,
-			kw("sensors", "sensor readings, refreshed every few seconds", (*session).watchSensors)),
+			kw("sensors", "sensor readings, refreshed every few seconds", (*session).watchSensors),
+			kw("units", "air handlers, refreshed every few seconds", (*session).watchUnits),
+			kw("loops", "control loops, refreshed every few seconds", (*session).watchLoops)),
 		kw("loop", "put a unit's fan loop in manual, or back in auto", nil,
 			unitArg("the unit", nil,
 				kw("manual", "hold the fan at a fixed speed", nil,
@@ -278,9 +281,18 @@ func (s *session) showSensors([]string) error {
 }
 
 func (s *session) showUnits([]string) error {
-	us, err := s.c.b.Units(s.ctx)
+	t, err := s.unitTable()
 	if err != nil {
 		return backendErr("show units", err)
+	}
+	s.write(t)
+	return nil
+}
+
+func (s *session) unitTable() (string, error) {
+	us, err := s.c.b.Units(s.ctx)
+	if err != nil {
+		return "", err
 	}
 	var rows [][]string
 	for _, u := range us {
@@ -292,19 +304,27 @@ func (s *session) showUnits([]string) error {
 			reading(u.ValvePct, 0, u.NoValve), reading(u.SupplyC, 1, u.NoSupply), reading(u.ReturnC, 1, u.NoReturn),
 			reading(u.FanKW, 1, false), alarm})
 	}
-	s.write(s.table([]column{
+	return s.table([]column{
 		{title: "unit", keep: true}, {title: "line"}, {title: "id", right: true},
 		{title: "mode"}, {title: "fan%", right: true}, {title: "vlv%", right: true},
 		{title: "sup C", right: true}, {title: "ret C", right: true},
 		{title: "fan kW", right: true}, {title: "alarm"},
-	}, rows))
-	return nil
+	}, rows), nil
 }
 
 func (s *session) showLoops([]string) error {
-	ls, err := s.c.b.Loops(s.ctx)
+	t, err := s.loopTable()
 	if err != nil {
 		return backendErr("show loops", err)
+	}
+	s.write(t)
+	return nil
+}
+
+func (s *session) loopTable() (string, error) {
+	ls, err := s.c.b.Loops(s.ctx)
+	if err != nil {
+		return "", err
 	}
 	var rows [][]string
 	for _, l := range ls {
@@ -312,12 +332,11 @@ func (s *session) showLoops([]string) error {
 			reading(l.OutputPct, 1, false), strconv.FormatFloat(l.Kp, 'g', 4, 64), strconv.FormatFloat(l.Ti, 'g', 5, 64),
 			strconv.FormatFloat(l.Td, 'g', 4, 64)})
 	}
-	s.write(s.table([]column{
+	return s.table([]column{
 		{title: "loop", keep: true}, {title: "zone"}, {title: "mode"},
 		{title: "sp C", right: true}, {title: "pv C", right: true}, {title: "out%", right: true},
 		{title: "kp", right: true}, {title: "ti_s", right: true}, {title: "td_s", right: true},
-	}, rows))
-	return nil
+	}, rows), nil
 }
 
 func (s *session) showLog(a []string) error {
@@ -400,16 +419,21 @@ func (s *session) showHistory([]string) error {
 	return nil
 }
 
-func (s *session) watchSensors([]string) error {
+func (s *session) watchSensors([]string) error { return s.watch("sensors", s.sensorTable) }
+func (s *session) watchUnits([]string) error   { return s.watch("units", s.unitTable) }
+func (s *session) watchLoops([]string) error   { return s.watch("loops", s.loopTable) }
+
+// watch redraws what's table every Options.WatchEvery until a key is pressed.
+func (s *session) watch(what string, table func() (string, error)) error {
 	s.in.drain()
 	for {
-		t, err := s.sensorTable()
+		t, err := table()
 		if err != nil {
-			return backendErr("watch sensors", err)
+			return backendErr("watch "+what, err)
 		}
 		drawn := s.now()
 		s.writeControl("\x1b[H\x1b[2J") // the console's own sequence: home, clear the screen
-		s.printf("sensors at %s (every %v; any key stops)\n", drawn.Format("15:04:05"), s.c.o.WatchEvery)
+		s.printf("%s at %s (every %v; any key stops)\n", what, drawn.Format("15:04:05"), s.c.o.WatchEvery)
 		s.write(t)
 		tm := s.c.o.Clock.TimerAt(drawn.Add(s.c.o.WatchEvery))
 		pressed, err := s.in.key(tm.C())

@@ -31,7 +31,7 @@ type Options struct {
 	LockoutFor     time.Duration // default 30s
 	MinPasswordLen int           // default 8
 	KDF            KDFParams     // password hashing cost; default DefaultKDF
-	WatchEvery     time.Duration // refresh period of `watch sensors`; default 2s
+	WatchEvery     time.Duration // refresh period of watch sensors, units and loops; default 2s
 }
 
 func (o *Options) fill() {

@@ -42,6 +42,13 @@
 // \n), so a name cannot drive the terminal or draw a fake prompt; the prompt too. Values a unit
 // reports as not available print "n/a", points it does not have "-".
 //
+// Trend: show trend ZONE|UNIT [minutes N] draws the controller's in-memory trend (the last hour)
+// as sparklines: a zone's hottest inlet, measurement and setpoint on one scale, a unit's fan and
+// valve commands on 0..100 %, each with its min, max and last number. The marks are the UTF-8
+// blocks ▁..█ (the console's only non-ASCII of its own); ascii draws _.-~=+*# for a terminal that
+// shows no UTF-8. watch sensors, watch units and watch loops redraw their table every
+// Options.WatchEvery until a key is pressed.
+//
 // A session on the serial console, as TestDocTranscript types it (and checks this copy):
 //
 //	login: admin
@@ -56,6 +63,7 @@
 //	  sensors   latest reading of every sensor
 //	  units     live state of every air handler
 //	  loops     control loops: mode, setpoint, output, gains
+//	  trend     the last hour of a zone or a unit, as sparklines
 //	  log       the event log, newest last (default 20)
 //	  config    the running configuration (TOML)
 //	  counters  driver and loop counters

@@ -73,7 +73,8 @@ func adminBackend(t testing.TB, cfg *site.Config, clk *consoletest.Clock) *conso
 func FuzzCommandLine(f *testing.F) {
 	for _, s := range []string{
 		"show status", "sh sen", "loop crah-1 manual 60", "loop crah-1 manual 1e400", "loop crah-9 auto",
-		"tune crah-1 valve", "test unit crah-2", "watch sensors", "reboot", "show log 99999999999999999999",
+		"tune crah-1 valve", "test unit crah-2", "watch sensors", "watch units", "watch loops", "reboot",
+		"show trend row-a minutes 5 ascii", "show trend crah-1 ascii minutes 60", "show trend row-a minutes 61", "show log 99999999999999999999",
 		"modbus read crah-1 --table input --addr 6 --count 2 --type float32 --order DCBA --scale -0.1",
 		"modbus read --unit 0 --target tcp://x", "modbus read crah-1 --count", "modbus read -- --",
 		"set unit crah-1 min_fan_pct 35", "set unit.crah-1.fan_tuning.kp 3", "set unit crah-3 line bms",

@@ -22,8 +22,8 @@ var helpFlags = map[string][]string{
 	"modbus":            {},
 	"modbus read":       {"target", "unit", "addr", "type", "order", "scale", "json", "timeout", "table", "count"},
 	"modbus write":      {"target", "unit", "addr", "type", "order", "scale", "json", "timeout", "table", "value", "multiple"},
-	"db":                {"db", "timeout", "who", "comment", "version"},
-	"db check":          {"db", "timeout", "who", "comment", "version"},
+	"db":                {"db", "timeout", "who", "comment", "version", "since", "format"},
+	"db check":          {"db", "timeout", "who", "comment", "version", "since", "format"},
 	"version":           {},
 }
 

@@ -122,6 +122,8 @@ type Backend struct {
 	alarms   []console.Alarm
 	pending  *console.PendingCommit
 	pendAt   time.Time // clock reading when pending was stored
+	trend    []console.TrendPoint
+	trendErr error
 }
 
 // NewBackend returns a backend whose version 1 is cfg (defaults applied), with no users.
@@ -504,6 +506,30 @@ func (b *Backend) Reboots() int {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.reboots
+}
+
+// SetTrend sets the trend Trend serves (none until set) and the error it returns instead.
+func (b *Backend) SetTrend(pts []console.TrendPoint, err error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.trend, b.trendErr = append([]console.TrendPoint(nil), pts...), err
+}
+
+// Trend implements console.Controller: the points set by SetTrend taken at or after since, in
+// the order given.
+func (b *Backend) Trend(_ context.Context, since time.Time) ([]console.TrendPoint, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.trendErr != nil {
+		return nil, b.trendErr
+	}
+	var out []console.TrendPoint
+	for _, p := range b.trend {
+		if !p.Time.Before(since) {
+			out = append(out, p)
+		}
+	}
+	return out, nil
 }
 
 var _ console.Backend = (*Backend)(nil)
