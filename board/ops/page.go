@@ -41,7 +41,7 @@ td.n{font-variant-numeric:tabular-nums;white-space:nowrap}
 .pill{display:inline-block;padding:0 7px;border-radius:9px;font-size:12px;font-weight:600;background:#e3e8ee;color:var(--fg)}
 .pill.bad{background:#f9d7dc;color:var(--crit)}.pill.good{background:#d6f0de;color:var(--ok)}.pill.warn{background:#fbe7c6;color:#7a4a00}
 header .pill{background:#2d3a48;color:#fff}
-header .pill.good{background:#1d7a3a}header .pill.bad{background:#b3132b}
+header .pill.good{background:#1d7a3a;color:#fff}header .pill.bad{background:#b3132b;color:#fff}
 .hot{color:var(--crit);font-weight:600}.cool{color:var(--ok)}
 .why{color:var(--mute);font-size:13px}
 .mute{color:var(--mute)}
@@ -117,9 +117,9 @@ var pageTmpl = template.Must(template.New("page").Parse(`<!DOCTYPE html>
 <td>{{if .Alarm}}<span class="pill bad">alarm</span>{{else if .OK}}<span class="pill good">ok</span>{{else}}<span class="pill warn">too few sensors</span>{{end}}</td></tr>
 {{end}}</tbody></table></section>
 <section id="units"><h2>Air handlers</h2>
-<table><thead><tr><th>Unit</th><th>Mode</th><th>Fan command / read-back</th><th></th><th>Valve command / read-back</th><th>Supply / return</th><th>Fan power</th><th>Why it runs at that speed</th></tr></thead><tbody>
-{{range .Units}}<tr><td><b>{{.Name}}</b><br><span class="mute">{{.Line}} #{{.UnitID}}</span></td>
-<td><span class="pill {{.ModeClass}}">{{.Mode}}</span>{{if .Flags}} <span class="pill bad">{{.Flags}}</span>{{end}}{{if .Reason}}<br><span class="why">{{.Reason}}</span>{{end}}</td>
+<table><thead><tr><th>Unit</th><th>Mode</th><th>Fan cmd / read-back</th><th></th><th>Valve cmd / read-back</th><th>Supply / return</th><th>Fan power</th><th>Why it runs at that speed</th></tr></thead><tbody>
+{{range .Units}}<tr><td class="n"><b>{{.Name}}</b> <span class="mute">{{.Line}} #{{.UnitID}}</span></td>
+<td><span class="pill {{.ModeClass}}">{{.Mode}}</span>{{if .Flags}} <span class="pill bad">{{.Flags}}</span>{{end}}{{if .Reason}} <span class="why">{{.Reason}}</span>{{end}}</td>
 <td class="n">{{.Fan}}</td>
 <td><svg width="100" height="14" viewBox="0 0 100 14" role="img" aria-label="fan command and read-back"><rect x="0" y="3" width="100" height="8" fill="#eef1f4"/><rect x="0" y="3" width="{{.FanBar}}" height="8" fill="#2f6fb0"/>{{if .FanFbOK}}<line x1="{{.FanFbX}}" y1="0" x2="{{.FanFbX}}" y2="14" stroke="#18202a" stroke-width="2"/>{{end}}</svg></td>
 <td class="n">{{.Valve}}</td><td class="n">{{.Temps}}</td><td class="n">{{.Power}}</td>
@@ -130,10 +130,10 @@ var pageTmpl = template.Must(template.New("page").Parse(`<!DOCTYPE html>
 <text x="{{.X0}}" y="12">{{.Title}}</text>
 {{range .Grid}}<line class="grid" x1="{{$.ChartX0}}" y1="{{.Y}}" x2="{{$.ChartX1}}" y2="{{.Y}}"/><text x="{{$.ChartLabelX}}" y="{{.LabelY}}" text-anchor="end">{{.Label}}</text>
 {{end}}<line class="axis" x1="{{.X0}}" y1="{{.Y1}}" x2="{{.X1}}" y2="{{.Y1}}"/>
-{{range .Ticks}}<text x="{{.X}}" y="{{.Y}}" text-anchor="middle">{{.Label}}</text>
-{{end}}{{range .Series}}{{$c := .Color}}{{$cls := .Class}}{{range .Lines}}<polyline class="{{$cls}}" stroke="{{$c}}" points="{{.}}"/>
+{{range .Ticks}}<text x="{{.X}}" y="{{.Y}}" text-anchor="{{.Anchor}}">{{.Label}}</text>
+{{end}}{{range .Series}}{{$c := .Color}}{{$cls := .Class}}{{$d := .Dash}}{{range .Lines}}<polyline class="{{$cls}}" stroke="{{$c}}"{{if $d}} stroke-dasharray="{{$d}}"{{end}} points="{{.}}"/>
 {{end}}{{end}}{{if not .Series}}<text x="{{.MidX}}" y="{{.MidY}}" text-anchor="middle">no samples yet</text>{{end}}
-</svg><div class="legend">{{range .Legend}}<span><svg width="22" height="8" viewBox="0 0 22 8"><line x1="0" y1="4" x2="22" y2="4" stroke="{{.Color}}" stroke-width="2"{{if .Dashed}} stroke-dasharray="5 3"{{end}}/></svg> {{.Label}}</span>{{end}}</div></div>
+</svg><div class="legend">{{range .Legend}}<span><svg width="22" height="8" viewBox="0 0 22 8"><line x1="0" y1="4" x2="22" y2="4" stroke="{{.Color}}" stroke-width="2"{{if .Dashed}} stroke-dasharray="2 3"{{end}}/></svg> {{.Label}}</span>{{end}}</div></div>
 {{end}}</div></section>
 {{if .BadSensors}}<section id="sensors"><h2>Sensors needing attention ({{.BadCount}} of {{.SensorCount}})</h2>
 <table><thead><tr><th>Sensor</th><th>Zone</th><th>Rack</th><th>State</th><th>Value</th><th>Age</th><th>Battery</th></tr></thead><tbody>
@@ -444,12 +444,13 @@ type gridLine struct {
 }
 
 type tick struct {
-	X, Y  string
-	Label string
+	X, Y          string
+	Label, Anchor string
 }
 
 type series struct {
 	Color, Class string
+	Dash         string   // stroke-dasharray, for the second round of the palette
 	Lines        []string // polylines' points; a gap (NaN) splits the series
 }
 
@@ -509,13 +510,17 @@ func (s *Server) charts(v *View) []chart {
 	fans := newChart("Fan command, %", start, end, 0, 100)
 	for i, u := range units {
 		c := palette[i%len(palette)]
+		dash := i/len(palette)%2 == 1 // past eight units the colours repeat, dotted
 		fans.add(c, "series", pts, func(p TrendPoint) float64 {
 			if up, ok := p.Units[u]; ok {
 				return up.FanPct
 			}
 			return math.NaN()
 		})
-		fans.Legend = append(fans.Legend, legend{Color: c, Label: u})
+		if dash && len(fans.Series) > 0 && fans.Series[len(fans.Series)-1].Color == c {
+			fans.Series[len(fans.Series)-1].Dash = "2 3"
+		}
+		fans.Legend = append(fans.Legend, legend{Color: c, Label: u, Dashed: dash})
 	}
 	return []chart{temp.chart, fans.chart}
 }
@@ -550,11 +555,11 @@ func newChart(title string, start, end time.Time, lo, hi float64) chartScale {
 	}
 	for m := 0; m <= 60; m += 15 {
 		t := end.Add(time.Duration(m-60) * time.Minute)
-		label := t.Format("15:04")
+		tk := tick{X: f1(c.x(t)), Y: strconv.Itoa(c.Y1 + 15), Label: t.Format("15:04"), Anchor: "middle"}
 		if m == 60 {
-			label = "now"
+			tk.Label, tk.Anchor = "now", "end" // at the right edge: inside the chart
 		}
-		c.Ticks = append(c.Ticks, tick{X: f1(c.x(t)), Y: strconv.Itoa(c.Y1 + 15), Label: label})
+		c.Ticks = append(c.Ticks, tk)
 	}
 	return c
 }

@@ -21,7 +21,7 @@ type ServerOptions struct {
 	Addr string // listen address, e.g. "127.0.0.1:9100"; Serve takes its own listener
 
 	MaxConns          int           // open connections at once; more are closed at accept (64)
-	MaxBusy           int           // requests being answered at once; the rest wait, then get 503 (2)
+	MaxBusy           int           // requests being answered at once; the rest wait, then get 503 (1: a core stays the loop's)
 	BusyWait          time.Duration // how long a request waits for its turn (2 s)
 	MaxHeaderBytes    int           // request line and headers (8 KiB)
 	ReadHeaderTimeout time.Duration // a client that sends no complete header is dropped (5 s)
@@ -45,7 +45,7 @@ func (o ServerOptions) withDefaults() ServerOptions {
 		o.MaxConns = 64
 	}
 	if o.MaxBusy <= 0 {
-		o.MaxBusy = 2
+		o.MaxBusy = 1
 	}
 	def(&o.BusyWait, 2*time.Second)
 	if o.MaxHeaderBytes <= 0 {
