@@ -1,6 +1,7 @@
 package ops
 
 import (
+	"sort"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -20,17 +21,17 @@ type ZonePoint struct{ MeasureC, HottestC, SetpointC float64 }
 // UnitPoint is a unit in a TrendPoint.
 type UnitPoint struct{ FanPct, ValvePct float64 }
 
-// Publisher holds the latest View and a trend ring buffer in memory (no disk: flash wear). Publish
-// is called from the control loop and never blocks on a reader; readers get the last published
-// View, which they must not modify.
+// Publisher holds the latest View and a trend of recent samples in memory (no disk: flash wear).
+// Publish is called from the control loop and never waits on a reader: readers take no lock, they
+// load immutable snapshots (the latest View, the trend slice) through atomic pointers. Readers get
+// the last published values, which they must not modify.
 type Publisher struct {
 	latest atomic.Pointer[View]
+	trend  atomic.Pointer[[]TrendPoint] // oldest first; replaced, never changed in place
 	every  time.Duration
+	keep   int
 
-	mu    sync.Mutex
-	ring  []TrendPoint
-	next  int // index of the oldest point once the ring is full
-	full  bool
+	mu    sync.Mutex // serializes writers only
 	lastT time.Time
 }
 
@@ -39,12 +40,12 @@ func NewPublisher(keep, every time.Duration) *Publisher {
 	if every <= 0 {
 		every = 10 * time.Second
 	}
-	n := max(int(keep/every), 1)
-	return &Publisher{every: every, ring: make([]TrendPoint, 0, n)}
+	return &Publisher{every: every, keep: max(int(keep/every), 1)}
 }
 
 // Publish makes v the latest View and samples the trend when every has passed since the last
-// sample (by v.Time).
+// sample (by v.Time). A sample copies the trend (a few hundred points, once per every), so readers
+// never see a slice that changes under them.
 func (p *Publisher) Publish(v *View) {
 	p.latest.Store(v)
 	p.mu.Lock()
@@ -60,28 +61,32 @@ func (p *Publisher) Publish(v *View) {
 	for _, u := range v.Units {
 		pt.Units[u.Name] = UnitPoint{FanPct: u.FanCmdPct, ValvePct: u.ValveCmdPct}
 	}
-	if len(p.ring) < cap(p.ring) {
-		p.ring = append(p.ring, pt)
-		return
+	var old []TrendPoint
+	if o := p.trend.Load(); o != nil {
+		old = *o
 	}
-	p.ring[p.next] = pt
-	p.next = (p.next + 1) % len(p.ring)
-	p.full = true
+	// A clock stepped back drops the samples now in its future, so the trend stays in time order
+	// (Trend searches it) and never draws backwards.
+	old = old[:sort.Search(len(old), func(i int) bool { return !old[i].Time.Before(v.Time) })]
+	if len(old) >= p.keep {
+		old = old[len(old)-p.keep+1:]
+	}
+	next := make([]TrendPoint, 0, p.keep)
+	next = append(append(next, old...), pt)
+	p.trend.Store(&next)
 }
 
 // Latest returns the last published View, or nil before the first.
 func (p *Publisher) Latest() *View { return p.latest.Load() }
 
-// Trend returns the samples taken at or after since, oldest first.
+// Trend returns the samples taken at or after since, oldest first. The slice is shared: the caller
+// must not modify it or its maps.
 func (p *Publisher) Trend(since time.Time) []TrendPoint {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	out := make([]TrendPoint, 0, len(p.ring))
-	for i := range p.ring {
-		pt := p.ring[(p.next+i)%len(p.ring)]
-		if !pt.Time.Before(since) {
-			out = append(out, pt)
-		}
+	o := p.trend.Load()
+	if o == nil {
+		return nil
 	}
-	return out
+	s := *o
+	i := sort.Search(len(s), func(i int) bool { return !s[i].Time.Before(since) })
+	return s[i:len(s):len(s)]
 }
