@@ -32,8 +32,8 @@ type benchOutcome struct {
 	res        commission.Result
 	err        error
 	lines      []string
-	startS     float64 // plant time the test started
-	tookS      float64 // plant seconds it ran (-1: never ended)
+	startS     float64       // plant time the test started
+	tookS      float64       // plant seconds it ran (-1: never ended)
 	wall       time.Duration // the whole bench run: warm-up, test, the rest of the run
 	testWall   time.Duration // from the test's start to its end
 	eng        *engine.Engine
