@@ -1,0 +1,5 @@
+//go:build race
+
+package commission_test
+
+const raceEnabled = true
