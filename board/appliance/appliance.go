@@ -51,6 +51,13 @@ type Options struct {
 	// OnEvents is called with the engine's events (mode changes, alarms with their reasons) as
 	// they are drained for the event log (the simulator's view of what the controller did).
 	OnEvents func([]engine.Event)
+	// HTTPListen overrides the site's http.listen: an ADDR:PORT, or "off" (empty: the site's).
+	HTTPListen string
+	// HTTPAnyPort: when the HTTP address is in use, listen on any free port of the same host
+	// instead (the simulator; a board reports the clash as an alarm).
+	HTTPAnyPort bool
+	// OnHTTP is called with the operations server's address once it listens.
+	OnHTTP func(addr string)
 	// OnFirstCommand is called once with the time from Run's start to the first command written.
 	OnFirstCommand func(time.Duration)
 	// SimSpeed > 1: the units are a simulated room running that many times faster than the wall
@@ -83,6 +90,7 @@ type App struct {
 
 	hub             *alarmHub      // every alarm: the engine's, the controller's, the batteries'
 	pub             *ops.Publisher // the View of the last period, for every operations client
+	httpAddr        atomic.Value   // string: the operations server's address
 	pend            pendingState   // a commit confirmed waiting for its confirmation
 	storageFailures atomic.Uint64  // failed database writes (checkpoints, events, pending commit)
 	lastStorageFail atomic.Int64   // unix nanos of the last failed write

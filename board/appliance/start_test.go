@@ -283,7 +283,10 @@ func TestFullDiskIsAlarmed(t *testing.T) {
 		}
 		return strings.Join(st.Alarms, "\n")
 	}
-	waitFor(t, 20*time.Second, "the storage alarm", func() bool { return strings.Contains(status(), "controller: storage: ") })
+	waitFor(t, 20*time.Second, "the storage alarm", func() bool {
+		s := status()
+		return strings.Contains(s, "major controller: ") && strings.Contains(s, "not being saved")
+	})
 	if n := r.a.storageFailures.Load(); n == 0 {
 		t.Fatal("storage.failures counter is 0")
 	}
@@ -293,7 +296,7 @@ func TestFullDiskIsAlarmed(t *testing.T) {
 	// Room again: the alarm clears with a checkpoint written after a quiet spell.
 	os.Remove(filepath.Join(mnt, "fill"))
 	r.a.lastStorageFail.Store(time.Now().Add(-time.Hour).UnixNano())
-	waitFor(t, 20*time.Second, "the storage alarm to clear", func() bool { return !strings.Contains(status(), "storage:") })
+	waitFor(t, 20*time.Second, "the storage alarm to clear", func() bool { return !strings.Contains(status(), "not being saved") })
 }
 
 func commitConfirmed(window time.Duration, rollbackTo int) console.CommitInfo {

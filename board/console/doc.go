@@ -68,6 +68,7 @@
 //	  config    the running configuration (TOML)
 //	  counters  driver and loop counters
 //	  history   stored configuration versions
+//	  alarms    active alarms: severity, since, acknowledged or shelved
 //	admin@crah-room-1> show sensors
 //	sensor                     zone   rack   value  age  batt  state
 //	00-17-0d-00-00-38-0a-1f/1  row-a  R10   22.1 C   3s  3.00  ok

@@ -87,7 +87,7 @@ func TestWrongInputGetsOneClearLine(t *testing.T) {
 	cases := []struct{ line, want string }{
 		{"shwo status", `unknown command "shwo" (did you mean show? ? lists the commands)`},
 		{"frobnicate", `unknown command "frobnicate" (? or help lists the commands)`},
-		{"show", "show: incomplete command (expected: status, sensors, units, loops, trend, log, config, counters, history)"},
+		{"show", "show: incomplete command (expected: status, sensors, units, loops, trend, log, config, counters, history, alarms)"},
 		{"show statuss", `show: unexpected "statuss" (expected: status, sensors,`},
 		{"show status now", `show status: unexpected "now" (nothing more is needed)`},
 		{"loop", "loop: missing UNIT (UNIT: crah-1, crah-2)"},

@@ -178,7 +178,7 @@ func TestOperationsSettings(t *testing.T) {
 	}
 	for _, tc := range []struct{ add, want string }{
 		{"\n[http]\nlisten = \"9100\"\n", "http.listen: \"9100\" is not ADDR:PORT"},
-		{"\n[bms]\nlisten = \":70000\"\n", "bms.listen: \":70000\": port \"70000\" is not 1..65535"},
+		{"\n[bms]\nlisten = \":70000\"\n", "bms.listen: \":70000\": port \"70000\" is not 0..65535"},
 		{"\n[bms]\nunit_id = 0\n", "bms.unit_id: 0 is outside 1..247"},
 		{"\n[alarms]\nsyslog = \"tcp://10.0.0.1:514\"\n", "alarms.syslog: \"tcp://10.0.0.1:514\": want udp://HOST:PORT"},
 		{"\n[http]\nlisten = \":9100\"\n[bms]\nlisten = \":9100\"\n", "bms.listen: \":9100\" is also http.listen"},

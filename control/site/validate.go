@@ -445,8 +445,9 @@ func checkListen(k *checker, field, v string) {
 		k.add(field, "%s is not ADDR:PORT (e.g. 127.0.0.1:9100 or :9100): %v", Quote(v), err)
 		return
 	}
-	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
-		k.add(field, "%s: port %s is not 1..65535", Quote(v), Quote(port))
+	// Port 0 is "any free port": of no use to a BMS, but what tests listen on.
+	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		k.add(field, "%s: port %s is not 0..65535", Quote(v), Quote(port))
 	}
 	if host != "" && net.ParseIP(host) == nil && !safeNameRe.MatchString(host) {
 		k.add(field, "%s: %s is not an IP address or host name", Quote(v), Quote(host))

@@ -6,6 +6,7 @@
 package sim
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -36,6 +37,12 @@ type Options struct {
 	Version  string
 	Out      io.Writer // the live view or plain lines
 	Log      io.Writer // the controller's and the twin's log lines (default: discarded unless headless)
+	// HTTP is where the controller's operations server listens (status page, /metrics): an
+	// ADDR:PORT, or "" / "off" for none. A port in use falls back to any free one.
+	HTTP string
+	// Syslog sends the controller's alarms to this RFC 5424 collector ("udp://HOST:PORT"), as a
+	// site's [alarms] syslog would.
+	Syslog string
 }
 
 // Result is what the run measured.
@@ -43,6 +50,7 @@ type Result struct {
 	Summary      report.Summary
 	FirstCommand time.Duration
 	PlotPath     string
+	HTTP         string // the status page's URL ("" when off)
 }
 
 // Run runs the simulation until the duration is reached or ctx ends.
@@ -107,6 +115,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	}
 	cfg := tw.SiteConfig()
 	cfg.Site = sc.Name
+	cfg.Alarms.Syslog = o.Syslog
 	data, err := site.Encode(cfg)
 	if err != nil {
 		return nil, err
@@ -120,6 +129,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	var esnap engine.Snapshot
 	res := &Result{}
 	firstCmd := make(chan time.Duration, 1)
+	httpAddr := make(chan string, 1)
 	app, err := appliance.Open(ctx, appliance.Options{
 		ConfigPath: cfgPath, DBPath: filepath.Join(dir, "state.db"), NoBoard: true, Version: o.Version,
 		Logf: func(format string, args ...any) { logf("controller: "+format, args...) },
@@ -140,7 +150,10 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 				zoneAlarms.note(e)
 			}
 		},
-		SimSpeed: o.Speed,
+		SimSpeed:    o.Speed,
+		HTTPListen:  cmp.Or(o.HTTP, "off"),
+		HTTPAnyPort: true,
+		OnHTTP:      func(addr string) { httpAddr <- addr },
 	})
 	if err != nil {
 		return nil, fmt.Errorf("sim: controller: %w", err)
@@ -152,7 +165,19 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		appErr <- app.Serve(ctx)
 	}()
 
-	live, err := report.NewLive(o.Out, report.LiveOptions{Title: "coldaisle sim: " + sc.Name, Headless: o.Headless,
+	title := "coldaisle sim: " + sc.Name
+	if o.HTTP != "" && o.HTTP != "off" {
+		// The server starts with Serve; its address goes in the title so a new user sees it.
+		select {
+		case addr := <-httpAddr:
+			res.HTTP = "http://" + addr + "/"
+			title += "  (status page " + res.HTTP + ")"
+			fmt.Fprintf(o.Out, "status page and metrics: %s (/metrics, /api/status)\n", res.HTTP)
+		case <-time.After(2 * time.Second):
+		case <-ctx.Done():
+		}
+	}
+	live, err := report.NewLive(o.Out, report.LiveOptions{Title: title, Headless: o.Headless,
 		SetpointC: cfg.Control.SetpointC, ControllerEvents: true})
 	if err != nil {
 		return nil, err

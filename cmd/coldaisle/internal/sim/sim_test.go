@@ -3,7 +3,12 @@ package sim
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"io"
 	"math"
+	"net"
+	"net/http"
+	"os/exec"
 	"regexp"
 	"strconv"
 	"strings"
@@ -76,5 +81,117 @@ func TestSimShowsWhatTheControllerDid(t *testing.T) {
 	}
 	if t.Failed() || testing.Verbose() {
 		t.Logf("output:\n%s\nlog:\n%s", o, l)
+	}
+}
+
+// The operations face on the twin-driven controller (issue 12): a live scrape passes promtool, the
+// status API names the units with why, and a unit trip on the twin reaches a real syslog
+// collector socket as an RFC 5424 alarm, and its clear after.
+func TestOperationsFaceOnTheTwin(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the twin and the controller for about 5 s")
+	}
+	promtool, err := exec.LookPath("promtool")
+	if err != nil {
+		t.Skip("promtool is not installed (scripts/deps.sh installs Debian's prometheus package)")
+	}
+	col, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer col.Close()
+	got := make(chan string, 64)
+	go func() {
+		buf := make([]byte, 4096)
+		for {
+			n, _, err := col.ReadFrom(buf)
+			if err != nil {
+				close(got)
+				return
+			}
+			got <- string(buf[:n])
+		}
+	}()
+	var out, log lockedBuffer
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() {
+		_, err := Run(ctx, Options{Scenario: "testdata/trip.toml", Speed: 60, Headless: true, Out: &out, Log: &log, Seed: 1,
+			HTTP: "127.0.0.1:0", Syslog: "udp://" + col.LocalAddr().String()})
+		done <- err
+	}()
+	urlRe := regexp.MustCompile(`status page and metrics: (http://\S+/)`)
+	var base string
+	for deadline := time.Now().Add(30 * time.Second); base == "" && time.Now().Before(deadline); {
+		if m := urlRe.FindStringSubmatch(out.String()); m != nil {
+			base = m[1]
+		} else {
+			time.Sleep(20 * time.Millisecond) // polling the output for the address
+		}
+	}
+	if base == "" {
+		t.Fatalf("no status page address in the output:\n%s", out.String())
+	}
+	get := func(path string) []byte {
+		t.Helper()
+		resp, err := http.Get(base + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		if err != nil || resp.StatusCode != 200 {
+			t.Fatalf("GET %s: %d %v", path, resp.StatusCode, err)
+		}
+		return b
+	}
+	metrics := get("metrics")
+	cmd := exec.Command(promtool, "check", "metrics")
+	cmd.Stdin = bytes.NewReader(metrics)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("promtool check metrics: %v\n%s", err, out)
+	}
+	for _, want := range []string{"coldaisle_zone_", "coldaisle_unit_", "coldaisle_sensor_", "coldaisle_control_period"} {
+		if !bytes.Contains(metrics, []byte(want)) {
+			t.Errorf("scrape lacks %s", want)
+		}
+	}
+	var st struct {
+		Units []struct {
+			Name string `json:"name"`
+			Why  string `json:"why"`
+		} `json:"units"`
+	}
+	if err := json.Unmarshal(get("api/status"), &st); err != nil || len(st.Units) != 3 || st.Units[0].Why == "" {
+		t.Fatalf("api/status: %+v %v", st, err)
+	}
+	var raised, cleared string
+	timeout := time.After(60 * time.Second)
+	for raised == "" || cleared == "" {
+		select {
+		case m, ok := <-got:
+			if !ok {
+				t.Fatal("collector closed")
+			}
+			switch {
+			case strings.Contains(m, " RAISED ") && strings.Contains(m, "unit/crah-2/tripped"):
+				raised = m
+			case strings.Contains(m, " CLEARED ") && strings.Contains(m, "unit/crah-2/tripped"):
+				cleared = m
+			}
+		case <-timeout:
+			t.Fatalf("collector got no raise and clear of crah-2's trip; raised %q cleared %q", raised, cleared)
+		}
+	}
+	// <PRI>1 TIMESTAMP HOST coldaisle - RAISED [alarm@32473 ...] text: PRI 131 = local0 (16) * 8 + err (3).
+	if !regexp.MustCompile(`^<131>1 \d{4}-\d\d-\d\dT\S+ \S+ coldaisle - RAISED \[alarm@32473 key="unit/crah-2/tripped" severity="major"`).MatchString(raised) {
+		t.Errorf("raised: %q", raised)
+	}
+	if !strings.HasPrefix(cleared, "<134>1 ") {
+		t.Errorf("cleared (want local0.info): %q", cleared)
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("sim: %v\n%s", err, log.String())
 	}
 }
