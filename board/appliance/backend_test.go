@@ -547,13 +547,18 @@ func TestBackendTestUnit(t *testing.T) {
 
 func TestBackendTestUnitAbortRestores(t *testing.T) {
 	r := startRig(t, nil)
+	r.b.followSlack = time.Minute // the valve below never follows: the test waits until cancelled
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var stepped atomic.Bool
 	done := make(chan error, 1)
 	go func() {
 		_, err := r.b.TestUnit(ctx, "crah-1", func(l string) {
-			if strings.HasPrefix(l, "valve step") {
+			if strings.HasPrefix(l, "valve step") && !stepped.Load() {
+				// Hold the valve's feedback away from its step, so the test is still waiting
+				// when it is cancelled, however slow the machine.
+				fan := float64(holding(r.crah, ahusim.CRAHFanCmd)) / 1000
+				r.crah.SetFeedback(ahusim.Feedback{FanFrac: fan, ValveFrac: 0.37, SupplyC: 18, ReturnC: 24})
 				stepped.Store(true)
 			}
 		})
