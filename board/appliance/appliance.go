@@ -91,11 +91,14 @@ type App struct {
 	hub             *alarmHub      // every alarm: the engine's, the controller's, the batteries'
 	pub             *ops.Publisher // the View of the last period, for every operations client
 	httpAddr        atomic.Value   // string: the operations server's address
-	pend            pendingState   // a commit confirmed waiting for its confirmation
-	storageFailures atomic.Uint64  // failed database writes (checkpoints, events, pending commit)
-	lastStorageFail atomic.Int64   // unix nanos of the last failed write
-	lastWrite       atomic.Int64   // unix nanos of the last period with a command written
-	wear            wearMeter      // write volume after the start-up (wear.go)
+	sensMu          sync.Mutex     // the View's sensors, rebuilt every few seconds (view.go)
+	sensView        []ops.Sensor
+	sensAt          time.Time
+	pend            pendingState  // a commit confirmed waiting for its confirmation
+	storageFailures atomic.Uint64 // failed database writes (checkpoints, events, pending commit)
+	lastStorageFail atomic.Int64  // unix nanos of the last failed write
+	lastWrite       atomic.Int64  // unix nanos of the last period with a command written
+	wear            wearMeter     // write volume after the start-up (wear.go)
 }
 
 // logf logs an informational message; warnf one an operator should look at.

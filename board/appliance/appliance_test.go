@@ -35,7 +35,7 @@ units = ["crah-1"]
 sensors = ["00-17-0d-00-00-38-0a-1f/1", "00-17-0d-00-00-38-0a-1f/2"]
 `
 
-func writeSite(t *testing.T, dir, body string) string {
+func writeSite(t testing.TB, dir, body string) string {
 	t.Helper()
 	p := filepath.Join(dir, "site.toml")
 	if err := os.WriteFile(p, []byte(body), 0o644); err != nil {

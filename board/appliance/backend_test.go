@@ -55,7 +55,7 @@ var (
 )
 
 // simulator starts a Modbus TCP server with CRAH units (remote enabled) at the given ids.
-func simulator(t *testing.T, ids ...byte) (string, map[byte]*ahusim.CRAH) {
+func simulator(t testing.TB, ids ...byte) (string, map[byte]*ahusim.CRAH) {
 	t.Helper()
 	srv := modbussim.NewServer()
 	units := map[byte]*ahusim.CRAH{}

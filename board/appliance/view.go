@@ -45,18 +45,7 @@ func (a *App) buildView(rep engine.PeriodReport) *ops.View {
 		}
 		v.Units = append(v.Units, u)
 	}
-	if rs, err := a.backend().Sensors(context.Background()); err == nil {
-		for _, r := range rs {
-			s := ops.Sensor{ID: r.ID, Zone: r.Zone, Rack: r.Rack, ValueC: r.Value, Age: r.Age, State: r.State, BatteryV: math.NaN()}
-			if r.State == "missing" || r.State == "fault" {
-				s.ValueC = math.NaN()
-			}
-			if r.BatteryMV > 0 {
-				s.BatteryV = float64(r.BatteryMV) / 1000
-			}
-			v.Sensors = append(v.Sensors, s)
-		}
-	}
+	v.Sensors = a.viewSensors(v.Time)
 	v.Alarms = a.viewAlarms()
 	if f, _ := a.openedField(); f != nil {
 		for _, l := range f.Lines() {
@@ -88,4 +77,33 @@ func (a *App) viewAlarms() []ops.Alarm {
 		out = append(out, opsAlarm(al))
 	}
 	return out
+}
+
+// sensorViewEvery: the sensors' part of the View (a thousand of them on a large room, the
+// costliest part) is rebuilt at most this often; sensors report every 30 s or more, and a View
+// shared between two periods is never modified.
+const sensorViewEvery = 5 * time.Second
+
+func (a *App) viewSensors(now time.Time) []ops.Sensor {
+	a.sensMu.Lock()
+	defer a.sensMu.Unlock()
+	if a.sensAt.IsZero() || now.Sub(a.sensAt) >= sensorViewEvery || now.Before(a.sensAt) {
+		rs, err := a.backend().Sensors(context.Background())
+		if err != nil {
+			return a.sensView
+		}
+		out := make([]ops.Sensor, 0, len(rs))
+		for _, r := range rs {
+			s := ops.Sensor{ID: r.ID, Zone: r.Zone, Rack: r.Rack, ValueC: r.Value, Age: r.Age, State: r.State, BatteryV: math.NaN()}
+			if r.State == "missing" || r.State == "fault" {
+				s.ValueC = math.NaN()
+			}
+			if r.BatteryMV > 0 {
+				s.BatteryV = float64(r.BatteryMV) / 1000
+			}
+			out = append(out, s)
+		}
+		a.sensView, a.sensAt = out, now
+	}
+	return a.sensView
 }
