@@ -94,6 +94,7 @@ type App struct {
 	sensMu          sync.Mutex     // the View's sensors, rebuilt every few seconds (view.go)
 	sensView        []ops.Sensor
 	sensAt          time.Time
+	sensObs         uint64
 	pend            pendingState  // a commit confirmed waiting for its confirmation
 	storageFailures atomic.Uint64 // failed database writes (checkpoints, events, pending commit)
 	lastStorageFail atomic.Int64  // unix nanos of the last failed write

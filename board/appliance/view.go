@@ -79,15 +79,21 @@ func (a *App) viewAlarms() []ops.Alarm {
 	return out
 }
 
-// sensorViewEvery: the sensors' part of the View (a thousand of them on a large room, the
-// costliest part) is rebuilt at most this often; sensors report every 30 s or more, and a View
-// shared between two periods is never modified.
-const sensorViewEvery = 5 * time.Second
+// The sensors' part of the View (a thousand of them on a large room, the costliest part) is
+// rebuilt once a second when new readings came, and every 5 s anyway (their ages move); a part
+// shared between two Views is never modified.
+const (
+	sensorViewMin   = time.Second
+	sensorViewEvery = 5 * time.Second
+)
 
 func (a *App) viewSensors(now time.Time) []ops.Sensor {
 	a.sensMu.Lock()
 	defer a.sensMu.Unlock()
-	if a.sensAt.IsZero() || now.Sub(a.sensAt) >= sensorViewEvery || now.Before(a.sensAt) {
+	obs := a.eng.Observed()
+	since := now.Sub(a.sensAt)
+	if a.sensAt.IsZero() || since >= sensorViewEvery || since < 0 || (since >= sensorViewMin && obs != a.sensObs) {
+		a.sensObs = obs
 		rs, err := a.backend().Sensors(context.Background())
 		if err != nil {
 			return a.sensView

@@ -72,6 +72,7 @@ type Engine struct {
 	epoch  uint16
 
 	meas     measurer
+	observed uint64 // readings taken by Observe
 	zones    []*zoneRT
 	units    []*unitRT
 	byName   map[string]int
@@ -366,7 +367,15 @@ func (e *Engine) SetEpoch(epoch uint16) {
 func (e *Engine) Observe(r Reading) {
 	e.mu.Lock()
 	e.meas.observe(r)
+	e.observed++
 	e.mu.Unlock()
+}
+
+// Observed counts the readings Observe has taken (a view can tell whether anything new came).
+func (e *Engine) Observed() uint64 {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.observed
 }
 
 // UpdateUnit takes one unit's read-back (err == nil) or the failure to read it.
