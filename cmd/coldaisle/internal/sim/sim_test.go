@@ -146,7 +146,12 @@ func TestOperationsFaceOnTheTwin(t *testing.T) {
 		}
 		return b
 	}
+	// The server listens before the first control period has published a View.
 	metrics := get("metrics")
+	for deadline := time.Now().Add(20 * time.Second); !bytes.Contains(metrics, []byte("coldaisle_zone_")) && time.Now().Before(deadline); {
+		time.Sleep(50 * time.Millisecond) // polling for the first published View
+		metrics = get("metrics")
+	}
 	cmd := exec.Command(promtool, "check", "metrics")
 	cmd.Stdin = bytes.NewReader(metrics)
 	if out, err := cmd.CombinedOutput(); err != nil {
