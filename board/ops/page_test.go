@@ -14,6 +14,9 @@ import (
 // page's script run (its first refresh fetches the page again) before the DOM is dumped.
 func chromium(t *testing.T, url string, args ...string) string {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("an external browser; the host run (not -short) checks the page in it")
+	}
 	bin, err := exec.LookPath("chromium")
 	if err != nil {
 		t.Skip("chromium not installed (scripts/deps.sh installs Debian's chromium package): " + err.Error())

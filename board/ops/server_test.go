@@ -121,6 +121,9 @@ func TestMetricsPassPromtool(t *testing.T) {
 		}
 	}
 
+	if testing.Short() {
+		t.Skip("an external peer; the host run (not -short) checks the scrape with it")
+	}
 	promtool, err := exec.LookPath("promtool")
 	if err != nil {
 		t.Skip("promtool not installed (scripts/deps.sh installs Debian's prometheus package): " + err.Error())
@@ -361,6 +364,9 @@ func TestReadOnlyAndBounded(t *testing.T) {
 }
 
 func TestParallelClientsServedOrRefusedCleanly(t *testing.T) {
+	if testing.Short() {
+		t.Skip("200 clients at once: the host run (not -short) does it")
+	}
 	p, v := hall(200, 8)
 	s := serve(t, p, ServerOptions{MaxConns: 32, Now: fixedNow(v)})
 	const clients = 200
@@ -414,6 +420,9 @@ func TestParallelClientsServedOrRefusedCleanly(t *testing.T) {
 }
 
 func TestPublishStaysFastUnderLoad(t *testing.T) {
+	if testing.Short() {
+		t.Skip("200 clients at once: the host run (not -short) does it")
+	}
 	p, _ := hall(1000, 16)
 	s := serve(t, p, ServerOptions{MaxConns: 256, ReadHeaderTimeout: 30 * time.Second})
 
