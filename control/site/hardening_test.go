@@ -189,3 +189,22 @@ func TestOperationsSettings(t *testing.T) {
 		}
 	}
 }
+
+// The pair's timings are ordered: heartbeat < peer_timeout < takeover budget < bms_timeout.
+func TestPairTimings(t *testing.T) {
+	base, _ := os.ReadFile("testdata/small.toml")
+	c, err := Parse(base, "site.toml")
+	if err != nil || c.Pair.PeerTimeout.Duration != 350*time.Millisecond {
+		t.Fatalf("defaults: %+v %v", c.Pair, err)
+	}
+	for _, tc := range []struct{ add, want string }{
+		{"\n[pair]\nheartbeat = \"400ms\"\n", "pair: heartbeat 400ms must be shorter than peer_timeout 350ms"},
+		{"\n[pair]\nwitness_interval = \"1s\"\n", "pair: witness_interval 1s must be positive and shorter than peer_timeout 350ms"},
+		{"\n[pair]\npeer_timeout = \"9s\"\nwitness_interval = \"3s\"\nheartbeat = \"1s\"\n", "bms_timeout: 10s must be longer than the pair's takeover budget 17s"},
+	} {
+		_, err := Parse([]byte(string(base)+tc.add), "site.toml")
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%q: got %v, want %q", tc.add, err, tc.want)
+		}
+	}
+}

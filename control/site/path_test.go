@@ -97,7 +97,7 @@ func TestSetErrorsSayWhatIsExpected(t *testing.T) {
 		{"unit crah-1 min_fan_pct NaN", `"NaN" is not a finite number`},
 		{"control.setpoint_c", "control setpoint_c: missing value (expected a number)"},
 		{"unit crah-1 min_fan_pct 1 2", `unit crah-1 min_fan_pct: one value expected, got 2 words "1 2"`},
-		{"", "missing path (fields: site, node_id, control, mesh, line, unit, zone, sensor, board, http, alarms, bms, profiles)"},
+		{"", "missing path (fields: site, node_id, control, mesh, line, unit, zone, sensor, board, http, alarms, bms, pair, profiles)"},
 		{"unit", "unit: missing unit name (units: crah-1, crah-2)"},
 		{"control", "control: missing field (fields: period, setpoint_c,"},
 		{"control..setpoint_c 3", "control: empty path element"},
@@ -245,7 +245,7 @@ func TestCompletions(t *testing.T) {
 		partial string
 		want    []string
 	}{
-		{"", []string{"site", "node_id", "control", "mesh", "line", "unit", "zone", "sensor", "board", "http", "alarms", "bms", "profiles"}},
+		{"", []string{"site", "node_id", "control", "mesh", "line", "unit", "zone", "sensor", "board", "http", "alarms", "bms", "pair", "profiles"}},
 		{"co", []string{"control"}},
 		{"unit ", []string{"crah-1", "crah-2"}},
 		{"unit crah-1 min_f", []string{"min_fan_pct"}},

@@ -47,6 +47,7 @@ type Config struct {
 	HTTP    HTTP     `toml:"http"`
 	Alarms  Alarms   `toml:"alarms"`
 	BMS     BMS      `toml:"bms"`
+	Pair    Pair     `toml:"pair"`
 	// Profiles holds custom register-map profiles as raw TOML text, parsed by drivers/ahu.
 	Profiles string `toml:"profiles,omitempty"`
 }
@@ -170,6 +171,15 @@ type BMS struct {
 	UnitID int    `toml:"unit_id"` // the unit id it answers to, default 1
 }
 
+// Pair are the 2N pair's shared timings (which board is which lives in each board's identity
+// file, never here). Validation keeps heartbeat < peer_timeout < takeover budget < every unit's
+// BMS timeout < watchdog.
+type Pair struct {
+	Heartbeat       Duration `toml:"heartbeat"`        // default 100ms
+	PeerTimeout     Duration `toml:"peer_timeout"`     // default 350ms
+	WitnessInterval Duration `toml:"witness_interval"` // default 250ms
+}
+
 // Load reads, decodes, defaults and validates a site file.
 func Load(path string) (*Config, error) {
 	data, err := os.ReadFile(path)
@@ -234,6 +244,9 @@ func (c *Config) applyDefaults(given func(path string) bool) {
 	setD("control.manual_default", &ct.ManualDefault, 2*time.Hour)
 	setD("board.watchdog_timeout", &c.Board.WatchdogTimeout, 15*time.Second)
 	setD("alarms.max_shelve", &c.Alarms.MaxShelf, 8*time.Hour)
+	setD("pair.heartbeat", &c.Pair.Heartbeat, 100*time.Millisecond)
+	setD("pair.peer_timeout", &c.Pair.PeerTimeout, 350*time.Millisecond)
+	setD("pair.witness_interval", &c.Pair.WitnessInterval, 250*time.Millisecond)
 	if c.BMS.UnitID == 0 && !given("bms.unit_id") {
 		c.BMS.UnitID = 1
 	}

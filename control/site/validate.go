@@ -13,6 +13,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/coldaisle/coldaisle/control/pair"
 	"github.com/coldaisle/coldaisle/control/tomlpos"
 )
 
@@ -240,6 +241,13 @@ func (c *Config) rules(k *checker) {
 	if d := c.Alarms.MaxShelf.Duration; d < time.Minute || d > 7*24*time.Hour {
 		k.add("alarms.max_shelve", "%v is outside 1m..168h", d)
 	}
+	pc := pair.Config{NodeID: 1, Heartbeat: c.Pair.Heartbeat.Duration, PeerTimeout: c.Pair.PeerTimeout.Duration, WitnessInterval: c.Pair.WitnessInterval.Duration}
+	if err := pc.Check(); err != nil {
+		k.add("pair", "%s", strings.TrimPrefix(err.Error(), pair.ErrConfig.Error()+": "))
+	} else if c.Pair.Heartbeat.Duration < 10*time.Millisecond {
+		k.add("pair.heartbeat", "%v is below 10ms", c.Pair.Heartbeat.Duration)
+	}
+	takeover := pc.TakeoverBudget()
 	budget := ct.PhaseBudget()
 	perLine := map[string]int{}
 	for _, u := range c.Units {
@@ -337,6 +345,8 @@ func (c *Config) rules(k *checker) {
 			k.add(f+".bms_timeout", "%v is outside 1s..1h", u.BMSTimeout.Duration)
 		} else if u.BMSTimeout.Duration <= 2*ct.Period.Duration {
 			k.add(f+".bms_timeout", "%v must be more than twice control.period %v, or the unit falls back between writes", u.BMSTimeout.Duration, ct.Period.Duration)
+		} else if u.BMSTimeout.Duration <= takeover {
+			k.add(f+".bms_timeout", "%v must be longer than the pair's takeover budget %v (heartbeat < peer_timeout < takeover < bms timeout), or the units fall back during a takeover", u.BMSTimeout.Duration, takeover)
 		} else if c.Board.WatchdogTimeout.Duration <= u.BMSTimeout.Duration {
 			// Checked with or without a watchdog device: the order is part of the site's design,
 			// and a board that gains a watchdog later must not inherit a broken one.
