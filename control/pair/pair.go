@@ -220,7 +220,7 @@ type Machine struct {
 	units       map[string]*witnessUnit
 	lastWitness time.Time
 	witnessFrom time.Time // start of the current window with every reachable unit quiet
-	reachable   int // units this board's field reaches (FieldHealth)
+	reachable   int       // units this board's field reaches (FieldHealth)
 	total       int
 	reachableW  int // units the last witness read reached
 
