@@ -40,6 +40,9 @@ type Options struct {
 	Logf func(format string, args ...any)
 	// OtherReading, if set, gets the mesh readings that are not temperatures.
 	OtherReading func(mesh.Reading)
+	// WriteGate, if set, is asked right before every write goes on any line (modbus.Options):
+	// the 2N pair's role and lease. nil: a board alone, always allowed.
+	WriteGate func(now time.Time) error
 }
 
 // Field is the open field I/O of one site. It implements engine.UnitIO.
@@ -82,7 +85,7 @@ func Open(ctx context.Context, cfg *site.Config, opts Options) (*Field, error) {
 	for _, l := range cfg.Lines {
 		// No breaker on the control path: the engine is the one owner of a unit's failures
 		// (it isolates, and the runner spaces the retries), so failures are not counted twice.
-		b, err := modbus.DialContext(ctx, l.Target, modbus.Options{Timeout: l.Timeout.Duration, BreakerThreshold: -1})
+		b, err := modbus.DialContext(ctx, l.Target, modbus.Options{Timeout: l.Timeout.Duration, BreakerThreshold: -1, WriteGate: opts.WriteGate})
 		if err != nil {
 			f.Close()
 			return nil, fmt.Errorf("field: line %q: %w", l.Name, err)

@@ -33,6 +33,11 @@ type Options struct {
 	ResyncSilence time.Duration
 	// QueueLen is the capacity of the request queue (default 64).
 	QueueLen int
+	// WriteGate, when set, is asked right before every write request (functions 5, 6, 15, 16,
+	// 22, 23) goes on the wire, with the time read then: an error refuses the write (ErrWriteGated)
+	// and nothing is sent. A request queued while writing was allowed is still refused if the
+	// permission has gone by the time the line is free (the 2N pair's lease).
+	WriteGate func(now time.Time) error
 }
 
 func (o Options) withDefaults() Options {
@@ -66,6 +71,7 @@ type UnitCounters struct {
 	FastFails      uint64 // requests refused with ErrUnitIsolated without touching the line
 	Probes         uint64 // requests let through to an isolated unit
 	Isolations     uint64 // times the breaker opened
+	Gated          uint64 // writes refused by Options.WriteGate without touching the line
 	Isolated       bool   // the breaker is open now
 }
 
@@ -506,6 +512,12 @@ func (b *Bus) serve(r *request) result {
 		deadline, full = d, false
 	}
 	b.tr.setDeadline(deadline)
+	if b.opts.WriteGate != nil && isWrite(r.fc) {
+		if gerr := b.opts.WriteGate(time.Now()); gerr != nil {
+			b.count(r.unit, func(c *UnitCounters) { c.Gated++ })
+			return result{err: fmt.Errorf("%w: %v", ErrWriteGated, gerr)}
+		}
+	}
 	regs, err := b.exec(u.client, r)
 	err = convertError(r.fc, err)
 
@@ -549,6 +561,15 @@ func (b *Bus) serve(r *request) result {
 		}
 	}
 	return result{regs: regs, err: err}
+}
+
+// isWrite reports whether fc writes to the unit.
+func isWrite(fc byte) bool {
+	switch fc {
+	case 5, 6, 15, 16, 22, 23:
+		return true
+	}
+	return false
 }
 
 func (b *Bus) exec(c gb.Client, r *request) ([]uint16, error) {

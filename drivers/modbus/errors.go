@@ -18,6 +18,9 @@ var (
 	ErrUnitIsolated = errors.New("modbus: unit isolated")
 	// ErrClosed: the bus was closed (Close, or the context given to DialContext ended).
 	ErrClosed = errors.New("modbus: bus closed")
+	// ErrWriteGated: Options.WriteGate refused a write at the moment it was to go on the wire
+	// (a board that is not the pair's active, or whose lease ran out); nothing was sent.
+	ErrWriteGated = errors.New("modbus: write not permitted now")
 	// ErrConnect: the TCP endpoint could not be reached or dropped the connection.
 	ErrConnect = errors.New("modbus: no connection")
 	// ErrCRC: an RTU reply failed its CRC check.
