@@ -72,6 +72,7 @@ type DB struct {
 	commits  atomic.Uint64
 	closed   atomic.Bool
 	baseline int64 // bbolt PageAlloc when Open finished, so Stats counts only our commits
+	pageSize int   // read once at Open: bbolt's Info reads the mmap unlocked, racing a commit that grows it
 }
 
 // Open opens (or creates) the database at path, takes its lock, checks that the file is sound
@@ -176,6 +177,7 @@ func open(path string, o Options, allowOld bool) (*DB, error) {
 	}
 	bst := bdb.Stats()
 	db.baseline = bst.TxStats.GetPageAlloc()
+	db.pageSize = bdb.Info().PageSize
 	db.commits.Store(0) // Stats counts from here, like the baseline
 	return db, nil
 }
@@ -330,9 +332,9 @@ type Stats struct {
 // Stats reports the write volume since Open. Bytes are counted from bbolt's own statistics
 // (every dirty page, including overflow and freelist pages, is written once per commit, then one
 // meta page), so they are what the database asks the file system to write, before the file
-// system's own journal.
+// system's own journal. It is safe beside commits (the operations View asks every period).
 func (db *DB) Stats() Stats {
-	s := Stats{Commits: db.commits.Load(), PageSize: db.bolt.Info().PageSize}
+	s := Stats{Commits: db.commits.Load(), PageSize: db.pageSize}
 	bs := db.bolt.Stats()
 	s.BytesWritten = bs.TxStats.GetPageAlloc() - db.baseline + int64(s.Commits)*int64(s.PageSize)
 	if fi, err := os.Stat(db.path); err == nil {

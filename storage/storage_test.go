@@ -690,3 +690,30 @@ func TestAppendEventsOneCommit(t *testing.T) {
 		t.Fatalf("a refused batch wrote %d events", len(ev)-3)
 	}
 }
+
+// Stats is read every control period beside commits that grow the file (the race detector
+// watches this test).
+func TestStatsBesideCommits(t *testing.T) {
+	db, _ := openTest(t, nil)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := 0; i < 300; i++ {
+			if _, err := db.SaveConfig([]byte(strings.Repeat("x", 4000+i)), "t", "grow"); err != nil {
+				t.Error(err)
+				return
+			}
+		}
+	}()
+	for {
+		select {
+		case <-done:
+			if st := db.Stats(); st.Commits < 300 || st.PageSize == 0 || st.BytesWritten <= 0 {
+				t.Fatalf("stats %+v", st)
+			}
+			return
+		default:
+			_ = db.Stats()
+		}
+	}
+}
