@@ -15,7 +15,7 @@ var helpFlags = map[string][]string{
 	"run":               {"config", "db", "import", "console", "log-level"},
 	"sim":               {"scenario", "speed", "duration", "seed", "plot", "headless", "log", "http"},
 	"twin":              {"scenario", "gateway-link", "modbus-listen", "rtu-link", "speed", "seed", "write-log", "site-config-out", "stop-at-end"},
-	"twin check-writes": {"handover"},
+	"twin check-writes": {"handover", "pair", "json"},
 	"bench":             {"json", "seed"},
 	"mesh":              {"port", "baud", "unack"},
 	"mesh listen":       {"port", "baud", "unack"},

@@ -13,7 +13,7 @@ func stepHour(tb testing.TB) time.Duration {
 	t0 := time.Now()
 	tw.steps(3600)
 	d := time.Since(t0)
-	if tw.stats.Sent == 0 {
+	if tw.gws[0].stats.Sent == 0 {
 		tb.Fatal("no sensor report was made")
 	}
 	return d

@@ -11,6 +11,15 @@
 //     its channels' measured inlet temperatures every report interval (30 s plant time, seeded
 //     phases), stamped Epoch + plant seconds.
 //
+// For an active/standby pair of controllers (2N) the twin serves one gateway per board
+// (Options.GatewayLinks): each its own pty, session, impairments and reboots (SetGatewayImpairments,
+// RebootGatewayOf), every one fed the same node reports; scenario mesh events and
+// gateway_reboot act on all of them. Faults injects failures into one board's Modbus TCP
+// connection (Cut: reset; Stall: requests swallowed), matched by the client's source port or by
+// the owner id it wrote (register 10). The write log names the writer, its epoch, heartbeat, fan
+// and valve of every write, accepted or refused with its exception; CheckPairLog finds dual
+// writers, stale epochs accepted, refusals by owner and every handover's gap.
+//
 // The room runs at Speed x real time in 1 s plant steps, paced from monotonic wall time. Each
 // step couples the two sides: every unit's ahusim Effective() (remote commands, or its own
 // control in BMS fallback / with remote off) becomes plant.UnitInput, the plant steps, and its
@@ -46,6 +55,11 @@
 //     every unit at once shows no gap until something else is written.
 //   - Stepping is paced by a timer; if the machine cannot keep up with Speed the twin logs it once
 //     and runs as fast as it can rather than bursting to catch up.
+//   - Snapshot and StatusLine's gateway figures are the first gateway's (ReportStatsOf and
+//     GatewayStatsOf give each one's).
+//   - Faults act on Modbus TCP only; the RTU line is one shared bus. A connection matched by
+//     owner is known from its first write of register 10: a board reconnecting after a cut is
+//     answered (reads) until it writes its block again, which is then reset unexecuted.
 //   - Readings of a gateway_reboot outage are lost (the nodes' reports go nowhere); reports
 //     queued in the gateway before it are kept, the one in flight is lost.
 //

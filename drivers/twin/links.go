@@ -168,13 +168,13 @@ func (l *linkLock) release() {
 // superviseGateway runs the gateway, and takes it down and up again for reboots: silent (not
 // running, not reading) while down, then the line's stale input is dropped and the gateway boots
 // (meshsim Reboot: a cut-off frame, no session, manager_hello).
-func (t *Twin) superviseGateway(ctx context.Context) error {
+func (t *Twin) superviseGateway(ctx context.Context, g *gwLink) error {
 	var seen uint64
 	for {
 		runCtx, stop := context.WithCancel(ctx)
 		done := make(chan error, 1)
-		t.gwActive.Store(true)
-		go func() { done <- t.gw.Run(runCtx) }()
+		g.active.Store(true)
+		go func() { done <- g.gw.Run(runCtx) }()
 		rebooting := false
 		for !rebooting {
 			select {
@@ -188,8 +188,8 @@ func (t *Twin) superviseGateway(ctx context.Context) error {
 					return ctx.Err()
 				}
 				return err
-			case <-t.gwKick:
-				if g := t.gwGen.Load(); g != seen {
+			case <-g.kick:
+				if g := g.gen.Load(); g != seen {
 					seen = g
 					rebooting = true
 				}
@@ -197,27 +197,27 @@ func (t *Twin) superviseGateway(ctx context.Context) error {
 		}
 		stop()
 		<-done
-		t.gwActive.Store(false)
+		g.active.Store(false)
 		// Down: wait until the plant says the outage is over.
-		for t.gwWant.Load() {
+		for g.want.Load() {
 			select {
 			case <-ctx.Done():
 				return ctx.Err()
-			case <-t.gwKick:
-				seen = t.gwGen.Load()
+			case <-g.kick:
+				seen = g.gen.Load()
 			}
 		}
-		if err := t.rebootLine(); err != nil {
+		if err := g.rebootLine(); err != nil {
 			return err
 		}
-		t.gw.Reboot()
+		g.gw.Reboot()
 	}
 }
 
 // rebootLine clears the deadlines meshsim's Run left on the pty and drops what the controller
 // sent while the gateway was down (a rebooting UART hears nothing).
-func (t *Twin) rebootLine() error {
-	f, err := t.gwRW.file()
+func (g *gwLink) rebootLine() error {
+	f, err := g.rw.file()
 	if err != nil {
 		return err
 	}

@@ -113,8 +113,8 @@ func TestMeshClientThroughImpairments(t *testing.T) {
 	c2 := counters()
 	downFrom := rl.n.Load()
 	tw.RebootGateway(60 * time.Second)
-	waitFor(t, 10*time.Second, "gateway down", func() bool { return !tw.gwActive.Load() })
-	waitFor(t, 10*time.Second, "gateway back", func() bool { return tw.gwActive.Load() && tw.GatewayStats().Reboots == 1 })
+	waitFor(t, 10*time.Second, "gateway down", func() bool { return !tw.gws[0].active.Load() })
+	waitFor(t, 10*time.Second, "gateway back", func() bool { return tw.gws[0].active.Load() && tw.GatewayStats().Reboots == 1 })
 	more("readings after the reboot", uint64(2*len(sc.Sensors)))
 	c3 := counters()
 	if c3["sessions_up"] <= c2["sessions_up"] || c3["manager_hello"] <= c2["manager_hello"] {

@@ -29,8 +29,16 @@ type Links struct {
 // scenario (units, zones with influence, sensors, setpoint) with the twin's links filled in and
 // its time constants fitted to Speed (see BuildSiteConfig). Call it once ready (it needs the
 // bound Modbus address).
-func (t *Twin) SiteConfig() *site.Config {
-	return BuildSiteConfig(t.sc, Links{GatewayLink: t.gatewayPath, ModbusAddr: t.modbusAddr, RTULink: t.rtuPath, Speed: t.speed})
+func (t *Twin) SiteConfig() *site.Config { return t.SiteConfigFor(0) }
+
+// SiteConfigFor is SiteConfig for the controller on gateway i (0-based; a 2N pair's second
+// board is 1): the same units and lines, mesh.port on that gateway. An i out of range gets
+// gateway 0's.
+func (t *Twin) SiteConfigFor(i int) *site.Config {
+	if i < 0 || i >= len(t.gws) {
+		i = 0
+	}
+	return BuildSiteConfig(t.sc, Links{GatewayLink: t.gws[i].path, ModbusAddr: t.modbusAddr, RTULink: t.rtuPath, Speed: t.speed})
 }
 
 // BuildSiteConfig maps a scenario and a twin's links to a site configuration:

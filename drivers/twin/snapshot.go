@@ -8,6 +8,7 @@ import (
 
 	"github.com/coldaisle/coldaisle/control/plant"
 	"github.com/coldaisle/coldaisle/drivers/ahu/ahusim"
+	"github.com/coldaisle/coldaisle/drivers/mesh/meshsim"
 )
 
 // Snapshot is a consistent copy of the twin's state at one plant instant, for a UI.
@@ -68,7 +69,7 @@ func (t *Twin) Snapshot() Snapshot {
 }
 
 func (t *Twin) snapshotLocked() Snapshot {
-	s := Snapshot{Scenario: t.sc.Name, Speed: t.speed, SetpointC: t.sc.SetpointC, Reports: t.stats, GatewayDown: t.gwDown}
+	s := Snapshot{Scenario: t.sc.Name, Speed: t.speed, SetpointC: t.sc.SetpointC, Reports: t.gws[0].stats, GatewayDown: t.gws[0].down}
 	s.PlantTime = time.Duration(math.Round(t.m.Time() * float64(time.Second)))
 	outs := t.m.Units()
 	for _, u := range t.units {
@@ -99,16 +100,15 @@ func (t *Twin) snapshotLocked() Snapshot {
 	s.Energy = t.m.Energy()
 	s.BaselineFanKWh = t.base.Energy().FanKWh
 	s.Events = append([]plant.Event(nil), t.recent...)
-	gs := t.gw.Stats()
+	gs := t.gws[0].gw.Stats()
 	s.GatewaySession, s.GatewayNotifications, s.GatewayFramesLost = gs.Subscribed, gs.Notifications, gs.FramesLost
 	s.GatewayReboots, s.GatewayQueuedForClient = gs.Reboots, gs.Queued
-	s.Impairments = impairmentString(t)
+	s.Impairments = impairmentString(t.gws[0].im, t.speed)
 	return s
 }
 
-func impairmentString(t *Twin) string {
+func impairmentString(im meshsim.Impairments, speed float64) string {
 	var parts []string
-	im := t.im
 	if im.Loss > 0 {
 		parts = append(parts, fmt.Sprintf("loss %.0f%%", 100*im.Loss))
 	}
@@ -119,7 +119,7 @@ func impairmentString(t *Twin) string {
 		parts = append(parts, fmt.Sprintf("reorder %.0f%%", 100*im.Reorder))
 	}
 	if im.Delay > 0 {
-		parts = append(parts, fmt.Sprintf("delay %.1fs", im.Delay.Seconds()*t.speed))
+		parts = append(parts, fmt.Sprintf("delay %.1fs", im.Delay.Seconds()*speed))
 	}
 	if im.Noise > 0 {
 		parts = append(parts, fmt.Sprintf("noise %.0f%%", 100*im.Noise))
@@ -168,8 +168,17 @@ func (t *Twin) statusLineLocked() string {
 		base += o.FanKW
 	}
 	fmt.Fprintf(&b, " | fan %.1f kW (baseline %.1f kW)", fan, base)
-	if t.gwDown {
+	down := 0
+	for _, g := range t.gws {
+		if g.down {
+			down++
+		}
+	}
+	switch {
+	case down == 1 && len(t.gws) == 1:
 		b.WriteString(" | gateway down")
+	case down > 0:
+		fmt.Fprintf(&b, " | %d of %d gateways down", down, len(t.gws))
 	}
 	return b.String()
 }

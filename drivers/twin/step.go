@@ -57,11 +57,17 @@ func (t *Twin) stepLocked(paced bool) {
 	for _, ev := range t.m.DueEvents() {
 		t.apply(ev)
 	}
-	if t.gwDown && now >= t.gwDownUntil {
-		t.gwDown = false
-		t.gwWant.Store(false)
-		t.kickGateway()
-		t.note("twin: t=%s gateway is back up", clockStr(now))
+	for _, g := range t.gws {
+		if g.down && now >= g.downUntil {
+			g.down = false
+			g.want.Store(false)
+			g.kickGateway()
+			if len(t.gws) == 1 {
+				t.note("twin: t=%s gateway is back up", clockStr(now))
+			} else {
+				t.note("twin: t=%s gateway %d is back up", clockStr(now), g.idx+1)
+			}
+		}
 	}
 	t.report(now)
 	if m := int64(now / 60); m != t.lastMinute {
@@ -104,20 +110,26 @@ func (t *Twin) apply(ev plant.Event) {
 		if sensor >= 0 {
 			t.dead[sensor], t.frozen[sensor] = false, false
 		}
-	case plant.EvMeshLoss:
-		t.im.Loss = ev.Probability
-		t.gw.SetImpairments(t.im)
-	case plant.EvMeshDuplicates:
-		t.im.Duplicate = ev.Probability
-		t.gw.SetImpairments(t.im)
-	case plant.EvMeshReorder:
-		t.im.Reorder = ev.Probability
-		t.gw.SetImpairments(t.im)
-	case plant.EvMeshDelay:
-		t.im.Delay = time.Duration(ev.Delay / t.speed * float64(time.Second))
-		t.gw.SetImpairments(t.im)
+	case plant.EvMeshLoss, plant.EvMeshDuplicates, plant.EvMeshReorder, plant.EvMeshDelay:
+		// The mesh is one radio network: every gateway suffers the event, each with its own
+		// random draws.
+		for _, g := range t.gws {
+			switch ev.Kind {
+			case plant.EvMeshLoss:
+				g.im.Loss = ev.Probability
+			case plant.EvMeshDuplicates:
+				g.im.Duplicate = ev.Probability
+			case plant.EvMeshReorder:
+				g.im.Reorder = ev.Probability
+			case plant.EvMeshDelay:
+				g.im.Delay = time.Duration(ev.Delay / t.speed * float64(time.Second))
+			}
+			g.gw.SetImpairments(g.im)
+		}
 	case plant.EvGatewayReboot:
-		t.rebootLocked(ev.Duration)
+		for _, g := range t.gws {
+			t.rebootLocked(g, ev.Duration)
+		}
 	case plant.EvUnitNoAnswer, plant.EvUnitAnswerAgain:
 		if i := t.sc.UnitIndex(ev.Unit); i >= 0 {
 			u := t.units[i]
@@ -145,7 +157,11 @@ func (t *Twin) report(now float64) {
 		return
 	}
 	t.sensorsBuf = t.m.AppendSensors(t.sensorsBuf)
-	queued := -1
+	queued := t.queuedBuf[:0]
+	for range t.gws {
+		queued = append(queued, -1)
+	}
+	t.queuedBuf = queued
 	stamp := t.opts.Epoch.Add(time.Duration(math.Round(now*1e3)) * time.Millisecond)
 	for _, n := range due {
 		for n.next <= now+1e-9 {
@@ -163,28 +179,34 @@ func (t *Twin) report(now float64) {
 			recs = append(recs, mesh.Record{Channel: n.chans[i], Kind: mesh.KindTemperature, Value: centi(v)})
 		}
 		if len(recs) == 0 {
-			t.stats.Dead++
+			for _, g := range t.gws {
+				g.stats.Dead++
+			}
 			continue
 		}
 		n.seq++ // the node sent it, whatever happens to it on the way
-		if t.gwDown {
-			t.stats.GatewayDown++
-			continue
-		}
-		if queued < 0 {
-			queued = t.gw.Stats().Queued
-		}
-		if queued >= maxQueuedPerNode*len(t.nodes) {
-			t.stats.QueueFull++
-			continue
-		}
-		for len(recs) > 0 { // a payload carries at most 16 records
-			k := min(len(recs), mesh.MaxRecords)
-			t.gw.Report(n.mac, n.seq, n.battery, recs[:k], stamp)
-			t.stats.Sent++
-			t.stats.Readings += uint64(k)
-			queued++
-			recs = recs[k:]
+		// Every gateway hears the same report (the same sequence number and values); each
+		// loses it on its own (down, full).
+		for gi, g := range t.gws {
+			if g.down {
+				g.stats.GatewayDown++
+				continue
+			}
+			if queued[gi] < 0 {
+				queued[gi] = g.gw.Stats().Queued
+			}
+			if queued[gi] >= maxQueuedPerNode*len(t.nodes) {
+				g.stats.QueueFull++
+				continue
+			}
+			for rest := recs; len(rest) > 0; { // a payload carries at most 16 records
+				k := min(len(rest), mesh.MaxRecords)
+				g.gw.Report(n.mac, n.seq, n.battery, rest[:k], stamp)
+				g.stats.Sent++
+				g.stats.Readings += uint64(k)
+				queued[gi]++
+				rest = rest[k:]
+			}
 		}
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"net"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -50,6 +51,13 @@ type Options struct {
 	// GatewayLink: path of a symlink to the mesh gateway pty's slave side ("" = no symlink; the
 	// slave path is still available from GatewayPath). A symlink already there is replaced.
 	GatewayLink string
+	// GatewayLinks: more mesh gateways (after GatewayLink's, if set), one per controller of a
+	// 2N pair: each its own pty and symlink, session, impairments and reboots, all reporting the
+	// same sensor readings.
+	GatewayLinks []string
+	// Gateways is the least number of gateways (default 1); those without a link are on a pty
+	// only (GatewayPathOf).
+	Gateways int
 	// ModbusListen: TCP address of the Modbus gateway (default "127.0.0.1:0"; ModbusAddr gives
 	// the bound address).
 	ModbusListen string
@@ -109,7 +117,7 @@ type Twin struct {
 	speed float64
 
 	srv     *modbussim.Server
-	gw      *meshsim.Gateway
+	gws     []*gwLink
 	wlog    *ahusim.Log
 	logGate *gateWriter
 	mark    atomic.Pointer[clockMark]
@@ -120,31 +128,43 @@ type Twin struct {
 	runErr  error
 
 	// Set before ready closes; read-only afterwards.
-	modbusAddr, gatewayPath, rtuPath string
-	gwRW                             *fileRW // the gateway pty's master, once Run opened it
+	modbusAddr, rtuPath string
 
-	gwGen    atomic.Uint64 // reboot requests
-	gwWant   atomic.Bool   // true: the gateway should be down
-	gwKick   chan struct{}
-	gwActive atomic.Bool // the gateway is running (not down for a reboot)
+	mu         sync.Mutex // guards everything below: the stepping state
+	m, base    *plant.Model
+	units      []*unitSim
+	nodes      []*node
+	dead       []bool // per scenario sensor
+	frozen     []bool
+	frozenV    []float64
+	sensorsBuf []plant.SensorOut
+	lastMinute int64
+	recent     []plant.Event
+	pending    []string // log lines to emit after the lock is released
+	statusDue  bool
+	rackOf     map[string]string
+	queuedBuf  []int
+}
 
-	mu          sync.Mutex // guards everything below: the stepping state
-	m, base     *plant.Model
-	units       []*unitSim
-	nodes       []*node
-	dead        []bool // per scenario sensor
-	frozen      []bool
-	frozenV     []float64
-	sensorsBuf  []plant.SensorOut
-	im          meshsim.Impairments
-	gwDown      bool
-	gwDownUntil float64
-	lastMinute  int64
-	recent      []plant.Event
-	pending     []string // log lines to emit after the lock is released
-	statusDue   bool
-	stats       ReportStats
-	rackOf      map[string]string
+// gwLink is one simulated mesh gateway on its own pty, with its own session, impairments and
+// reboots; every gateway gets the same node reports.
+type gwLink struct {
+	idx  int
+	link string // the symlink to place ("" none)
+	path string // where a controller opens it; set before ready
+	rw   *fileRW
+	gw   *meshsim.Gateway
+
+	gen    atomic.Uint64 // reboot requests
+	want   atomic.Bool   // true: the gateway should be down
+	kick   chan struct{}
+	active atomic.Bool // the gateway is running (not down for a reboot)
+
+	// Guarded by Twin.mu.
+	im        meshsim.Impairments
+	down      bool
+	downUntil float64
+	stats     ReportStats
 }
 
 // ReportStats count the sensor reports the twin made.
@@ -181,7 +201,20 @@ func New(opts Options) (*Twin, error) {
 	if opts.Epoch.IsZero() {
 		opts.Epoch = DefaultEpoch
 	}
-	for _, p := range []*string{&opts.GatewayLink, &opts.RTULink} {
+	var gwLinks []string
+	if opts.GatewayLink != "" {
+		gwLinks = append(gwLinks, opts.GatewayLink)
+	}
+	for i, l := range opts.GatewayLinks {
+		if l == "" {
+			return nil, fmt.Errorf("%w: gateway link %d is empty", ErrOptions, i+1)
+		}
+		gwLinks = append(gwLinks, l)
+	}
+	if opts.Gateways < 0 || opts.Gateways > maxGateways || len(gwLinks) > maxGateways {
+		return nil, fmt.Errorf("%w: %d gateways (%d links); at most %d", ErrOptions, max(opts.Gateways, len(gwLinks)), len(gwLinks), maxGateways)
+	}
+	for _, p := range append([]*string{&opts.RTULink}, ptrs(gwLinks)...) {
 		if *p == "" {
 			continue
 		}
@@ -191,17 +224,26 @@ func New(opts Options) (*Twin, error) {
 		}
 		*p = abs
 	}
-	if opts.GatewayLink != "" && opts.GatewayLink == opts.RTULink {
-		return nil, fmt.Errorf("%w: gateway link and RTU link are the same path %s", ErrOptions, opts.GatewayLink)
+	seenLink := map[string]string{}
+	if opts.RTULink != "" {
+		seenLink[opts.RTULink] = "RTU link"
+	}
+	for i, l := range gwLinks {
+		if other, ok := seenLink[l]; ok {
+			return nil, fmt.Errorf("%w: gateway link %d and %s are the same path %s", ErrOptions, i+1, other, l)
+		}
+		seenLink[l] = fmt.Sprintf("gateway link %d", i+1)
 	}
 	t := &Twin{
 		opts: opts, sc: sc, speed: opts.Speed,
 		srv:    modbussim.NewServer(),
 		ready:  make(chan struct{}),
 		done:   make(chan struct{}),
-		gwKick: make(chan struct{}, 1),
 		rackOf: map[string]string{},
 	}
+	// Writes name the connection's owner (crah-generic register 10): per-connection faults
+	// match on it and the write log attributes writes without it.
+	t.srv.SetOwnerRegister(ahusim.CRAHOwner)
 	t.mark.Store(&clockMark{})
 	if opts.WriteLog != nil {
 		t.logGate = &gateWriter{w: opts.WriteLog}
@@ -218,7 +260,7 @@ func New(opts Options) (*Twin, error) {
 		}
 		seen[u.ModbusID] = u.Name
 		us := &unitSim{idx: i, cfg: u}
-		ao := ahusim.Options{Clock: clock, Log: t.wlog}
+		ao := ahusim.Options{Clock: clock, Log: t.wlog, ConnOwner: t.srv.ConnOwner}
 		switch u.Profile {
 		case plant.ProfileCRAH:
 			us.crah = ahusim.NewCRAH(byte(u.ModbusID), ao)
@@ -257,9 +299,33 @@ func New(opts Options) (*Twin, error) {
 		t.base.SetUnitInput(i, plant.UnitInput{LocalFan: 1, LocalSupplySP: u.LocalSupplySP})
 	}
 	t.couple() // the registers show the initial state before the first step
-	t.gwRW = &fileRW{}
-	t.gw = meshsim.NewGateway(t.gwRW, meshsim.Options{Seed: opts.Seed, Logf: opts.Logf})
+	n = max(1, opts.Gateways, len(gwLinks))
+	for i := range n {
+		g := &gwLink{idx: i, rw: &fileRW{}, kick: make(chan struct{}, 1)}
+		if i < len(gwLinks) {
+			g.link = gwLinks[i]
+		}
+		logf := opts.Logf
+		if logf != nil && n > 1 {
+			prefix := fmt.Sprintf("gateway %d: ", i+1)
+			logf = func(format string, args ...any) { opts.Logf(prefix+format, args...) }
+		}
+		// Gateway 1 keeps the twin's seed, so a single-gateway twin behaves as before.
+		g.gw = meshsim.NewGateway(g.rw, meshsim.Options{Seed: opts.Seed + int64(i), Logf: logf})
+		t.gws = append(t.gws, g)
+	}
 	return t, nil
+}
+
+// maxGateways bounds Options.Gateways and the links: each is a pty and goroutines.
+const maxGateways = 16
+
+func ptrs(ss []string) []*string {
+	out := make([]*string, len(ss))
+	for i := range ss {
+		out[i] = &ss[i]
+	}
+	return out
 }
 
 // commission programs a unit's registers from the scenario, as a site's commissioning would:
@@ -399,9 +465,21 @@ func (t *Twin) WaitReady(ctx context.Context) error {
 // ModbusAddr is the bound Modbus TCP address (host:port), once ready.
 func (t *Twin) ModbusAddr() string { return t.modbusAddr }
 
-// GatewayPath is where the controller opens the mesh gateway: the symlink when GatewayLink was
-// given, else the pty's slave path. Valid once ready.
-func (t *Twin) GatewayPath() string { return t.gatewayPath }
+// GatewayPath is where the controller opens the (first) mesh gateway: the symlink when
+// GatewayLink was given, else the pty's slave path. Valid once ready.
+func (t *Twin) GatewayPath() string { return t.gws[0].path }
+
+// GatewayCount is the number of mesh gateways.
+func (t *Twin) GatewayCount() int { return len(t.gws) }
+
+// GatewayPathOf is where a controller opens gateway i (0-based; the symlink, else the pty's
+// slave path), or "" for no such gateway. Valid once ready.
+func (t *Twin) GatewayPathOf(i int) string {
+	if i < 0 || i >= len(t.gws) {
+		return ""
+	}
+	return t.gws[i].path
+}
 
 // RTUPath is the RTU line's device (the symlink), or "" without RTU. Valid once ready.
 func (t *Twin) RTUPath() string { return t.rtuPath }
@@ -430,39 +508,84 @@ func (t *Twin) WriteLogErr() error {
 	return t.wlog.Err()
 }
 
-// GatewayStats returns the simulated gateway's counters.
-func (t *Twin) GatewayStats() meshsim.Stats { return t.gw.Stats() }
+// GatewayStats returns the first simulated gateway's counters.
+func (t *Twin) GatewayStats() meshsim.Stats { return t.gws[0].gw.Stats() }
 
-// SetMeshImpairments replaces the gateway's impairments (Delay is wall time here; scenario
+// GatewayStatsOf returns gateway i's counters (the zero Stats for no such gateway).
+func (t *Twin) GatewayStatsOf(i int) meshsim.Stats {
+	if i < 0 || i >= len(t.gws) {
+		return meshsim.Stats{}
+	}
+	return t.gws[i].gw.Stats()
+}
+
+// ReportStatsOf returns what the twin handed to gateway i (Snapshot.Reports is gateway 0's).
+func (t *Twin) ReportStatsOf(i int) ReportStats {
+	if i < 0 || i >= len(t.gws) {
+		return ReportStats{}
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.gws[i].stats
+}
+
+// SetMeshImpairments replaces every gateway's impairments (Delay is wall time here; scenario
 // mesh_delay events are converted from plant time by Speed). Later scenario events change single
-// fields of it.
+// fields of them.
 func (t *Twin) SetMeshImpairments(im meshsim.Impairments) {
 	t.mu.Lock()
-	t.im = im
-	t.gw.SetImpairments(im)
+	for _, g := range t.gws {
+		g.im = im
+		g.gw.SetImpairments(im)
+	}
 	t.mu.Unlock()
 }
 
-// RebootGateway reboots the simulated gateway: it goes silent for down (plant time), loses the
-// notification in flight and its session, then boots and sends manager_hello until the
+// SetGatewayImpairments replaces gateway i's impairments only; false for no such gateway.
+func (t *Twin) SetGatewayImpairments(i int, im meshsim.Impairments) bool {
+	if i < 0 || i >= len(t.gws) {
+		return false
+	}
+	t.mu.Lock()
+	t.gws[i].im = im
+	t.gws[i].gw.SetImpairments(im)
+	t.mu.Unlock()
+	return true
+}
+
+// RebootGateway reboots every simulated gateway: each goes silent for down (plant time), loses
+// the notification in flight and its session, then boots and sends manager_hello until its
 // controller says hello again. Node reports during the outage are lost.
 func (t *Twin) RebootGateway(down time.Duration) {
 	t.mu.Lock()
-	t.rebootLocked(down.Seconds())
+	for _, g := range t.gws {
+		t.rebootLocked(g, down.Seconds())
+	}
 	t.mu.Unlock()
 }
 
-func (t *Twin) rebootLocked(down float64) {
-	t.gwDown = true
-	t.gwDownUntil = math.Max(t.gwDownUntil, t.m.Time()+math.Max(0, down))
-	t.gwWant.Store(true)
-	t.gwGen.Add(1)
-	t.kickGateway()
+// RebootGatewayOf reboots gateway i only (see RebootGateway); false for no such gateway.
+func (t *Twin) RebootGatewayOf(i int, down time.Duration) bool {
+	if i < 0 || i >= len(t.gws) {
+		return false
+	}
+	t.mu.Lock()
+	t.rebootLocked(t.gws[i], down.Seconds())
+	t.mu.Unlock()
+	return true
 }
 
-func (t *Twin) kickGateway() {
+func (t *Twin) rebootLocked(g *gwLink, down float64) {
+	g.down = true
+	g.downUntil = math.Max(g.downUntil, t.m.Time()+math.Max(0, down))
+	g.want.Store(true)
+	g.gen.Add(1)
+	g.kickGateway()
+}
+
+func (g *gwLink) kickGateway() {
 	select {
-	case t.gwKick <- struct{}{}:
+	case g.kick <- struct{}{}:
 	default:
 	}
 }
@@ -493,19 +616,23 @@ func (t *Twin) Run(ctx context.Context) (err error) {
 		return fmt.Errorf("%w: modbus listen %s: %w", ErrLink, t.opts.ModbusListen, err)
 	}
 	cleanups = append(cleanups, func() { ln.Close() })
-	gwPTY, err := serialport.OpenPTY()
-	if err != nil {
-		return fmt.Errorf("%w: gateway pty: %w", ErrLink, err)
-	}
-	cleanups = append(cleanups, func() { gwPTY.Close() })
-	t.gatewayPath = gwPTY.SlavePath
-	if t.opts.GatewayLink != "" {
-		unlink, err := placeLink(t.opts.GatewayLink, gwPTY.SlavePath)
+	gwMasters := make([]*os.File, len(t.gws))
+	for i, g := range t.gws {
+		gwPTY, err := serialport.OpenPTY()
 		if err != nil {
-			return err
+			return fmt.Errorf("%w: gateway %d pty: %w", ErrLink, i+1, err)
 		}
-		cleanups = append(cleanups, unlink)
-		t.gatewayPath = t.opts.GatewayLink
+		cleanups = append(cleanups, func() { gwPTY.Close() })
+		g.path = gwPTY.SlavePath
+		if g.link != "" {
+			unlink, err := placeLink(g.link, gwPTY.SlavePath)
+			if err != nil {
+				return err
+			}
+			cleanups = append(cleanups, unlink)
+			g.path = g.link
+		}
+		gwMasters[i] = gwPTY.Master
 	}
 	var rtuPTY *serialport.PTY
 	if t.opts.RTULink != "" {
@@ -522,10 +649,12 @@ func (t *Twin) Run(ctx context.Context) (err error) {
 		t.rtuPath = t.opts.RTULink
 	}
 	t.modbusAddr = ln.Addr().String()
-	t.gwRW.f.Store(gwPTY.Master)
+	for i, g := range t.gws {
+		g.rw.f.Store(gwMasters[i])
+	}
 
 	var wg sync.WaitGroup
-	errc := make(chan error, 4)
+	errc := make(chan error, 3+len(t.gws))
 	start := func(name string, f func() error) {
 		wg.Add(1)
 		go func() {
@@ -540,8 +669,16 @@ func (t *Twin) Run(ctx context.Context) (err error) {
 	if rtuPTY != nil {
 		start("modbus rtu", func() error { return t.srv.ServeRTU(ctx, rtuPTY.Master) })
 	}
-	start("mesh gateway", func() error { return t.superviseGateway(ctx) })
-	t.logf("twin: %s at x%g: modbus tcp://%s, mesh gateway %s%s", t.sc.Name, t.speed, t.modbusAddr, t.gatewayPath,
+	paths := make([]string, len(t.gws))
+	for i, g := range t.gws {
+		name := "mesh gateway"
+		if len(t.gws) > 1 {
+			name = fmt.Sprintf("mesh gateway %d", i+1)
+		}
+		start(name, func() error { return t.superviseGateway(ctx, g) })
+		paths[i] = g.path
+	}
+	t.logf("twin: %s at x%g: modbus tcp://%s, mesh gateway %s%s", t.sc.Name, t.speed, t.modbusAddr, strings.Join(paths, ", "),
 		func() string {
 			if t.rtuPath != "" {
 				return ", modbus rtu " + t.rtuPath

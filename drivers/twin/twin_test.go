@@ -199,14 +199,14 @@ func TestFieldEventsApplied(t *testing.T) {
 	}
 	reboot := at(plant.EvGatewayReboot)
 	tw.steps(int(reboot.At-tw.m.Time()) + 1)
-	if !tw.gwDown || !tw.gwWant.Load() {
+	if !tw.gws[0].down || !tw.gws[0].want.Load() {
 		t.Fatal("gateway should be down after gateway_reboot")
 	}
 	tw.steps(int(reboot.Duration) + 1)
-	if tw.gwDown || tw.gwWant.Load() {
+	if tw.gws[0].down || tw.gws[0].want.Load() {
 		t.Fatal("gateway should be back up after the reboot's duration")
 	}
-	if tw.stats.GatewayDown == 0 {
+	if tw.gws[0].stats.GatewayDown == 0 {
 		t.Fatal("reports during the outage should be counted as lost")
 	}
 	if u.noAns || tw.Snapshot().Units[u.idx].NoAnswer {
@@ -216,8 +216,8 @@ func TestFieldEventsApplied(t *testing.T) {
 	if s := sc.SensorIndex(die.Sensor); !tw.dead[s] {
 		t.Fatalf("%s should be dead", die.Sensor)
 	}
-	if tw.stats.Sent == 0 || tw.stats.Readings < tw.stats.Sent {
-		t.Fatalf("report stats %+v", tw.stats)
+	if tw.gws[0].stats.Sent == 0 || tw.gws[0].stats.Readings < tw.gws[0].stats.Sent {
+		t.Fatalf("report stats %+v", tw.gws[0].stats)
 	}
 	if line := tw.StatusLine(); !strings.Contains(line, "max inlet") || !strings.Contains(line, "crah-1") {
 		t.Fatalf("status line %q", line)

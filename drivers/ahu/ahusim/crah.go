@@ -219,11 +219,12 @@ func (c *CRAH) ReadHoldingRegisters(addr, count uint16) ([]uint16, error) {
 // 0x04 when fencing is on and the write carries an epoch below the stored one. Every write is
 // logged.
 func (c *CRAH) WriteHoldingRegisters(client string, fc byte, addr uint16, values []uint16) error {
+	who := c.writer(client)
 	now := c.lock()
 	defer c.mu.Unlock()
 	f := c.write(now, fc, addr, values)
 	return c.recordWrite(Entry{
-		TPlant: now.Seconds(), FC: int(fc), Addr: int(addr), Values: append([]uint16(nil), values...), Client: client,
+		TPlant: now.Seconds(), FC: int(fc), Addr: int(addr), Values: append([]uint16(nil), values...), Client: client, Writer: who,
 		Owner: int(c.hold[CRAHOwner]), Epoch: int(c.hold[CRAHEpoch]),
 		Remote: c.hold[CRAHRemoteEnable] == 1, BMSTimeout: float64(c.hold[CRAHBMSTimeout]),
 	}, f)

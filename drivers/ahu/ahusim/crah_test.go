@@ -474,3 +474,76 @@ func (s *safeBuffer) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
+
+// The write log says who sent each write and what it carried, accepted or refused: a stale
+// epoch on a fencing unit is refused 0x04 ("fenced") with the writer's own owner and epoch beside
+// the unit's stored ones; a drive's write and a lone heartbeat take the writer from the
+// connection.
+func TestWriteLogWriterFields(t *testing.T) {
+	var buf bytes.Buffer
+	log := NewLog(&buf)
+	clk := &fakeClock{}
+	conn := map[string]int{"10.0.0.1:4000": 1, "10.0.0.2:4000": 2}
+	owner := func(client string) (int, bool) { o, ok := conn[client]; return o, ok }
+	c := NewCRAH(4, Options{Clock: clk.now, Log: log, ConnOwner: owner, RemoteEnabled: true})
+	v := NewVFD(5, Options{Clock: clk.now, Log: log, ConnOwner: owner})
+	a, b := "10.0.0.1:4000", "10.0.0.2:4000"
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(c.WriteHoldingRegisters(a, 6, CRAHFencing, []uint16{1}))
+	must(c.WriteHoldingRegisters(a, 16, CRAHOwner, []uint16{1, 5, 77, 655, 420}))
+	err := c.WriteHoldingRegisters(b, 16, CRAHOwner, []uint16{2, 3, 1, 800, 800})
+	if exceptionOf(err) != modbussim.ExSlaveDeviceFailure {
+		t.Fatalf("stale epoch: %v, want 0x04", err)
+	}
+	must(c.WriteHoldingRegisters(b, 6, CRAHHeartbeat, []uint16{2}))
+	must(v.WriteHoldingRegisters(b, 16, VFDControlWord, []uint16{1, 15000}))
+	var es []Entry
+	var raw []map[string]any
+	for _, l := range strings.Split(strings.TrimSpace(buf.String()), "\n") {
+		var e Entry
+		var m map[string]any
+		if json.Unmarshal([]byte(l), &e) != nil || json.Unmarshal([]byte(l), &m) != nil {
+			t.Fatalf("line %q", l)
+		}
+		es, raw = append(es, e), append(raw, m)
+	}
+	if len(es) != 5 {
+		t.Fatalf("%d lines", len(es))
+	}
+	iv := func(p *int) int {
+		if p == nil {
+			return -1
+		}
+		return *p
+	}
+	fv := func(p *float64) float64 {
+		if p == nil {
+			return -1
+		}
+		return *p
+	}
+	if e := es[1]; !e.Accepted || iv(e.Writer) != 1 || iv(e.WriterEpoch) != 5 || iv(e.Heartbeat) != 77 || fv(e.Fan) != 65.5 || fv(e.Valve) != 42 || e.Exception != 0 {
+		t.Errorf("accepted block %+v", e)
+	}
+	if e := es[2]; e.Accepted || iv(e.Writer) != 2 || iv(e.WriterEpoch) != 3 || e.Owner != 1 || e.Epoch != 5 || e.Exception != 4 || e.Refusal != "fenced" ||
+		!strings.Contains(e.Reason, "fenced") {
+		t.Errorf("fenced write %+v", e)
+	}
+	if e := es[3]; !e.Accepted || iv(e.Writer) != 2 || e.WriterEpoch != nil || iv(e.Heartbeat) != 2 || e.Fan != nil {
+		t.Errorf("lone heartbeat %+v", e)
+	}
+	if e := es[4]; !e.Accepted || iv(e.Writer) != 2 || fv(e.Fan) != 75 || e.Valve != nil {
+		t.Errorf("drive write %+v", e)
+	}
+	if _, ok := raw[3]["writer_epoch"]; ok {
+		t.Errorf("writer_epoch present on a write without register 11: %v", raw[3])
+	}
+	if _, ok := raw[1]["exception"]; ok {
+		t.Errorf("exception present on an accepted write: %v", raw[1])
+	}
+}

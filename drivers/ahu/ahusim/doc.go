@@ -42,4 +42,8 @@
 //   - Fencing judges only writes that include register 11; a single-register write to 12..14 is
 //     accepted whatever the epoch, as the spec defines fencing on block writes.
 //   - The write log keeps the first write error (Log.Err) and drops later lines.
+//   - A write log line's owner and epoch are the unit's after the write; writer and writer_epoch
+//     are the sender's, so a refused (fenced) write shows both. writer comes from register 10 in
+//     the write, else from Options.ConnOwner (the owner last written on that TCP connection):
+//     without it, or on RTU, a write that does not carry register 10 has no writer.
 package ahusim

@@ -27,6 +27,22 @@ type Entry struct {
 	// force after the write; CheckWrites uses them.
 	Remote     bool    `json:"remote"`
 	BMSTimeout float64 `json:"bms_timeout"`
+	// Who sent the write and what it carried, accepted or not (a refused write's owner and
+	// epoch above are still the unit's). Each is absent when unknown or not in the write.
+	//   writer: the owner id that sent it: register 10 in the write, else the owner last
+	//           written on the same connection (Options.ConnOwner), so a drive's writes and a
+	//           lone heartbeat are attributed too;
+	//   writer_epoch, heartbeat: registers 11 and 12 as written;
+	//   fan, valve: the commands as written, % (CRAH 13 and 14; a drive's speed reference);
+	//   exception, refusal: the exception code of a refused write and its class ("function"
+	//           0x01, "address" 0x02, "value" 0x03, "fenced" 0x04 with a stale epoch).
+	Writer      *int     `json:"writer,omitempty"`
+	WriterEpoch *int     `json:"writer_epoch,omitempty"`
+	Heartbeat   *int     `json:"heartbeat,omitempty"`
+	Fan         *float64 `json:"fan,omitempty"`
+	Valve       *float64 `json:"valve,omitempty"`
+	Exception   int      `json:"exception,omitempty"`
+	Refusal     string   `json:"refusal,omitempty"`
 }
 
 // wallFormat is RFC 3339 with all nine fraction digits, so lines sort and align.

@@ -32,10 +32,11 @@ type Unit interface {
 // failure injections and the plant's feedback. *CRAH and *VFD embed it; it implements the
 // Unit methods that do not depend on the register map.
 type core struct {
-	id    byte
-	kind  string
-	clock func() time.Duration
-	log   *Log
+	id        byte
+	kind      string
+	clock     func() time.Duration
+	log       *Log
+	connOwner func(client string) (int, bool)
 
 	mu      sync.Mutex
 	last    time.Duration // latest clock reading, so time never runs backwards per unit
@@ -46,7 +47,7 @@ type core struct {
 }
 
 func (c *core) init(id byte, kind string, opt Options) {
-	c.id, c.kind, c.clock, c.log = id, kind, opt.clock(), opt.Log
+	c.id, c.kind, c.clock, c.log, c.connOwner = id, kind, opt.clock(), opt.Log, opt.ConnOwner
 	c.last = c.clock()
 }
 
@@ -97,13 +98,78 @@ func (c *core) Trip(on bool) {
 // Modbus answer.
 func (c *core) recordWrite(e Entry, f *fail) error {
 	e.Unit, e.Kind, e.Accepted = int(c.id), c.kind, f == nil
+	c.describe(&e)
 	if f != nil {
 		e.Reason = f.Error()
+		e.Exception, e.Refusal = int(f.ex), refusalClass(f.ex)
 		c.log.record(e)
 		return f
 	}
 	c.log.record(e)
 	return nil
+}
+
+// writer is who sent a write when the write does not say (no register 10 in it): the owner
+// last written on the client's connection. Called before the unit's lock is taken.
+func (c *core) writer(client string) *int {
+	if c.connOwner == nil || c.log == nil {
+		return nil
+	}
+	if o, ok := c.connOwner(client); ok {
+		return &o
+	}
+	return nil
+}
+
+// describe fills the Entry's writer, writer_epoch, heartbeat, fan and valve from the values
+// the write carried.
+func (c *core) describe(e *Entry) {
+	at := func(reg int) (int, bool) {
+		i := reg - e.Addr
+		if i < 0 || i >= len(e.Values) {
+			return 0, false
+		}
+		return int(e.Values[i]), true
+	}
+	pct := func(v, full int) *float64 {
+		x := math.Round(float64(v)*1000/float64(full)) / 10
+		return &x
+	}
+	if c.kind == "vfd" {
+		if v, ok := at(VFDSpeedRef); ok {
+			e.Fan = pct(v, VFDFullSpeed)
+		}
+		return
+	}
+	if v, ok := at(CRAHOwner); ok {
+		e.Writer = &v
+	}
+	if v, ok := at(CRAHEpoch); ok {
+		e.WriterEpoch = &v
+	}
+	if v, ok := at(CRAHHeartbeat); ok {
+		e.Heartbeat = &v
+	}
+	if v, ok := at(CRAHFanCmd); ok {
+		e.Fan = pct(v, 1000)
+	}
+	if v, ok := at(CRAHValveCmd); ok {
+		e.Valve = pct(v, 1000)
+	}
+}
+
+func refusalClass(ex modbussim.Exception) string {
+	switch ex {
+	case modbussim.ExIllegalFunction:
+		return "function"
+	case modbussim.ExIllegalAddress:
+		return "address"
+	case modbussim.ExIllegalValue:
+		return "value"
+	case modbussim.ExSlaveDeviceFailure:
+		return "fenced" // the only 0x04 a simulated unit answers
+	}
+	return "exception"
 }
 
 // checkWrite refuses what no unit writes: a function other than 6 and 16, or no values.
@@ -151,6 +217,9 @@ type Options struct {
 	// RemoteEnabled powers a CRAH up with remote control enabled (register 0 = 1). A real unit
 	// ships with it off; the twin turns it on through ahu.Unit.Configure like a site would.
 	RemoteEnabled bool
+	// ConnOwner, if set, names the owner id last written on a client's connection
+	// (modbussim.Server.ConnOwner): the write log's writer for writes without register 10.
+	ConnOwner func(client string) (int, bool)
 }
 
 func (o Options) clock() func() time.Duration {

@@ -161,11 +161,12 @@ func (v *VFD) ReadHoldingRegisters(addr, count uint16) ([]uint16, error) {
 // 20000 or an action above 2. Only accepted writes covering register 0 or 1 reset the
 // comm-loss timer.
 func (v *VFD) WriteHoldingRegisters(client string, fc byte, addr uint16, values []uint16) error {
+	who := v.writer(client)
 	now := v.lock()
 	defer v.mu.Unlock()
 	f := v.write(now, fc, addr, values)
 	return v.recordWrite(Entry{
-		TPlant: now.Seconds(), FC: int(fc), Addr: int(addr), Values: append([]uint16(nil), values...), Client: client,
+		TPlant: now.Seconds(), FC: int(fc), Addr: int(addr), Values: append([]uint16(nil), values...), Client: client, Writer: who,
 		Remote: true, BMSTimeout: float64(v.hold[VFDCommLossTimeout]) / 10,
 	}, f)
 }

@@ -15,7 +15,16 @@
 // and serves every added unit id behind it. Both return ctx.Err() once ctx ends (ServeTCP after
 // every connection is closed).
 //
+// Per connection (TCP): Conns lists the live connections (id, client address and source port,
+// the owner id last written on it once SetOwnerRegister names the owner register); CutConns
+// resets the matching ones and keeps resetting any that comes to match, StallConns swallows
+// their requests (no answer, nothing executed) for a while or until HealConns. MatchPort,
+// MatchOwner, MatchConn and MatchAll select them: one of two controllers on the same units can
+// lose its link while the other keeps its own.
+//
 // Caveats:
+//   - MatchOwner knows a connection from its first write of the owner register on: a client that
+//     reconnects after a cut is served (reads) until it writes its owner again.
 //   - A delayed reply (Fault.Delay) holds that connection, or the whole RTU line, for the delay:
 //     like a real slave, the server handles one request per line at a time.
 //   - On TCP a unit id with no device is answered with 0x0A (gateway path unavailable).

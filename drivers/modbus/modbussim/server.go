@@ -48,16 +48,23 @@ type Server struct {
 	stats   map[byte]*UnitStats
 	silence time.Duration
 
+	// TCP connections and their faults (conns.go).
+	conns    map[uint64]*tcpConn
+	nextConn uint64
+	rules    []connRule
+	ownerReg int
+
 	dropped atomic.Uint64 // RTU frames dropped (bad CRC, garbage, incomplete at silence)
 }
 
 // NewServer returns a server with no units.
 func NewServer() *Server {
 	return &Server{
-		units:   map[byte]Device{},
-		faults:  map[byte]Fault{},
-		stats:   map[byte]*UnitStats{},
-		silence: 5 * time.Millisecond,
+		units:    map[byte]Device{},
+		faults:   map[byte]Fault{},
+		stats:    map[byte]*UnitStats{},
+		silence:  5 * time.Millisecond,
+		ownerReg: -1,
 	}
 }
 

@@ -48,7 +48,9 @@ func (s *Server) ServeTCP(ctx context.Context, ln net.Listener) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			s.serveConn(ctx, c)
+			tc := s.addConn(c)
+			s.serveConn(ctx, tc)
+			s.removeConn(tc)
 			mu.Lock()
 			delete(conns, c)
 			mu.Unlock()
@@ -63,8 +65,8 @@ func (s *Server) ServeTCP(ctx context.Context, ln net.Listener) error {
 	return ctx.Err()
 }
 
-func (s *Server) serveConn(ctx context.Context, c net.Conn) {
-	client := c.RemoteAddr().String()
+func (s *Server) serveConn(ctx context.Context, tc *tcpConn) {
+	c, client := tc.c, tc.remote
 	var hdr [7]byte
 	for {
 		if _, err := io.ReadFull(c, hdr[:]); err != nil {
@@ -81,6 +83,13 @@ func (s *Server) serveConn(ctx context.Context, c net.Conn) {
 		pdu := make([]byte, length-1)
 		if _, err := io.ReadFull(c, pdu); err != nil {
 			return
+		}
+		switch s.admit(tc, pdu) {
+		case connCut:
+			reset(c)
+			return
+		case connStall:
+			continue
 		}
 		r, known := s.process(unit, client, pdu)
 		if !known {
