@@ -91,6 +91,7 @@ type App struct {
 	hub             *alarmHub      // every alarm: the engine's, the controller's, the batteries'
 	pub             *ops.Publisher // the View of the last period, for every operations client
 	httpAddr        atomic.Value   // string: the operations server's address
+	bmsAddr         atomic.Value   // string: the BMS server's address
 	sensMu          sync.Mutex     // the View's sensors, rebuilt every few seconds (view.go)
 	sensView        []ops.Sensor
 	sensAt          time.Time

@@ -57,6 +57,7 @@ func (a *App) startOps(ctx context.Context, wg *sync.WaitGroup) {
 				a.raiseAlarm("bms", "bms: "+err.Error())
 			} else {
 				a.logf("BMS Modbus server on %s, unit id %d", ln.Addr(), cfg.BMS.UnitID)
+				a.bmsAddr.Store(ln.Addr().String())
 				wg.Add(1)
 				go func() {
 					defer wg.Done()
@@ -72,3 +73,9 @@ func (a *App) startOps(ctx context.Context, wg *sync.WaitGroup) {
 
 // newPublisher is the App's publisher (Open).
 func newPublisher() *ops.Publisher { return ops.NewPublisher(trendKeep, trendEvery) }
+
+// BMSAddr is the BMS Modbus server's address once it listens ("" when off).
+func (a *App) BMSAddr() string {
+	s, _ := a.bmsAddr.Load().(string)
+	return s
+}

@@ -49,7 +49,8 @@ func (a *App) buildView(rep engine.PeriodReport) *ops.View {
 	v.Alarms = a.viewAlarms()
 	if f, _ := a.openedField(); f != nil {
 		for _, l := range f.Lines() {
-			v.Lines = append(v.Lines, ops.Line{Name: l.Name, Target: l.Target, Requests: l.Requests, Errors: l.Errors, Timeouts: l.Timeouts})
+			v.Lines = append(v.Lines, ops.Line{Name: l.Name, Target: l.Target, Requests: l.Requests, Errors: l.Errors, Timeouts: l.Timeouts,
+				Exceptions: l.Exceptions, CRCErrors: l.CRCErrors, ProtocolErrors: l.ProtocolErrors, ConnectErrors: l.ConnectErrors})
 		}
 		v.Mesh = map[string]uint64{}
 		for k, n := range f.Counters() {

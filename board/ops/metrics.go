@@ -221,7 +221,15 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		l := &v.Lines[i]
 		n := label(l.Name)
 		cnt(c.lineRequests, l.Requests, n)
-		cnt(c.lineFailures, l.Errors, n, "error")
+		// Failures by kind; a View that only knows the total (older builders) says "error".
+		if kinds := l.Exceptions + l.CRCErrors + l.ProtocolErrors + l.ConnectErrors; kinds == 0 && l.Errors > 0 {
+			cnt(c.lineFailures, l.Errors, n, "error")
+		} else {
+			cnt(c.lineFailures, l.Exceptions, n, "exception")
+			cnt(c.lineFailures, l.CRCErrors, n, "crc")
+			cnt(c.lineFailures, l.ProtocolErrors, n, "protocol")
+			cnt(c.lineFailures, l.ConnectErrors, n, "connect")
+		}
 		cnt(c.lineFailures, l.Timeouts, n, "timeout")
 	}
 

@@ -103,8 +103,13 @@ type Line struct {
 	Name     string
 	Target   string // tcp://host:port or rtu:///dev/tty...
 	Requests uint64
-	Errors   uint64 // exceptions and malformed answers
+	Errors   uint64 // all failed answers: the sum of the four kinds below
 	Timeouts uint64
+
+	Exceptions     uint64 // exception replies
+	CRCErrors      uint64 // RTU replies with a bad CRC
+	ProtocolErrors uint64 // replies that do not fit the request
+	ConnectErrors  uint64 // no connection (TCP) or a failed line
 }
 
 // DB is the database's write volume since start.

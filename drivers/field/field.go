@@ -405,6 +405,8 @@ type LineCounters struct {
 	Requests     uint64
 	Errors       uint64 // exceptions, CRC and protocol errors, failed connections
 	Timeouts     uint64
+
+	Exceptions, CRCErrors, ProtocolErrors, ConnectErrors uint64
 }
 
 // Lines returns every line's counters, in the configuration's order.
@@ -417,6 +419,10 @@ func (f *Field) Lines() []LineCounters {
 				lc.Requests += uc.Requests
 				lc.Timeouts += uc.Timeouts
 				lc.Errors += uc.Exceptions + uc.CRCErrors + uc.ProtocolErrors + uc.ConnectErrors
+				lc.Exceptions += uc.Exceptions
+				lc.CRCErrors += uc.CRCErrors
+				lc.ProtocolErrors += uc.ProtocolErrors
+				lc.ConnectErrors += uc.ConnectErrors
 			}
 		}
 		out = append(out, lc)
