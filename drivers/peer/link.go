@@ -157,6 +157,7 @@ func New(opts Options) (*Link, error) {
 			l.Close()
 			return nil, fmt.Errorf("peer: listen[%d]: %w", i, err)
 		}
+		uc.SetReadBuffer(1 << 20) // best effort (capped by the kernel): a burst of readings must not overflow it
 		l.udp = append(l.udp, uc)
 		ta := &net.TCPAddr{IP: ua.IP, Port: uc.LocalAddr().(*net.UDPAddr).Port, Zone: ua.Zone}
 		tl, err := net.ListenTCP("tcp", ta)

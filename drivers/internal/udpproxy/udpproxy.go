@@ -85,6 +85,7 @@ func New(listen, target string, seed uint64, f Faults) (*Proxy, error) {
 		in.Close()
 		return nil, fmt.Errorf("udpproxy: %w", err)
 	}
+	in.SetReadBuffer(1 << 20) // a burst must not be lost before the proxy decides its fate
 	return &Proxy{in: in, out: out, target: ta, f: f, rng: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)),
 		wake: make(chan struct{}, 1)}, nil
 }

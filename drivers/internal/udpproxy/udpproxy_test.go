@@ -1,8 +1,10 @@
 package udpproxy
 
 import (
+	"container/heap"
 	"context"
 	"encoding/binary"
+	"fmt"
 	"net"
 	"testing"
 	"time"
@@ -21,6 +23,7 @@ func newRig(t *testing.T, seed uint64, f Faults) *rig {
 	if err != nil {
 		t.Fatal(err)
 	}
+	recv.SetReadBuffer(1 << 20)
 	t.Cleanup(func() { recv.Close() })
 	p, err := New("127.0.0.1:0", recv.LocalAddr().String(), seed, f)
 	if err != nil {
@@ -95,26 +98,60 @@ func TestPassThroughInOrder(t *testing.T) {
 	}
 }
 
-func TestLossIsSeededAndNearTheProbability(t *testing.T) {
-	run := func() []uint32 {
-		r := newRig(t, 42, Faults{Loss: 0.3})
-		got := r.exchange(t, 0, 400, 200*time.Millisecond)
-		if s := r.p.Stats(); s.Lost+s.Forwarded != 400 || int(s.Forwarded) != len(got) {
-			t.Fatalf("stats %+v, received %d", s, len(got))
-		}
-		return got
+// fates feeds n datagrams straight to a proxy's decisions (no sockets, so nothing but the seed
+// can change them) and returns what it queued, in departure order.
+func fates(t *testing.T, seed uint64, f Faults, n int) []uint32 {
+	t.Helper()
+	p, err := New("127.0.0.1:0", "127.0.0.1:9", seed, f)
+	if err != nil {
+		t.Fatal(err)
 	}
-	a, b := run(), run()
-	if len(a) < 220 || len(a) > 340 {
-		t.Errorf("%d of 400 passed at 30%% loss", len(a))
+	defer p.in.Close()
+	defer p.out.Close()
+	now := time.Now()
+	for i := range n {
+		var b [4]byte
+		binary.BigEndian.PutUint32(b[:], uint32(i))
+		p.arrive(b[:], now.Add(time.Duration(i)*time.Millisecond))
 	}
-	if len(a) != len(b) {
-		t.Fatalf("same seed, %d and %d passed", len(a), len(b))
+	p.flushHeld(now.Add(time.Hour))
+	var out []uint32
+	for p.q.Len() > 0 {
+		out = append(out, binary.BigEndian.Uint32(heap.Pop(&p.q).(*item).b))
 	}
-	for i := range a {
-		if a[i] != b[i] {
-			t.Fatalf("same seed, different fates at %d: %d vs %d", i, a[i], b[i])
-		}
+	return out
+}
+
+func TestSeededFates(t *testing.T) {
+	f := Faults{Loss: 0.3, Reorder: 0.1, Duplicate: 0.1, Replay: 0.1, Jitter: 5 * time.Millisecond}
+	a, b, c := fates(t, 42, f, 1000), fates(t, 42, f, 1000), fates(t, 43, f, 1000)
+	if fmt.Sprint(a) != fmt.Sprint(b) {
+		t.Fatal("the same seed gave different fates")
+	}
+	if fmt.Sprint(a) == fmt.Sprint(c) {
+		t.Fatal("another seed gave the same fates")
+	}
+	distinct := map[uint32]bool{}
+	for _, v := range a {
+		distinct[v] = true
+	}
+	if lost := 1000 - len(distinct); lost < 250 || lost > 350 {
+		t.Errorf("%d of 1000 lost at 30%% loss (some replays bring lost ones back)", lost)
+	}
+	if l := fates(t, 1, Faults{Loss: 0.3}, 1000); len(l) < 650 || len(l) > 750 {
+		t.Errorf("%d of 1000 passed at 30%% loss", len(l))
+	}
+}
+
+func TestLossOverSockets(t *testing.T) {
+	r := newRig(t, 42, Faults{Loss: 0.3})
+	got := r.exchange(t, 0, 200, 200*time.Millisecond)
+	s := r.p.Stats()
+	if s.Lost+s.Forwarded != s.Received || int(s.Forwarded) != len(got) {
+		t.Fatalf("stats %+v, received %d", s, len(got))
+	}
+	if s.Lost < 30 || s.Lost > 90 {
+		t.Errorf("%d of %d lost at 30%%", s.Lost, s.Received)
 	}
 }
 
