@@ -177,6 +177,8 @@ func Open(ctx context.Context, o Options) (*App, error) {
 	a.eng = eng
 	if cp, err := db.LoadCheckpoint(); err != nil {
 		a.warnf("state: %v (starting from tracking)", err)
+	} else if cp.Seq == 0 {
+		// a new database: nothing to restore
 	} else if age := time.Since(cp.Time); age < 0 || age > cfg.Control.RestoreMaxAge.Duration {
 		// Old state describes a room that has moved on (or the board's clock cannot say how old
 		// it is): start from tracking, bumpless from what the units read back.

@@ -57,6 +57,8 @@ const (
 	lambdaTau = 40.0
 	// coolMarginK: a zone this far below its setpoint is over-cooled.
 	coolMarginK = 0.5
+	// writeAlarmAfter consecutive failed writes raise the unit's write alarm.
+	writeAlarmAfter = 3
 	// alarmHystK: an inlet-high alarm (and the extra air it brings) clears this far below the
 	// alarm limit, so that noise at the limit does not flap the fans.
 	alarmHystK = 0.5
@@ -122,39 +124,40 @@ type unitRT struct {
 	// manFor and manUntil bound an operator's manual mode: manFor is what is left of it when no
 	// tick has set manUntil yet (a new SetManual, a restore); zero manUntil and manFor with manual
 	// set is the site file's manual_fan_pct, which lasts as long as the configuration says so.
-	manFor   time.Duration
-	manUntil time.Time
-	manPct   float64
-	fan      float64 // last fan command
-	valve    float64 // last valve command
-	haveCmd  bool
-	hb       uint16
-	st       UnitState
-	stAt     time.Time
-	haveSt   bool
-	rd       UnitState // the newest read-back, refused or not (console_view.go: LastRead)
-	rdAt     time.Time
-	fails    int
-	lastErr  error
-	isolated bool
-	isoSince time.Time
-	wasIso   bool    // the last isolation has not been followed by auto yet
-	tripped  bool    // not running (trip, fan fault with the fan stopped): no air
-	fallback bool    // running on its own local control (BMS timeout): its read-back speed
-	degraded bool    // fan fault with the fan still running: capEst of its air
-	boost    bool    // more air this period: it serves a zone past the alarm limit
-	why      string  // why the fan runs at this speed, in words (Snapshot)
-	capEst   float64 // estimated share of its rated airflow left (degraded)
-	kwCoef   float64 // learned fan kW at 100 % (FanKW / speed^3 while healthy), 0 unknown
-	needTrk  bool    // started, back from isolation or from fallback: go through tracking
-	trkFrom  time.Time
-	valvePID *pid.PID
-	bias     float64
-	primary  int // zone index with the largest share, -1 if none
-	fbCmds   int // periods in local fallback although already commanded (fallbackAlarmPeriods)
-	alarms   map[string]string
-	tune     *tuneRT
-	lastTune *AutotuneStatus
+	manFor     time.Duration
+	manUntil   time.Time
+	manPct     float64
+	fan        float64 // last fan command
+	valve      float64 // last valve command
+	haveCmd    bool
+	hb         uint16
+	st         UnitState
+	stAt       time.Time
+	haveSt     bool
+	rd         UnitState // the newest read-back, refused or not (console_view.go: LastRead)
+	rdAt       time.Time
+	fails      int
+	lastErr    error
+	isolated   bool
+	isoSince   time.Time
+	wasIso     bool    // the last isolation has not been followed by auto yet
+	tripped    bool    // not running (trip, fan fault with the fan stopped): no air
+	fallback   bool    // running on its own local control (BMS timeout): its read-back speed
+	degraded   bool    // fan fault with the fan still running: capEst of its air
+	boost      bool    // more air this period: it serves a zone past the alarm limit
+	writeFails int     // consecutive failed writes
+	why        string  // why the fan runs at this speed, in words (Snapshot)
+	capEst     float64 // estimated share of its rated airflow left (degraded)
+	kwCoef     float64 // learned fan kW at 100 % (FanKW / speed^3 while healthy), 0 unknown
+	needTrk    bool    // started, back from isolation or from fallback: go through tracking
+	trkFrom    time.Time
+	valvePID   *pid.PID
+	bias       float64
+	primary    int // zone index with the largest share, -1 if none
+	fbCmds     int // periods in local fallback although already commanded (fallbackAlarmPeriods)
+	alarms     map[string]string
+	tune       *tuneRT
+	lastTune   *AutotuneStatus
 }
 
 // New builds an engine for cfg (which must be valid: site.Load/Parse validate). Every unit starts in
@@ -447,9 +450,15 @@ func (e *Engine) WriteResult(name string, err error, now time.Time) {
 	if u == nil {
 		return
 	}
+	// One lost write is noise (the next period writes again, long before the unit's BMS timeout):
+	// the alarm is for writes that keep failing.
 	if err != nil {
-		e.setUnitAlarm(u, "write", "write failed: "+err.Error(), now)
+		u.writeFails++
+		if u.writeFails >= writeAlarmAfter {
+			e.setUnitAlarm(u, "write", fmt.Sprintf("write failed %d times in a row: %v", u.writeFails, err), now)
+		}
 	} else {
+		u.writeFails = 0
 		e.clearUnitAlarm(u, "write", now)
 	}
 }

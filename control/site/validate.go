@@ -345,12 +345,14 @@ func (c *Config) rules(k *checker) {
 			k.add(f+".bms_timeout", "%v is outside 1s..1h", u.BMSTimeout.Duration)
 		} else if u.BMSTimeout.Duration <= 2*ct.Period.Duration {
 			k.add(f+".bms_timeout", "%v must be more than twice control.period %v, or the unit falls back between writes", u.BMSTimeout.Duration, ct.Period.Duration)
-		} else if u.BMSTimeout.Duration <= takeover {
-			k.add(f+".bms_timeout", "%v must be longer than the pair's takeover budget %v (heartbeat < peer_timeout < takeover < bms timeout), or the units fall back during a takeover", u.BMSTimeout.Duration, takeover)
 		} else if c.Board.WatchdogTimeout.Duration <= u.BMSTimeout.Duration {
 			// Checked with or without a watchdog device: the order is part of the site's design,
 			// and a board that gains a watchdog later must not inherit a broken one.
 			k.add("board.watchdog_timeout", "%v must be longer than unit %q bms_timeout %v (period < bms timeout < watchdog)", c.Board.WatchdogTimeout.Duration, u.Name, u.BMSTimeout.Duration)
+		}
+		if u.BMSTimeout.Duration > 0 && u.BMSTimeout.Duration <= takeover {
+			// A board alone does not take over; a 2N pair refuses to start with this.
+			k.warn(f+".bms_timeout", "%v is not longer than the pair's takeover budget %v: in a 2N pair the unit would fall back during a takeover", u.BMSTimeout.Duration, takeover)
 		}
 		if u.FanTuning != nil {
 			k.tuning(f+".fan_tuning", *u.FanTuning)
