@@ -48,6 +48,35 @@ func (tm *terminal) expectWithin(want string, d time.Duration, fail ...string) s
 	}
 }
 
+// expectOr is expectWithin that reports (instead of failing) when retry shows up first.
+func (tm *terminal) expectOr(want string, d time.Duration, retry string, fail ...string) (string, bool) {
+	tm.t.Helper()
+	deadline := time.Now().Add(d)
+	for {
+		tm.mu.Lock()
+		all := tm.out.String()
+		tm.mu.Unlock()
+		seen := all[tm.mark:]
+		if i := strings.Index(seen, want); i >= 0 {
+			tm.mark += i + len(want)
+			return seen[:i+len(want)], false
+		}
+		if i := strings.Index(seen, retry); i >= 0 {
+			tm.mark += i + len(retry)
+			return seen, true
+		}
+		for _, f := range fail {
+			if strings.Contains(seen, f) {
+				tm.t.Fatalf("the console printed %q before %q:\n%s", f, want, seen)
+			}
+		}
+		if time.Now().After(deadline) {
+			tm.t.Fatalf("the console never printed %q in %v; it printed:\n%s", want, d, seen)
+		}
+		time.Sleep(20 * time.Millisecond) // polling the screen, not synchronising on time
+	}
+}
+
 var (
 	tuneDoneRe = regexp.MustCompile(`tune crah-1 fan: kp \S+, ti_s \S+, td_s \S+ \(([^)]*)\)\r?\n\s*(.*?)\r?\n`)
 )
@@ -165,10 +194,29 @@ func TestAutotuneOnTwinFromConsole(t *testing.T) {
 		}
 	}
 
-	start, plant0 := time.Now(), tw.PlantTime()
-	tm.typeLine("tune crah-1")
-	tm.expect("autotuning (any key aborts)")
-	out := tm.expectWithin("[y/N] ", 150*time.Second, "aborted", "error", "failed", "no experiment", "bad value")
+	// The engine aborts an experiment whose zone comes within 0.5 K of the alarm limit: right, and
+	// on a loaded machine the x90 room can get there; that is the engine's safety rule, not the
+	// console flow under test, so the tune is asked again (at most three times) once the room is
+	// cool again.
+	var start time.Time
+	var plant0 time.Duration
+	var out string
+	for try := 1; ; try++ {
+		start, plant0 = time.Now(), tw.PlantTime()
+		tm.typeLine("tune crah-1")
+		tm.expect("autotuning (any key aborts)")
+		var aborted bool
+		out, aborted = tm.expectOr("[y/N] ", 150*time.Second, "aborted: zone", "aborted", "error", "failed", "no experiment", "bad value")
+		if !aborted {
+			break
+		}
+		if try == 3 {
+			t.Fatalf("tune crah-1 aborted three times for its zone's warmth:\n%s", out)
+		}
+		t.Logf("try %d aborted by the engine's alarm margin; again once the room is cool:\n%s", try, out)
+		tm.expect(prompt)
+		waitFor(t, 120*time.Second, "every zone 1.5 K below the alarm limit", cool)
+	}
 	took, plantTook := time.Since(start), tw.PlantTime()-plant0
 	m := tuneDoneRe.FindStringSubmatch(out)
 	if m == nil {

@@ -8,6 +8,7 @@ import (
 	"math"
 	"net"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -114,7 +115,9 @@ func startRig(t *testing.T, mod func(*Options)) *rig {
 				t.Errorf("serve: %v", err)
 			}
 		case <-time.After(10 * time.Second):
-			t.Error("serve did not return 10 s after cancel")
+			// Say where it hangs: every goroutine's stack.
+			buf := make([]byte, 1<<20)
+			t.Errorf("serve did not return 10 s after cancel; goroutines:\n%s", buf[:runtime.Stack(buf, true)])
 		}
 	})
 	waitFor(t, 10*time.Second, "two control periods", func() bool { return a.periods.Load() >= 2 })
