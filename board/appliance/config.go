@@ -177,8 +177,10 @@ func pendingElapsed(p *storage.PendingCommit, bootID string, up time.Duration) t
 func (a *App) resolvePending() error {
 	p, err := a.db.PendingCommitRecord()
 	if err != nil {
-		a.warnf("pending commit: %v (rolling back: the safe side)", err)
-		p = nil
+		// The record does not say what to roll back to: drop it, keep what runs, and say so
+		// loudly so a technician checks the history.
+		a.warnf("pending commit: %v; dropped, the newest configuration stays", err)
+		a.raiseAlarm("config", "a pending commit confirmed could not be read at start ("+oneLine(err.Error(), 200)+"); the newest configuration runs: check show history")
 		if cerr := a.db.SetPendingCommit(nil); cerr != nil {
 			return fmt.Errorf("appliance: %w", cerr)
 		}
