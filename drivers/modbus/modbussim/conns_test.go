@@ -54,8 +54,15 @@ func TestTCPConnFaults(t *testing.T) {
 	if got := exchange(t, b, 1, 1, block(2, 2, 1), time.Second); !bytes.Equal(got, okWrite) {
 		t.Fatalf("b's write: % x", got)
 	}
+	// The server numbers connections as it accepts them, which need not be the order they were
+	// dialled in: find each by its port.
 	cs := srv.Conns()
-	if len(cs) != 2 || cs[0].Owner != 1 || cs[1].Owner != 2 || cs[0].Port != localPort(t, a) || cs[1].Requests != 1 {
+	byPort := map[int]ConnInfo{}
+	for _, c := range cs {
+		byPort[c.Port] = c
+	}
+	ca, cb := byPort[localPort(t, a)], byPort[localPort(t, b)]
+	if len(cs) != 2 || ca.Owner != 1 || cb.Owner != 2 || cb.Requests != 1 {
 		t.Fatalf("conns %+v", cs)
 	}
 	if o, ok := srv.ConnOwner(b.LocalAddr().String()); !ok || o != 2 {
