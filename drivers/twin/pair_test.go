@@ -194,7 +194,12 @@ func TestTwinPairCutFencingAndWriteLog(t *testing.T) {
 		t.Fatalf("board 2 read: %v", err)
 	}
 	conns := tw.Faults().Conns()
-	if len(conns) != 2 || conns[0].Owner != 1 || conns[1].Owner != -1 {
+	owners := map[int]bool{}
+	for _, c := range conns {
+		owners[int(c.Owner)] = true
+	}
+	// (accept order need not be dial order)
+	if len(conns) != 2 || !owners[1] || !owners[-1] {
 		t.Fatalf("connections %+v", conns)
 	}
 
