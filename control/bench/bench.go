@@ -29,6 +29,8 @@ type Options struct {
 	// SkipReferences skips the baseline, the oracle and the common-speed peer (faster, for tests
 	// of the loop itself).
 	SkipReferences bool
+	// SkipPeer skips only the common-speed peer (its figures stay zero).
+	SkipPeer bool
 	// PeerTuning overrides CommonSpeedTuning for the common-speed peer.
 	PeerTuning *site.Tuning
 	// Trace, when set, is called after every control period.
@@ -186,13 +188,16 @@ func Run(sc *plant.Scenario, opt Options) (*Result, error) {
 		return nil, err
 	}
 	if !opt.SkipReferences {
-		tune := CommonSpeedTuning
-		if opt.PeerTuning != nil {
-			tune = *opt.PeerTuning
-		}
-		peer, err := RunCommonSpeed(sc, Options{Seed: opt.Seed, Config: cfg, ReportInterval: opt.ReportInterval}, tune)
-		if err != nil {
-			return nil, err
+		var peer *Result
+		if !opt.SkipPeer {
+			tune := CommonSpeedTuning
+			if opt.PeerTuning != nil {
+				tune = *opt.PeerTuning
+			}
+			peer, err = RunCommonSpeed(sc, Options{Seed: opt.Seed, Config: cfg, ReportInterval: opt.ReportInterval}, tune)
+			if err != nil {
+				return nil, err
+			}
 		}
 		references(sc, opt.Seed, res, tr, peer)
 	}
@@ -529,7 +534,7 @@ func references(sc *plant.Scenario, seed int64, res *Result, tr *periodTrace, pe
 			comfort[k] = tr.hotSettled[k] / tr.settledS[k]
 		}
 	}
-	ec := plant.OracleWith(sc, seed, plant.OracleOptions{SetpointC: comfort})
+	ec := plant.OracleWith(sc, seed, plant.OracleOptions{SetpointC: comfort, Start: &o})
 	ourEC := 0.0
 	for k, p := range o.Periods {
 		if !p.Feasible || k >= len(tr.kwh) {

@@ -2,6 +2,7 @@ package plant
 
 import (
 	"math"
+	"slices"
 	"sort"
 )
 
@@ -79,6 +80,10 @@ type OracleOptions struct {
 	// Oracle splits the timeline into; NaN or a missing entry: the scenario's setpoint). The
 	// bench re-solves the oracle at the controller's achieved comfort with it.
 	SetpointC []float64
+	// Start, when set, is an earlier solution for the same scenario and seed (at another limit):
+	// each period's search starts from its speeds instead of from a common speed and the
+	// per-unit refinement. Faster; the bench's equal-comfort re-solve uses it.
+	Start *Result
 }
 
 // Oracle finds, for each load period (between events that change load or unit availability),
@@ -112,6 +117,7 @@ func OracleWith(sc *Scenario, seed int64, opt OracleOptions) Result {
 	bounds := OracleBounds(sc)
 	o := newOptimizer(m)
 	var prev *Period
+	var keys [][]float64
 	for k := 0; k+1 < len(bounds); k++ {
 		start, end := bounds[k], bounds[k+1]
 		m.applyDue(start)
@@ -119,7 +125,23 @@ func OracleWith(sc *Scenario, seed int64, opt OracleOptions) Result {
 		if k < len(opt.SetpointC) && !bad(opt.SetpointC[k]) {
 			sp = opt.SetpointC[k]
 		}
-		p := o.period(start, end, sp)
+		var warm []float64
+		if opt.Start != nil && k < len(opt.Start.Periods) && len(opt.Start.Periods[k].Fan) == m.nU && opt.Start.Periods[k].Start == start {
+			warm = opt.Start.Periods[k].Fan
+		}
+		// A period whose loads, units and limit repeat an earlier one's (a unit back after a
+		// trip, a fault over) has the same solution.
+		key := o.key(sp)
+		var p Period
+		if j := findKey(keys, key); j >= 0 {
+			p = res.Periods[j]
+			p.Start, p.End = start, end
+			p.Fan = append([]float64(nil), p.Fan...)
+			p.Available = append([]bool(nil), p.Available...)
+		} else {
+			p = o.period(start, end, sp, warm)
+		}
+		keys = append(keys, key)
 		hours := (end - start) / 3600
 		res.FanKWh += p.FanKW * hours
 		res.CoilKWh += p.CoilKW * hours
@@ -153,6 +175,29 @@ func OracleWith(sc *Scenario, seed int64, opt OracleOptions) Result {
 	}
 	res.SecondsAboveSP = res.InfeasibleS
 	return res
+}
+
+// key describes what a period's solution depends on: the loads, each unit's state and the limit.
+func (o *optimizer) key(sp float64) []float64 {
+	k := append([]float64(nil), o.m.load...)
+	for i := range o.m.units {
+		u := &o.m.units[i]
+		tr := 0.0
+		if u.tripped {
+			tr = 1
+		}
+		k = append(k, tr, u.capacity, u.chw)
+	}
+	return append(k, sp)
+}
+
+func findKey(keys [][]float64, k []float64) int {
+	for j, c := range keys {
+		if slices.Equal(c, k) {
+			return j
+		}
+	}
+	return -1
 }
 
 type optimizer struct {
@@ -359,7 +404,7 @@ func nelderMead(f func([]float64) float64, x0 []float64, step float64, maxEvals 
 					size = math.Max(size, math.Abs(pts[k][j]-pts[0][j]))
 				}
 			}
-			if size < 1e-6 || (!math.IsInf(vals[n], 1) && vals[n]-vals[0] <= 1e-6*math.Abs(vals[0])) {
+			if size < 1e-6 || (!math.IsInf(vals[n], 1) && vals[n]-vals[0] <= 1e-5*math.Abs(vals[0])) {
 				break
 			}
 			for j := range cen {
@@ -440,7 +485,7 @@ func nelderMead(f func([]float64) float64, x0 []float64, step float64, maxEvals 
 // the least feasible point on its ray (bisection), and Nelder-Mead minimises the fan power over
 // the directions, from several starts (a common speed, the greedy per-unit refinement, and each
 // unit weighted up and down in turn); the best point found is then lowered unit by unit.
-func (o *optimizer) period(start, end, sp float64) Period {
+func (o *optimizer) period(start, end, sp float64, warm []float64) Period {
 	m := o.m
 	n := m.nU
 	o.limit = sp
@@ -461,7 +506,7 @@ func (o *optimizer) period(start, end, sp float64) Period {
 		p.Feasible = o.coolest(s)
 	}
 	if p.Feasible && len(o.avail) > 0 {
-		o.least(s)
+		o.least(s, warm)
 	}
 	o.m.solveSteady(s, o.valves, o.sp)
 	var idx int
@@ -521,8 +566,9 @@ func (o *optimizer) coolest(s []float64) bool {
 	return o.maxInlet(s) <= o.limit
 }
 
-// least lowers the feasible speeds s to the least fan power it finds (see period).
-func (o *optimizer) least(s []float64) {
+// least lowers the feasible speeds s to the least fan power it finds (see period); warm, when
+// not nil, is a point to start from (an earlier solution for a nearby limit).
+func (o *optimizer) least(s, warm []float64) {
 	na := len(o.avail)
 	for _, i := range o.avail {
 		s[i] = o.lo[i]
@@ -551,30 +597,43 @@ func (o *optimizer) least(s []float64) {
 		copy(x, x0)
 		nelderMead(f, x, 0.15, 150*na)
 	}
-	// Starts: a common speed over the minimum; the greedy refinement; each unit weighted up
-	// and down.
+	dir := func(from []float64) []float64 {
+		for k, i := range o.avail {
+			x[k] = from[i] - o.lo[i]
+		}
+		return x
+	}
+	// Starts: an earlier solution's point (OracleOptions.Start), else a common speed over the
+	// minimum (and on a small room the greedy refinement and each unit weighted down and up in
+	// turn: cheap there); then, but for a warm start, a fresh, wide simplex around the best point
+	// found, against a stall.
 	one := make([]float64, na)
 	for k := range one {
 		one[k] = 1
 	}
-	try(one)
-	g := o.greedy()
-	for k, i := range o.avail {
-		x[k] = g[i] - o.lo[i]
+	switch {
+	case warm != nil:
+		try(dir(warm))
+	case na <= 3:
+		try(one)
+		try(dir(o.greedy()))
+	default:
+		try(one)
 	}
-	try(x)
-	for k := 0; k < na && na > 1; k++ {
-		ws := []float64{0.2, 3}
-		if na > 3 {
-			ws = ws[:1] // a bigger room: fewer starts (each costs more, and they agree closely)
-		}
-		for _, w := range ws {
-			for j := range x {
-				x[j] = 1
+	if na <= 3 {
+		for k := 0; k < na && na > 1; k++ {
+			for _, w := range []float64{0.2, 3} {
+				for j := range x {
+					x[j] = 1
+				}
+				x[k] = w
+				try(x)
 			}
-			x[k] = w
-			try(x)
 		}
+	}
+	if warm == nil && !math.IsInf(bestC, 1) {
+		copy(x, dir(best))
+		nelderMead(f, x, 0.3, 150*na)
 	}
 	for _, i := range o.avail {
 		s[i] = best[i]
