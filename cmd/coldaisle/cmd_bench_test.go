@@ -28,6 +28,23 @@ func TestBenchJSON(t *testing.T) {
 			t.Errorf("key %s missing", k)
 		}
 	}
+	// The honest-benchmark keys: present and finite (JSON has no NaN or Inf: a number decoded
+	// is finite), the peer holding the alarm limit.
+	for _, k := range []string{"oracle_infeasible_s", "minutes_above_setpoint", "oracle_ratio_equal_comfort", "common_speed_kwh", "common_speed_ratio",
+		"fan_kwh_feasible_periods", "degree_minutes_above_setpoint", "oracle_minutes_above_setpoint", "oracle_degree_minutes_above_setpoint",
+		"mean_hottest_inlet_after_settle_c", "oracle_fan_kwh_equal_comfort", "common_speed_max_inlet_after_settle_c", "common_speed_minutes_above_setpoint"} {
+		v, ok := m[k].(float64)
+		if !ok {
+			t.Errorf("key %s missing or not a number: %v", k, m[k])
+			continue
+		}
+		if k != "oracle_infeasible_s" && k != "oracle_minutes_above_setpoint" && k != "oracle_degree_minutes_above_setpoint" && !(v > 0) {
+			t.Errorf("%s = %g, want > 0", k, v)
+		}
+	}
+	if m["common_speed_passed"] != true {
+		t.Errorf("common-speed peer failed the alarm limit: %v", m["common_speed_max_inlet_after_settle_c"])
+	}
 	evs, _ := m["events"].([]any)
 	if len(evs) == 0 {
 		t.Fatal("no events")
@@ -81,5 +98,41 @@ func TestBenchTableAndErrors(t *testing.T) {
 	}
 	if code := runBench(context.Background(), []string{"--bogus"}, &out, &errb); code != exitUsage {
 		t.Fatalf("bad flag: exit %d", code)
+	}
+}
+
+func TestBenchSeeds(t *testing.T) {
+	var out, errb bytes.Buffer
+	if code := runBench(context.Background(), []string{"--json", "--seed", "3", "--seeds", "2", "small-room"}, &out, &errb); code != exitOK {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	dec := json.NewDecoder(&out)
+	var got []float64
+	for dec.More() {
+		var m map[string]any
+		if err := dec.Decode(&m); err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, m["seed"].(float64))
+	}
+	if len(got) != 2 || got[0] != 3 || got[1] != 4 {
+		t.Fatalf("seeds %v, want [3 4]", got)
+	}
+	out.Reset()
+	if code := runBench(context.Background(), []string{"--seeds", "2", "small-room"}, &out, &errb); code != exitOK {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	txt := out.String()
+	for _, want := range []string{"seed 1 ", "seed 2 ", "over 2 seeds (1..2): 2/2 passed", "at equal comfort", "ours / common speed", "oracle infeasible",
+		"scenario    seeds  passed  ratio to oracle"} {
+		if !strings.Contains(txt, want) {
+			t.Errorf("no %q in:\n%s", want, txt)
+		}
+	}
+	for _, bad := range [][]string{{"--seeds", "0"}, {"--seeds", "101"}, {"--seeds", "x"}, {"--seed", "9223372036854775807", "--seeds", "2"}} {
+		errb.Reset()
+		if code := runBench(context.Background(), append(bad, "small-room"), &out, &errb); code != exitUsage {
+			t.Errorf("%v: exit %d", bad, code)
+		}
 	}
 }

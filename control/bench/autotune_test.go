@@ -64,11 +64,11 @@ func TestAutotuneOnBench(t *testing.T) {
 			}
 
 			// The scenario as the bench runs it, with the defaults and with the tunings.
-			def, err := Run(sc, Options{Seed: 1})
+			def, err := Run(sc, Options{Seed: 1, SkipPeer: true})
 			if err != nil {
 				t.Fatal(err)
 			}
-			tun, err := Run(sc, Options{Seed: 1, Config: ar.Config})
+			tun, err := Run(sc, Options{Seed: 1, Config: ar.Config, SkipPeer: true})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -26,8 +26,13 @@ type Options struct {
 	Config *site.Config
 	// ReportInterval is each sensor's report interval (default 30 s); phases are seeded.
 	ReportInterval time.Duration
-	// SkipReferences skips the baseline and oracle (faster, for tests of the loop itself).
+	// SkipReferences skips the baseline, the oracle and the common-speed peer (faster, for tests
+	// of the loop itself).
 	SkipReferences bool
+	// SkipPeer skips only the common-speed peer (its figures stay zero).
+	SkipPeer bool
+	// PeerTuning overrides CommonSpeedTuning for the common-speed peer.
+	PeerTuning *site.Tuning
 	// Trace, when set, is called after every control period.
 	Trace func(t float64, m *plant.Model, e *engine.Engine, cmds []engine.Command)
 }
@@ -68,7 +73,36 @@ type Result struct {
 	StartupExcessKWh float64 `json:"startup_excess_kwh"`
 	// FirstAutoS is when every unit first ran in auto (before: fallback, fail-safe for too few
 	// sensors reported yet, tracking); -1 never.
-	FirstAutoS      float64       `json:"first_auto_s"`
+	FirstAutoS float64 `json:"first_auto_s"`
+
+	// FanKWhFeasible is our fan energy over the oracle's feasible periods: the numerator of
+	// OracleRatio (OracleFanKWh covers the same periods). OracleInfeasibleS is the time in
+	// periods no fan speeds can hold the setpoint (a trip with warm chilled water): a ratio there
+	// means nothing, so those periods are left out of every oracle ratio and reported here.
+	FanKWhFeasible    float64 `json:"fan_kwh_feasible_periods"`
+	OracleInfeasibleS float64 `json:"oracle_infeasible_s"`
+	// Comfort: time and degree-minutes the hottest true inlet spends above the setpoint, ours
+	// and the oracle's (which is above it only in infeasible periods, at its coolest there).
+	MinutesAboveSP       float64 `json:"minutes_above_setpoint"`
+	DegMinAboveSP        float64 `json:"degree_minutes_above_setpoint"`
+	OracleMinutesAboveSP float64 `json:"oracle_minutes_above_setpoint"`
+	OracleDegMinAboveSP  float64 `json:"oracle_degree_minutes_above_setpoint"`
+	// MeanHottestSettledC is the time mean of the hottest true inlet after settle: our comfort.
+	MeanHottestSettledC float64 `json:"mean_hottest_inlet_after_settle_c"`
+	// OracleRatioEqualComfort is our energy after settle over the oracle's re-solved, per feasible
+	// period, for our own mean hottest true inlet in that period (after settle): running warm
+	// buys no credit. OracleFanKWhEqualComfort is that oracle's energy.
+	OracleFanKWhEqualComfort float64 `json:"oracle_fan_kwh_equal_comfort"`
+	OracleRatioEqualComfort  float64 `json:"oracle_ratio_equal_comfort"`
+	// The common-speed peer (CommonSpeedTuning): one PI loop on the hottest valid inlet driving
+	// every unit at one speed, run through the same harness with the same seed. Ratio = ours/its.
+	CommonSpeedKWh              float64 `json:"common_speed_kwh"`
+	CommonSpeedRatio            float64 `json:"common_speed_ratio"`
+	CommonSpeedPassed           bool    `json:"common_speed_passed"`
+	CommonSpeedMaxInletSettledC float64 `json:"common_speed_max_inlet_after_settle_c"`
+	CommonSpeedMinutesAboveSP   float64 `json:"common_speed_minutes_above_setpoint"`
+	CommonSpeedDegMinAbove27    float64 `json:"common_speed_degree_minutes_above_27"`
+
 	Events          []EventResult `json:"events"`
 	FailSafePeriods int           `json:"fail_safe_unit_periods"`
 	Passed          bool          `json:"passed"`
@@ -118,8 +152,24 @@ func simTime(t float64) time.Time {
 	return epoch.Add(time.Duration(math.Round(t*1e3)) * time.Millisecond)
 }
 
+// controller is what the lockstep drives: the engine, or the common-speed peer.
+type controller interface {
+	Observe(engine.Reading)
+	UpdateUnit(name string, st engine.UnitState, err error, now time.Time)
+	Tick(now time.Time) []engine.Command
+}
+
+// periodTrace is what a run did in each of the oracle's load periods (plant.OracleBounds).
+type periodTrace struct {
+	kwh, kwhSettled []float64 // fan energy, and its part after SettleS
+	hotSettled      []float64 // integral of the hottest true inlet after SettleS, C*s
+	settledS        []float64 // length of the part after SettleS, s
+}
+
 // Run simulates the scenario with the engine in the loop, lockstep on one simulated clock, and
-// returns its metrics. It is deterministic for a scenario and seed.
+// returns its metrics; unless SkipReferences, also the baseline's, the oracle's (at the setpoint
+// and at our own comfort) and the common-speed peer's, each on the same seed. It is deterministic
+// for a scenario and seed.
 func Run(sc *plant.Scenario, opt Options) (*Result, error) {
 	wall := time.Now()
 	cfg := opt.Config
@@ -133,6 +183,56 @@ func Run(sc *plant.Scenario, opt Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	res, tr, err := simulate(sc, opt, cfg, eng, eng)
+	if err != nil {
+		return nil, err
+	}
+	if !opt.SkipReferences {
+		var peer *Result
+		if !opt.SkipPeer {
+			tune := CommonSpeedTuning
+			if opt.PeerTuning != nil {
+				tune = *opt.PeerTuning
+			}
+			peer, err = RunCommonSpeed(sc, Options{Seed: opt.Seed, Config: cfg, ReportInterval: opt.ReportInterval}, tune)
+			if err != nil {
+				return nil, err
+			}
+		}
+		references(sc, opt.Seed, res, tr, peer)
+	}
+	res.WallMS = float64(time.Since(wall).Microseconds()) / 1000
+	return res, nil
+}
+
+// RunCommonSpeed runs the common-speed peer (see CommonSpeedTuning) through the same lockstep as
+// Run, with the same site configuration (SiteConfig(sc) unless opt.Config), and returns its
+// metrics. The engine-only figures (fail-safe periods, first auto, IAE) and the references are
+// left zero.
+func RunCommonSpeed(sc *plant.Scenario, opt Options, tune site.Tuning) (*Result, error) {
+	wall := time.Now()
+	cfg := opt.Config
+	if cfg == nil {
+		cfg = SiteConfig(sc)
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("bench: site config for %s: %w", sc.Name, err)
+	}
+	p, err := newCommonSpeed(cfg, tune)
+	if err != nil {
+		return nil, err
+	}
+	opt.Trace = nil
+	res, _, err := simulate(sc, opt, cfg, p, nil)
+	if err != nil {
+		return nil, err
+	}
+	res.WallMS = float64(time.Since(wall).Microseconds()) / 1000
+	return res, nil
+}
+
+// simulate runs ctl in the lockstep; eng (nil for a peer) adds the engine's own figures.
+func simulate(sc *plant.Scenario, opt Options, cfg *site.Config, ctl controller, eng *engine.Engine) (*Result, *periodTrace, error) {
 	m := plant.New(sc, opt.Seed)
 	rng := rand.New(rand.NewPCG(uint64(opt.Seed), 0x62656e6368)) // "bench"
 	ri := opt.ReportInterval
@@ -155,7 +255,7 @@ func Run(sc *plant.Scenario, opt Options) (*Result, error) {
 	for j, u := range cfg.Units {
 		unitIdx[j] = sc.UnitIndex(u.Name)
 		if unitIdx[j] < 0 {
-			return nil, fmt.Errorf("bench: config unit %q is not in scenario %s", u.Name, sc.Name)
+			return nil, nil, fmt.Errorf("bench: config unit %q is not in scenario %s", u.Name, sc.Name)
 		}
 	}
 	nS := len(sc.Sensors)
@@ -186,6 +286,11 @@ func Run(sc *plant.Scenario, opt Options) (*Result, error) {
 	nextTick := period
 	var fanKWhAtSettle float64
 	settledMarked := false
+	bounds := plant.OracleBounds(sc)
+	nP := len(bounds) - 1
+	tr := &periodTrace{kwh: make([]float64, nP), kwhSettled: make([]float64, nP), hotSettled: make([]float64, nP), settledS: make([]float64, nP)}
+	pk := 0
+	fanBefore := 0.0
 
 	for m.Time() < sc.Duration-1e-9 {
 		dt := math.Min(1, sc.Duration-m.Time())
@@ -201,10 +306,22 @@ func Run(sc *plant.Scenario, opt Options) (*Result, error) {
 				m.SetUnitInput(i, plant.UnitInput{Remote: true, Fan: u.fan, Valve: u.valve})
 			}
 		}
+		t0 := m.Time()
+		for pk+1 < nP && t0 >= bounds[pk+1]-1e-9 {
+			pk++
+		}
 		m.Step(dt)
 		t := m.Time()
+		fanNow := m.Energy().FanKWh
+		tr.kwh[pk] += fanNow - fanBefore
+		settledStep := t0 >= SettleS-1e-9
+		if settledStep {
+			tr.kwhSettled[pk] += fanNow - fanBefore
+			tr.settledS[pk] += dt
+		}
+		fanBefore = fanNow
 		if !settledMarked && t >= SettleS {
-			fanKWhAtSettle, settledMarked = m.Energy().FanKWh, true
+			fanKWhAtSettle, settledMarked = fanNow, true
 		}
 		for _, ev := range m.DueEvents() {
 			switch ev.Kind {
@@ -255,6 +372,13 @@ func Run(sc *plant.Scenario, opt Options) (*Result, error) {
 			res.DegMinAboveSP1 += math.Max(0, s.TrueC-(setpoint+1)) * dt / 60
 		}
 		res.MaxInletC = math.Max(res.MaxInletC, maxT)
+		if maxT > setpoint {
+			res.MinutesAboveSP += dt / 60
+			res.DegMinAboveSP += (maxT - setpoint) * dt / 60
+		}
+		if settledStep {
+			tr.hotSettled[pk] += maxT * dt
+		}
 		if t > SettleS {
 			res.MaxInletSettledC = math.Max(res.MaxInletSettledC, maxT)
 		}
@@ -298,7 +422,7 @@ func Run(sc *plant.Scenario, opt Options) (*Result, error) {
 		for q.Len() > 0 && q[0].arrive <= t+1e-9 {
 			x := heap.Pop(&q).(report)
 			x.r.Arrival = simTime(x.arrive)
-			eng.Observe(x.r)
+			ctl.Observe(x.r)
 		}
 
 		// Control period: read every unit, tick, write.
@@ -310,12 +434,12 @@ func Run(sc *plant.Scenario, opt Options) (*Result, error) {
 				i := unitIdx[j]
 				u := &units[i]
 				if u.noAnswer {
-					eng.UpdateUnit(cfg.Units[j].Name, engine.UnitState{}, ErrNoAnswer, now)
+					ctl.UpdateUnit(cfg.Units[j].Name, engine.UnitState{}, ErrNoAnswer, now)
 					continue
 				}
-				eng.UpdateUnit(cfg.Units[j].Name, readBack(outs[i], u), nil, now)
+				ctl.UpdateUnit(cfg.Units[j].Name, readBack(outs[i], u), nil, now)
 			}
-			cmds := eng.Tick(now)
+			cmds := ctl.Tick(now)
 			for j, c := range cmds {
 				i := unitIdx[j]
 				u := &units[i]
@@ -336,6 +460,9 @@ func Run(sc *plant.Scenario, opt Options) (*Result, error) {
 				lastFan[j] = c.FanPct
 			}
 			haveFan = true
+			if eng == nil {
+				continue
+			}
 			snap := eng.Snapshot()
 			allAuto := true
 			for _, us := range snap.Units {
@@ -378,37 +505,86 @@ func Run(sc *plant.Scenario, opt Options) (*Result, error) {
 	res.FanKWh = en.FanKWh
 	res.FanKWhSettled = en.FanKWh - fanKWhAtSettle
 	res.Passed = !(res.MaxInletSettledC > alarm)
-	if !opt.SkipReferences {
-		b := plant.Baseline(sc, opt.Seed)
-		o := plant.Oracle(sc, opt.Seed)
-		res.BaselineFanKWh, res.OracleFanKWh = b.FanKWh, o.FanKWh
-		res.OracleFanTV = o.FanTotalVariation
-		// After settle: the oracle's periods clipped; the baseline runs at constant speed, so
-		// scale by the part of the run where each unit was not tripped (approximated by time).
-		for _, p := range o.Periods {
-			if s := math.Max(p.Start, SettleS); p.End > s {
-				res.OracleFanKWhSettled += p.FanKW * (p.End - s) / 3600
-			}
-		}
-		if sc.Duration > SettleS {
-			res.BaselineFanKWhSettled = b.FanKWh * (sc.Duration - SettleS) / sc.Duration
-		}
-		if res.BaselineFanKWh > 0 {
-			res.SavingsPct = 100 * (1 - res.FanKWh/res.BaselineFanKWh)
-		}
-		if res.OracleFanKWh > 0 {
-			res.OracleRatio = res.FanKWh / res.OracleFanKWh
-		}
-		if res.OracleFanKWhSettled > 0 {
-			res.OracleRatioSettled = res.FanKWhSettled / res.OracleFanKWhSettled
-		}
-		res.StartupExcessKWh = (res.FanKWh - res.FanKWhSettled) - (res.OracleFanKWh - res.OracleFanKWhSettled)
-		if res.OracleFanTV > 0 {
-			res.FanTVRatio = res.FanTV / res.OracleFanTV
+	settled := 0.0
+	for k := range tr.hotSettled {
+		res.MeanHottestSettledC += tr.hotSettled[k]
+		settled += tr.settledS[k]
+	}
+	if settled > 0 {
+		res.MeanHottestSettledC /= settled
+	}
+	return res, tr, nil
+}
+
+// references fills in the baseline, the oracle (at the setpoint and at our comfort) and the
+// common-speed peer.
+func references(sc *plant.Scenario, seed int64, res *Result, tr *periodTrace, peer *Result) {
+	b := plant.Baseline(sc, seed)
+	o := plant.Oracle(sc, seed)
+	res.BaselineFanKWh = b.FanKWh
+	res.OracleFanTV = o.FanTotalVariation
+	res.OracleInfeasibleS = o.InfeasibleS
+	res.OracleMinutesAboveSP = o.InfeasibleS / 60
+	res.OracleDegMinAboveSP = o.InfeasibleDegMin
+	// Our comfort per period after settle: the limit the oracle is re-solved for.
+	comfort := make([]float64, len(o.Periods))
+	for k := range comfort {
+		comfort[k] = math.NaN()
+		if o.Periods[k].Feasible && k < len(tr.settledS) && tr.settledS[k] > 0 {
+			comfort[k] = tr.hotSettled[k] / tr.settledS[k]
 		}
 	}
-	res.WallMS = float64(time.Since(wall).Microseconds()) / 1000
-	return res, nil
+	ec := plant.OracleWith(sc, seed, plant.OracleOptions{SetpointC: comfort, Start: &o})
+	ourEC := 0.0
+	for k, p := range o.Periods {
+		if !p.Feasible || k >= len(tr.kwh) {
+			continue
+		}
+		res.FanKWhFeasible += tr.kwh[k]
+		res.OracleFanKWh += p.FanKW * (p.End - p.Start) / 3600
+		// After settle: the oracle's periods clipped.
+		if s := math.Max(p.Start, SettleS); p.End > s {
+			res.OracleFanKWhSettled += p.FanKW * (p.End - s) / 3600
+		}
+		if !math.IsNaN(comfort[k]) {
+			// A comfort the oracle cannot reach in steady state (ours, cooler, in a transient) is
+			// charged at its coolest: its speeds are then the best effort.
+			res.OracleFanKWhEqualComfort += ec.Periods[k].FanKW * tr.settledS[k] / 3600
+			ourEC += tr.kwhSettled[k]
+		}
+	}
+	// The baseline runs at constant speed, so scale by the part of the run after settle
+	// (approximated by time).
+	if sc.Duration > SettleS {
+		res.BaselineFanKWhSettled = b.FanKWh * (sc.Duration - SettleS) / sc.Duration
+	}
+	if res.BaselineFanKWh > 0 {
+		res.SavingsPct = 100 * (1 - res.FanKWh/res.BaselineFanKWh)
+	}
+	if res.OracleFanKWh > 0 {
+		res.OracleRatio = res.FanKWhFeasible / res.OracleFanKWh
+	}
+	if res.OracleFanKWhSettled > 0 {
+		res.OracleRatioSettled = ourEC / res.OracleFanKWhSettled
+	}
+	if res.OracleFanKWhEqualComfort > 0 {
+		res.OracleRatioEqualComfort = ourEC / res.OracleFanKWhEqualComfort
+	}
+	ourBefore := res.FanKWhFeasible - ourEC
+	res.StartupExcessKWh = ourBefore - (res.OracleFanKWh - res.OracleFanKWhSettled)
+	if res.OracleFanTV > 0 {
+		res.FanTVRatio = res.FanTV / res.OracleFanTV
+	}
+	if peer != nil {
+		res.CommonSpeedKWh = peer.FanKWh
+		res.CommonSpeedPassed = peer.Passed
+		res.CommonSpeedMaxInletSettledC = peer.MaxInletSettledC
+		res.CommonSpeedMinutesAboveSP = peer.MinutesAboveSP
+		res.CommonSpeedDegMinAbove27 = peer.DegMinAbove27
+		if peer.FanKWh > 0 {
+			res.CommonSpeedRatio = res.FanKWh / peer.FanKWh
+		}
+	}
 }
 
 // readBack is what the unit's registers would say (drivers/ahu State), per profile.

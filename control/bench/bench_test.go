@@ -78,6 +78,19 @@ func TestBuiltinScenarios(t *testing.T) {
 			if res.OracleRatioSettled > 1.5 || res.OracleRatioSettled < 0.9 {
 				t.Errorf("oracle ratio after settle %.2f", res.OracleRatioSettled)
 			}
+			// The common-speed peer holds the same alarm limit (else it is no fair peer), and on
+			// a room with several zones it needs more fan energy than we do.
+			t.Logf("%s: common-speed peer %.3f kWh (ours/peer %.2f), max after settle %.2f C, %.1f min above the setpoint (ours %.1f); equal-comfort ratio %.3f (plain after settle %.3f)",
+				name, res.CommonSpeedKWh, res.CommonSpeedRatio, res.CommonSpeedMaxInletSettledC, res.CommonSpeedMinutesAboveSP, res.MinutesAboveSP, res.OracleRatioEqualComfort, res.OracleRatioSettled)
+			if !res.CommonSpeedPassed || res.CommonSpeedMaxInletSettledC > 27 {
+				t.Errorf("common-speed peer: max inlet after settle %.2f C", res.CommonSpeedMaxInletSettledC)
+			}
+			if sc := load(t, name); len(sc.Zones) > 2 && !(res.CommonSpeedRatio < 1) {
+				t.Errorf("%d zones: ours / common speed %.2f", len(sc.Zones), res.CommonSpeedRatio)
+			}
+			if res.OracleInfeasibleS != 0 || res.FanKWhFeasible != res.FanKWh {
+				t.Errorf("built-in %s has %g s infeasible (feasible-period fan %.4f of %.4f kWh)", name, res.OracleInfeasibleS, res.FanKWhFeasible, res.FanKWh)
+			}
 			// Targets (whole run within 15 %, total variation within 3x) are reported by
 			// `coldaisle bench`; generous bounds here.
 			if res.OracleRatio > 1.3 {
@@ -190,5 +203,102 @@ func TestDeadUnitWithoutReadBack(t *testing.T) {
 	}
 	if !res.Passed {
 		t.Errorf("max inlet after settle %.2f C", res.MaxInletSettledC)
+	}
+}
+
+// TestInfeasiblePeriodNotCharged: a period no fan speeds can hold (a trip with warm chilled
+// water) is flagged by the oracle, left out of every oracle ratio (ours and the oracle's energy
+// over the other periods only) and reported.
+func TestInfeasiblePeriodNotCharged(t *testing.T) {
+	sc := load(t, "testdata/trip-warm-water.toml")
+	res, err := Run(sc, Options{Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := plant.Oracle(sc, 1)
+	t.Logf("infeasible %.0f s; ours %.3f kWh (%.3f in feasible periods), oracle %.3f kWh feasible (%.3f with the infeasible period at its best effort); ratio %.3f",
+		res.OracleInfeasibleS, res.FanKWh, res.FanKWhFeasible, res.OracleFanKWh, o.FanKWh, res.OracleRatio)
+	if res.OracleInfeasibleS != 300 || o.Feasible {
+		t.Fatalf("infeasible %g s, want the 300 s trip", res.OracleInfeasibleS)
+	}
+	if math.Abs(res.OracleFanKWh-o.FeasibleFanKWh) > 1e-12 || !(o.FeasibleFanKWh < o.FanKWh) {
+		t.Errorf("oracle fan %.6f kWh, feasible periods %.6f, all %.6f", res.OracleFanKWh, o.FeasibleFanKWh, o.FanKWh)
+	}
+	if !(res.FanKWhFeasible < res.FanKWh) || math.Abs(res.OracleRatio-res.FanKWhFeasible/res.OracleFanKWh) > 1e-12 {
+		t.Errorf("ratio %.4f from %.4f / %.4f kWh (whole run %.4f)", res.OracleRatio, res.FanKWhFeasible, res.OracleFanKWh, res.FanKWh)
+	}
+	// A true lower bound on the feasible periods: we cannot beat it over them.
+	if res.OracleRatio < 1 {
+		t.Errorf("ratio to the oracle %.3f < 1 over its feasible periods", res.OracleRatio)
+	}
+	if res.OracleMinutesAboveSP != 5 || !(res.OracleDegMinAboveSP > 0) || !(res.MinutesAboveSP > 0) {
+		t.Errorf("oracle %.2f min / %.2f K*min above the setpoint, ours %.2f min", res.OracleMinutesAboveSP, res.OracleDegMinAboveSP, res.MinutesAboveSP)
+	}
+}
+
+// TestEqualComfortGivesNoCreditForRunningWarm: a synthetic controller that is exactly the oracle
+// solved for 25.5 C on a 25 C room spends less than the oracle at 25 C, so its plain ratio is below
+// 1; at equal comfort it is the oracle, ratio 1. One that runs exactly the 25 C oracle gets 1 from
+// both. Then a real one: the engine told to hold 25.5 C looks cheaper by the plain ratio than the
+// honest engine, and the equal-comfort ratio takes that credit back.
+func TestEqualComfortGivesNoCreditForRunningWarm(t *testing.T) {
+	sc := load(t, "small-room")
+	bounds := plant.OracleBounds(sc)
+	n := len(bounds) - 1
+	synth := func(sp float64) *Result {
+		sps := make([]float64, n)
+		for k := range sps {
+			sps[k] = sp
+		}
+		o := plant.OracleWith(sc, 1, plant.OracleOptions{SetpointC: sps})
+		tr := &periodTrace{kwh: make([]float64, n), kwhSettled: make([]float64, n), hotSettled: make([]float64, n), settledS: make([]float64, n)}
+		for k, p := range o.Periods {
+			tr.kwh[k] = p.FanKW * (p.End - p.Start) / 3600
+			if s := math.Max(p.Start, SettleS); p.End > s {
+				tr.settledS[k] = p.End - s
+				tr.kwhSettled[k] = p.FanKW * tr.settledS[k] / 3600
+				tr.hotSettled[k] = p.MaxInletC * tr.settledS[k]
+			}
+		}
+		res := &Result{}
+		references(sc, 1, res, tr, nil)
+		return res
+	}
+	honest, warm := synth(25), synth(25.5)
+	t.Logf("oracle at 25 C: ratio after settle %.4f, equal comfort %.4f; oracle at 25.5 C: %.4f, %.4f",
+		honest.OracleRatioSettled, honest.OracleRatioEqualComfort, warm.OracleRatioSettled, warm.OracleRatioEqualComfort)
+	// (1e-3: the equal-comfort re-solve starts from the oracle's own solution, a shorter search.)
+	if math.Abs(honest.OracleRatioSettled-1) > 1e-6 || math.Abs(honest.OracleRatioEqualComfort-1) > 1e-3 {
+		t.Errorf("the oracle itself: ratios %.6f, %.6f, want 1", honest.OracleRatioSettled, honest.OracleRatioEqualComfort)
+	}
+	if !(warm.OracleRatioSettled < 0.97) {
+		t.Errorf("running warm: plain ratio %.4f, want the credit (< 0.97) the equal-comfort ratio removes", warm.OracleRatioSettled)
+	}
+	if math.Abs(warm.OracleRatioEqualComfort-1) > 1e-3 {
+		t.Errorf("running warm: equal-comfort ratio %.6f, want 1 (no credit)", warm.OracleRatioEqualComfort)
+	}
+	if testing.Short() {
+		return
+	}
+	real, err := Run(sc, Options{Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := SiteConfig(sc)
+	cfg.Control.SetpointC = 25.5
+	for i := range cfg.Zones {
+		cfg.Zones[i].SetpointC = 25.5
+	}
+	hot, err := Run(sc, Options{Seed: 1, Config: cfg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("engine at 25 C: mean hottest %.2f C, ratio after settle %.3f, equal comfort %.3f; at 25.5 C: %.2f C, %.3f, %.3f",
+		real.MeanHottestSettledC, real.OracleRatioSettled, real.OracleRatioEqualComfort, hot.MeanHottestSettledC, hot.OracleRatioSettled, hot.OracleRatioEqualComfort)
+	if !(hot.MeanHottestSettledC > real.MeanHottestSettledC && hot.OracleRatioSettled < real.OracleRatioSettled) {
+		t.Fatalf("the warm engine is not warmer and cheaper: %.2f C %.3f vs %.2f C %.3f", hot.MeanHottestSettledC, hot.OracleRatioSettled, real.MeanHottestSettledC, real.OracleRatioSettled)
+	}
+	if !(hot.OracleRatioEqualComfort > hot.OracleRatioSettled+0.02) {
+		t.Errorf("warm engine: equal-comfort ratio %.3f does not take back the plain ratio's %.3f", hot.OracleRatioEqualComfort, hot.OracleRatioSettled)
 	}
 }

@@ -29,6 +29,22 @@ func WriteTable(w io.Writer, r *Result) {
 		fmt.Fprintf(tw, "  ratio to oracle\twhole run %.2f%s   after settle %.2f   start-up excess %.3f kWh = %.1f %% of the oracle's run (all units in auto at %s)\n",
 			r.OracleRatio, mark(r.OracleRatio <= TargetOracleRatio, TargetOracleRatio), r.OracleRatioSettled,
 			r.StartupExcessKWh, 100*r.StartupExcessKWh/r.OracleFanKWh, secs(r.FirstAutoS))
+		fmt.Fprintf(tw, "  at equal comfort\t%.2f after settle (oracle re-solved for our mean hottest inlet per period: %.2f C overall)\n",
+			r.OracleRatioEqualComfort, r.MeanHottestSettledC)
+	}
+	if r.OracleInfeasibleS > 0 {
+		fmt.Fprintf(tw, "  oracle infeasible\t%.0f s no fan speeds hold the setpoint: left out of the ratios (ours there %.3f kWh)\n",
+			r.OracleInfeasibleS, r.FanKWh-r.FanKWhFeasible)
+	}
+	fmt.Fprintf(tw, "  above setpoint\thottest inlet: ours %.1f min %.2f K*min   oracle %.1f min %.2f K*min\n",
+		r.MinutesAboveSP, r.DegMinAboveSP, r.OracleMinutesAboveSP, r.OracleDegMinAboveSP)
+	if r.CommonSpeedKWh > 0 {
+		peer := "holds 27 C"
+		if !r.CommonSpeedPassed {
+			peer = "FAILS 27 C"
+		}
+		fmt.Fprintf(tw, "  common-speed peer\t%.3f kWh, ours/peer %.2f   its max after settle %.2f C (%s), %.1f min above setpoint\n",
+			r.CommonSpeedKWh, r.CommonSpeedRatio, r.CommonSpeedMaxInletSettledC, peer, r.CommonSpeedMinutesAboveSP)
 	}
 	fmt.Fprintf(tw, "  inlets\tmax %.2f C   after settle %.2f C   K*min >27 C %.2f   K*min >sp+1 %.2f   IAE %.1f K*min\n",
 		r.MaxInletC, r.MaxInletSettledC, r.DegMinAbove27, r.DegMinAboveSP1, r.IAE)

@@ -113,11 +113,18 @@
 //
 // Baseline simulates every unit at 100 % fan on its local supply-air loop for the whole timeline.
 // Oracle splits the timeline into load periods (at physical events), and for each finds the least
-// total fan power holding every sensor's true temperature <= setpoint in steady state: a steady-
-// state solve of the algebraic model, bisection on a common speed, then per-unit refinement
-// (lower each unit alone; trades: raise one, lower the others) within min_speed..1, tripped units
-// at 0. Valves stay on the local supply loops, as in the baseline. Its energy is the sum of period
-// fan power times period length; FanTotalVariation sums |fan change| in % across boundaries.
+// total fan power holding every sensor's true temperature <= setpoint in steady state, within
+// min_speed..1, tripped units at 0, valves on the local supply loops as in the baseline. The
+// search runs over the boundary of the feasible speeds: every direction from the minimum speeds
+// gives the least feasible point on its ray, and Nelder-Mead minimises the fan power over the
+// directions from several starts (a common speed, the per-unit refinement, each unit weighted
+// in turn); the feasible set is convex while the coils hold their supply air, so this reaches the
+// optimum where per-unit lowering stalls (tested against a brute-force grid on a small
+// asymmetric room, testdata/oracle-asym.toml). A period in which no speeds hold the setpoint (a
+// search of the speed box for the least hottest inlet stays above it) is flagged infeasible, kept
+// out of FeasibleFanKWh and counted in InfeasibleS. OracleWith re-solves each period for its own
+// limit (the bench's equal-comfort comparison). Energy is the sum of period fan power times period
+// length; FanTotalVariation sums |fan change| in % across boundaries.
 //
 // # Usage
 //
@@ -130,6 +137,8 @@
 // (AppendSensors reuses the caller's); Step does not allocate. Step advances at most a day per
 // call. A zone with no cold air at all is not energy-conserving (it breathes the hall's mixed
 // supply or ambient_c, capped at 98 % recirculation and 90 C inlets): treat it as lost cooling,
-// not physics. The oracle is steady-state: it ignores transients, and its optimum is local
-// (checked against random perturbations and a common speed in the tests).
+// not physics. The oracle is steady-state: it ignores transients. Its optimum is a search, not a
+// proof: global where the feasible set is convex (coils holding their supply air; checked against
+// brute force, random perturbations and a common speed in the tests), possibly local where warm
+// chilled water saturates the coils and more air from one unit can warm an inlet.
 package plant

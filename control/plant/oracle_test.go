@@ -161,3 +161,143 @@ func TestOracleSpeed(t *testing.T) {
 		t.Errorf("hall oracle took %v", d)
 	}
 }
+
+// bruteForce searches the available units' speeds on a 1 % grid (the last unit exactly, by
+// bisection: the inlets fall as its air rises) and then on a 0.1 % grid around the best point. It
+// returns the least fan power found holding o.limit (+Inf: none) and the least hottest inlet seen.
+func bruteForce(o *optimizer) (best float64, at []float64, coolest float64) {
+	best, coolest = math.Inf(1), math.Inf(1)
+	n := len(o.avail)
+	s := make([]float64, o.m.nU)
+	last := o.avail[n-1]
+	var grid func(k int, lo, hi []float64, step float64)
+	grid = func(k int, lo, hi []float64, step float64) {
+		if k == n-1 {
+			s[last] = 1
+			v := o.maxInlet(s)
+			coolest = math.Min(coolest, v)
+			if v > o.limit {
+				return
+			}
+			o.lowest(last, s)
+			if c := o.cost(s); c < best {
+				best, at = c, append([]float64(nil), s...)
+			}
+			return
+		}
+		i := o.avail[k]
+		for v := lo[k]; v <= hi[k]+1e-9; v += step {
+			s[i] = math.Max(o.lo[i], math.Min(1, v))
+			grid(k+1, lo, hi, step)
+		}
+	}
+	lo, hi := make([]float64, n), make([]float64, n)
+	for k, i := range o.avail {
+		lo[k], hi[k] = o.lo[i], 1
+	}
+	grid(0, lo, hi, 0.01)
+	if at == nil {
+		return best, nil, coolest
+	}
+	for k, i := range o.avail {
+		lo[k], hi[k] = at[i]-0.02, at[i]+0.02
+	}
+	grid(0, lo, hi, 0.001)
+	return best, at, coolest
+}
+
+// TestOracleAgainstBruteForce: on a tiny, strongly asymmetric room the oracle's fan power per
+// load period is within 0.5 % of a brute-force grid search and never above it by more than the
+// grid's own resolution; the period with a trip and warm chilled water, where no speeds hold the
+// setpoint, is flagged infeasible, not charged, and counted.
+func TestOracleAgainstBruteForce(t *testing.T) {
+	sc, err := LoadScenario("testdata/oracle-asym.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	or := Oracle(sc, 1)
+	m := build(sc, 1)
+	o := newOptimizer(m)
+	feasibleKWh, infeasibleS := 0.0, 0.0
+	sawInfeasible := false
+	for k, p := range or.Periods {
+		m.applyDue(p.Start)
+		o.limit = p.SetpointC
+		o.avail = o.avail[:0]
+		for i, a := range p.Available {
+			if a {
+				o.avail = append(o.avail, i)
+			}
+		}
+		if testing.Short() && p.Feasible && k > 0 {
+			continue
+		}
+		bf, bs, coolest := bruteForce(o)
+		greedy := o.cost(o.greedy())
+		t.Logf("period %d: oracle %.5f kW %.4f (feasible %v, hottest %.3f C); brute force %.5f kW %.4f (coolest %.3f C); per-unit refinement alone %.5f kW",
+			k, p.FanKW, p.Fan, p.Feasible, p.MaxInletC, bf, bs, coolest, greedy)
+		if !p.Feasible {
+			sawInfeasible = true
+			infeasibleS += p.End - p.Start
+			if bs != nil {
+				t.Errorf("period %d flagged infeasible, brute force holds it with %.4f", k, bs)
+			}
+			if p.MaxInletC > coolest+0.01 {
+				t.Errorf("period %d: best effort %.3f C, brute force reaches %.3f C", k, p.MaxInletC, coolest)
+			}
+			continue
+		}
+		feasibleKWh += p.FanKW * (p.End - p.Start) / 3600
+		if bs == nil {
+			t.Fatalf("period %d: brute force finds no feasible speeds, the oracle %.4f", k, p.Fan)
+		}
+		if v := o.maxInlet(p.Fan); v > p.SetpointC+1e-9 {
+			t.Errorf("period %d: oracle speeds give %.4f C", k, v)
+		}
+		if r := p.FanKW / bf; r > 1.005 || r < 0.995 {
+			t.Errorf("period %d: oracle %.5f kW is %.4f x brute force %.5f kW", k, p.FanKW, r, bf)
+		}
+		if p.FanKW > bf*(1+2e-4) {
+			t.Errorf("period %d: oracle %.5f kW above brute force %.5f kW: not a lower bound", k, p.FanKW, bf)
+		}
+	}
+	if !sawInfeasible || or.Feasible {
+		t.Fatal("no infeasible period: the test room lost its point")
+	}
+	if math.Abs(or.InfeasibleS-infeasibleS) > 1e-9 || math.Abs(or.FeasibleFanKWh-feasibleKWh) > 1e-9 && !testing.Short() {
+		t.Errorf("infeasible %g s (want %g), feasible fan %.5f kWh (want %.5f)", or.InfeasibleS, infeasibleS, or.FeasibleFanKWh, feasibleKWh)
+	}
+	if or.FanKWh <= or.FeasibleFanKWh || or.InfeasibleDegMin <= 0 {
+		t.Errorf("fan %.4f kWh, feasible %.4f kWh, infeasible %.2f K*min", or.FanKWh, or.FeasibleFanKWh, or.InfeasibleDegMin)
+	}
+}
+
+// The oracle re-solved at a warmer limit needs less fan power, at a cooler one more: the
+// equal-comfort comparison relies on it.
+func TestOracleWithSetpoints(t *testing.T) {
+	sc := quiet(mustLoad(t, "small-room"))
+	n := len(OracleBounds(sc)) - 1
+	at := func(sp float64) Result {
+		sps := make([]float64, n)
+		for k := range sps {
+			sps[k] = sp
+		}
+		return OracleWith(sc, 1, OracleOptions{SetpointC: sps})
+	}
+	cool, mid, warm := at(24.5), at(25), at(25.5)
+	if def := Oracle(sc, 1); math.Abs(def.FanKWh-mid.FanKWh) > 1e-9 {
+		t.Errorf("at the scenario's setpoint %.6f kWh, default %.6f kWh", mid.FanKWh, def.FanKWh)
+	}
+	if !(cool.FanKWh > mid.FanKWh && mid.FanKWh > warm.FanKWh) {
+		t.Errorf("fan kWh at 24.5/25/25.5 C: %.5f %.5f %.5f", cool.FanKWh, mid.FanKWh, warm.FanKWh)
+	}
+	for _, p := range warm.Periods {
+		if p.SetpointC != 25.5 || p.MaxInletC > 25.5+1e-9 {
+			t.Errorf("period solved for %g C, hottest %.4f C", p.SetpointC, p.MaxInletC)
+		}
+	}
+	// NaN: the scenario's setpoint.
+	if r := OracleWith(sc, 1, OracleOptions{SetpointC: []float64{math.NaN()}}); math.Abs(r.FanKWh-mid.FanKWh) > 1e-9 {
+		t.Errorf("NaN setpoint: %.6f kWh", r.FanKWh)
+	}
+}
