@@ -12,7 +12,7 @@ GO=${GO:-go}
 # "context deadline exceeded" at the deadline on a loaded machine (golang/go#75804, fixed in
 # Go 1.27). A count sets no deadline, so a slow machine only runs longer. The seed corpora
 # run deterministically in step 2 either way; this step is exploration.
-FUZZTIME=${FUZZTIME:-10000x}
+FUZZTIME=${FUZZTIME:-5000x}
 export CGO_ENABLED=${CGO_ENABLED:-1}   # -race needs cgo on the host; board builds stay static (Makefile)
 step() { printf '\n=== %s (%ds)\n' "$*" "$SECONDS"; }
 
