@@ -16,7 +16,7 @@ var helpFlags = map[string][]string{
 	"sim":               {"scenario", "speed", "duration", "seed", "plot", "headless", "log", "http"},
 	"twin":              {"scenario", "gateway-link", "modbus-listen", "rtu-link", "speed", "seed", "write-log", "site-config-out", "stop-at-end"},
 	"twin check-writes": {"handover", "pair", "json"},
-	"bench":             {"json", "seed"},
+	"bench":             {"json", "seed", "seeds"},
 	"mesh":              {"port", "baud", "unack"},
 	"mesh listen":       {"port", "baud", "unack"},
 	"modbus":            {},
