@@ -10,8 +10,9 @@
 //     it reaches stay silent for longer than the takeover budget. A restarted process comes back
 //     as the standby of an active peer, never as a second writer.
 //   - Takeover needs both: the peer silent on every path for peer_timeout (or never heard since
-//     start, for the whole takeover budget) and the witness agreeing: over a window longer than two
-//     witness intervals no reachable unit's owner block (owner, epoch, heartbeat) moved. A silent
+//     start, for the whole takeover budget) and the witness agreeing: over a window longer than one
+//     witness interval no reachable unit's owner block (owner, epoch, heartbeat) moved (the
+//     active rewrites every block at least once per witness interval, so the window would see it). A silent
 //     peer whose units are still being written is an alarm, not a takeover. A board that reaches
 //     no unit cannot witness and stays out.
 //   - Epochs: a takeover raises the epoch above the highest seen anywhere (this board's stored
@@ -22,11 +23,15 @@
 //     makes an active step down at once. Two actives that meet resolve by reach (a board that
 //     reaches its units wins), hold, epoch, priority, then node id.
 //   - Lease: the active writes only while CanWrite(now) holds, checked right before each request
-//     with the time read then. The lease is renewed only by fresh evidence (a heartbeat of a
-//     standby peer with an older epoch, or a fresh witness read with no newer owner) and is
-//     shorter than peer_timeout, so an active paused (SIGSTOP, a frozen VM) past its lease resumes
-//     with no right to write until it has heard or read the truth, and by then the standby has
-//     either not taken over or shows a newer epoch.
+//     with the time read then. The lease is evidence that the standby cannot have decided yet,
+//     never a timer of the active's own: a standby decides only after peer_timeout without our
+//     heartbeats and a witness window (one witness interval and a heartbeat) in which no owner
+//     block moved. So a write accepted at t renews it to t + witness interval, and a standby's
+//     heartbeat that echoes (acks) our heartbeat sent at t renews it to t + peer_timeout -
+//     heartbeat. A frame that waited in a queue echoes an old heartbeat and renews nothing. An
+//     active paused (SIGSTOP, a frozen VM) past its lease resumes with no right to write; with
+//     its peer silent it steps down at once, and with its peer heard it writes again only when a
+//     fresh heartbeat says the peer is still standby.
 //   - An active that reaches no unit while its peer does hands over (Yield); so does one asked to
 //     switch over, or held standby. The peer takes over at once on a Yield, without waiting for
 //     the peer timeout.

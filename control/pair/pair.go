@@ -56,30 +56,28 @@ var (
 )
 
 // Config are the pair's timings and this board's identity. The order heartbeat < peer timeout <
-// takeover budget and lease < peer timeout is what makes a takeover safe: the old active stops
-// writing (its lease runs out) before the standby can decide it is gone.
+// takeover budget is what makes a takeover safe, together with the lease (see CanWrite).
 type Config struct {
 	NodeID   uint16 // this board; its low bit is the low bit of every epoch it takes (one board even, one odd)
 	Priority int    // the preferred active when both start together (higher wins)
 
 	Heartbeat       time.Duration // how often the boards hear each other
 	PeerTimeout     time.Duration // silence on every path this long: the peer may be gone
-	WitnessInterval time.Duration // how often the active rewrites every unit's owner block (at most)
-	// Lease is how long one renewal lets the active write; renewed only by fresh evidence (a
-	// heartbeat of a standby peer, or a witness read that shows no newer owner). Default
-	// PeerTimeout/2.
-	Lease time.Duration
+	WitnessInterval time.Duration // the active rewrites every unit's owner block at least this often
 
 	StoredEpoch uint16 // the highest epoch this board has stored (durable)
 }
 
 // WitnessWindow is how long a board watches the units' owner blocks before it may conclude that
-// nobody writes them: longer than two witness intervals.
-func (c Config) WitnessWindow() time.Duration { return 2*c.WitnessInterval + c.Heartbeat }
+// nobody writes them: one witness interval (the longest an active leaves a unit unwritten) and a
+// heartbeat of margin for request latency.
+func (c Config) WitnessWindow() time.Duration { return c.WitnessInterval + c.Heartbeat }
 
-// TakeoverBudget is the longest a takeover may take from the active's last write: the peer's
-// silence (PeerTimeout), the witness window, and one heartbeat for the epoch to be stored. Every
-// unit's BMS timeout must be longer, or the units fall back to their own control during it.
+// TakeoverBudget is the longest a takeover may take from the active's last write to the new
+// active's first: the peer's silence and the witness window (they run together, the budget
+// takes the sum to stay an upper bound), and one heartbeat for the witness reads' grid and the
+// epoch to be stored. Every unit's BMS timeout must be longer, or the units fall back to their own
+// control during it.
 func (c Config) TakeoverBudget() time.Duration {
 	return c.PeerTimeout + c.WitnessWindow() + c.Heartbeat
 }
@@ -93,18 +91,17 @@ func (c Config) Check() error {
 		return fmt.Errorf("%w: heartbeat %v must be shorter than peer_timeout %v", ErrConfig, c.Heartbeat, c.PeerTimeout)
 	case c.WitnessInterval <= 0 || c.WitnessInterval >= c.PeerTimeout:
 		return fmt.Errorf("%w: witness_interval %v must be positive and shorter than peer_timeout %v", ErrConfig, c.WitnessInterval, c.PeerTimeout)
-	case c.lease() >= c.PeerTimeout:
-		return fmt.Errorf("%w: lease %v must be shorter than peer_timeout %v (the old active must stop before the standby decides)", ErrConfig, c.lease(), c.PeerTimeout)
 	}
 	return nil
 }
 
-func (c Config) lease() time.Duration {
-	if c.Lease > 0 {
-		return c.Lease
-	}
-	return c.PeerTimeout / 2
-}
+// leaseFromWrite is how long an accepted write lets the active go on writing: a standby cannot
+// see the units quiet for a witness window before the write's moment, less a heartbeat of margin.
+func (c Config) leaseFromWrite() time.Duration { return c.WitnessWindow() - c.Heartbeat }
+
+// leaseFromPeer is how long a standby's heartbeat that echoes one of ours lets the active write:
+// the standby heard us at (or after) the echoed send, and waits peer_timeout from there.
+func (c Config) leaseFromPeer() time.Duration { return c.PeerTimeout - c.Heartbeat }
 
 // PeerState is what an authenticated heartbeat of the peer says.
 type PeerState struct {
@@ -169,6 +166,16 @@ type (
 	PeerHeard struct {
 		At    time.Time
 		State PeerState
+		// Fresh is when this board sent the heartbeat the peer's one echoes (its ack of our
+		// sequence): the peer was alive and in State after it. Zero: it echoes nothing of ours
+		// (a first contact, a frame that sat in a queue), so it renews no lease.
+		Fresh time.Time
+	}
+	// WriteAccepted: a unit accepted a write of this board's current epoch, checked by CanWrite
+	// at At (the moment the request went on the wire).
+	WriteAccepted struct {
+		At    time.Time
+		Epoch uint16
 	}
 	// Witnessed: a read of every unit's owner block this board can reach.
 	Witnessed struct {
@@ -216,6 +223,7 @@ type Machine struct {
 	now         time.Time
 	peer        PeerState
 	peerHeard   time.Time // last heartbeat (zero: never)
+	peerFresh   time.Time // the newest of our heartbeats the peer has echoed (see PeerHeard.Fresh)
 	highest     uint16    // the highest epoch seen anywhere (own stored, peer, units)
 	units       map[string]*witnessUnit
 	lastWitness time.Time
@@ -255,6 +263,14 @@ func (m *Machine) Yielding() bool { return m.yield }
 // lease valid at now. The caller checks it immediately before each request, with the monotonic
 // time read right then (not a time taken before the request was queued): a process that was
 // paused past its lease gets false.
+//
+// The lease is evidence that the standby cannot have decided to take over, never a timer of
+// this board's own: a standby takes over only after peer_timeout without our heartbeats and a
+// witness window in which no unit's owner block moved. So an accepted write at t lets the active
+// write until t + witness window - heartbeat, and a standby heartbeat that echoes our heartbeat
+// sent at t until t + peer_timeout - heartbeat. A process paused past both resumes with no
+// right to write: only a fresh heartbeat of a peer still standby gives it back, and a peer that
+// took over says so instead.
 func (m *Machine) CanWrite(now time.Time) bool {
 	return m.role == Active && m.pending == 0 && now.Before(m.leaseUntil)
 }
@@ -321,6 +337,9 @@ func (m *Machine) Step(msg any) []Effect {
 	case PeerHeard:
 		m.tickTo(x.At)
 		m.peer, m.peerHeard = x.State, x.At
+		if x.Fresh.After(m.peerFresh) && !x.Fresh.After(x.At) {
+			m.peerFresh = x.Fresh
+		}
 		m.see(x.State.Epoch)
 		if x.State.NodeID == m.cfg.NodeID {
 			m.alarm("pair-config", fmt.Sprintf("the peer has this board's node id %d: the two boards need different node ids (one even, one odd)", m.cfg.NodeID))
@@ -344,11 +363,19 @@ func (m *Machine) Step(msg any) []Effect {
 		if m.role == Active {
 			m.stepDown(fmt.Sprintf("unit %s refused our epoch %d (fenced by epoch %d): another controller writes", x.Unit, m.epoch, x.Epoch))
 		}
+	case WriteAccepted:
+		m.tickTo(x.At)
+		if m.role == Active && m.pending == 0 && x.Epoch == m.epoch && !x.At.After(m.leaseUntil) {
+			m.extend(x.At.Add(m.cfg.leaseFromWrite()))
+		}
 	case EpochStored:
 		if m.pending != 0 && x.Epoch == m.pending {
 			m.epoch, m.pending = x.Epoch, 0
 			m.see(x.Epoch)
-			m.renew(m.now)
+			// The decision itself is the evidence: the peer was silent and the units quiet (or it
+			// yielded) when it was taken, moments ago.
+			m.leaseUntil = time.Time{}
+			m.extend(m.now.Add(m.cfg.leaseFromWrite()))
 			m.setRole(Active, m.pendWhy)
 		}
 	case Switchover:
@@ -396,32 +423,32 @@ func (m *Machine) tickTo(now time.Time) {
 		now = m.now // monotonic: never back
 	}
 	m.now = now
-	if m.role == Active {
-		m.renew(now)
-	}
 	if !m.peerHeard.IsZero() && !m.peerAlive(now) {
 		m.alarm("peer-silent", fmt.Sprintf("no heartbeat from the peer (node %d) for more than peer_timeout %v", m.peer.NodeID, m.cfg.PeerTimeout))
 	}
+	// An active whose lease ran out (it was paused, or starved of CPU, or its writes all failed)
+	// with no peer to renew it steps down: it cannot know whether the standby took over, and
+	// the takeover rules (a quiet witness, a silent peer) will bring one board back.
+	if m.role == Active && m.pending == 0 && !now.Before(m.leaseUntil) && !m.peerAlive(now) {
+		m.stepDown("the write lease ran out with the peer silent: this board was paused or could not write")
+	}
 }
 
-// renew extends the active's lease on fresh evidence only: a heartbeat of a standby peer that
-// writes with an older epoch, or (peer silent) a witness read newer than one lease that showed no
-// newer owner. A paused process resumes with neither, so it writes nothing until it has heard or
-// read the truth (and steps down if the truth is a newer epoch).
-func (m *Machine) renew(now time.Time) {
-	fresh := time.Time{}
-	if !m.peerHeard.IsZero() && m.peer.Role != Active && m.peer.Epoch <= m.epoch && now.Sub(m.peerHeard) < m.cfg.lease() {
-		fresh = m.peerHeard
-	}
-	if !m.lastWitness.IsZero() && now.Sub(m.lastWitness) < m.cfg.lease() && m.lastWitness.After(fresh) {
-		fresh = m.lastWitness
-	}
-	if fresh.IsZero() {
-		return
-	}
-	if until := fresh.Add(m.cfg.lease()); until.After(m.leaseUntil) {
+// extend moves the lease's end to until, never back.
+func (m *Machine) extend(until time.Time) {
+	if until.After(m.leaseUntil) {
 		m.leaseUntil = until
 	}
+}
+
+// renewFromPeer extends the active's lease on the peer's word: a standby (or waiting) peer with
+// an older epoch, whose heartbeat echoes one of ours (so it was made after we sent that one).
+func (m *Machine) renewFromPeer() {
+	p := m.peer
+	if m.role != Active || m.pending != 0 || m.peerFresh.IsZero() || p.Role == Active || p.Epoch > m.epoch {
+		return
+	}
+	m.extend(m.peerFresh.Add(m.cfg.leaseFromPeer()))
 }
 
 func (m *Machine) stepDown(why string) {
@@ -442,7 +469,7 @@ func (m *Machine) onPeer(now time.Time) {
 			m.stepDown(fmt.Sprintf("two actives met: the peer wins (epoch %d, priority %d, node %d)", p.Epoch, p.Priority, p.NodeID))
 			return
 		}
-		m.renew(now)
+		m.renewFromPeer()
 	case Standby, Waiting:
 		m.yield = m.yield && p.Role != Active
 		if p.Role == Active {
@@ -553,9 +580,6 @@ func (m *Machine) witness(w Witnessed) {
 		m.clear("peer-silent-writing")
 	}
 	m.reachableW = reachable
-	if m.role == Active {
-		m.renew(w.At)
-	}
 	m.takeoverRules(w.At)
 }
 
@@ -600,6 +624,9 @@ func (m *Machine) takeOver(why string) {
 	m.yield = false
 	m.emit(Effect{Kind: PersistEpoch, Epoch: uint16(next), Reason: why})
 }
+
+// Config returns the machine's configuration.
+func (m *Machine) Config() Config { return m.cfg }
 
 // Status is the machine for `show pair`.
 type Status struct {

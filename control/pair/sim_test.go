@@ -26,6 +26,11 @@ type simBoard struct {
 	hb       uint16
 	nextBeat time.Time
 	nextRead time.Time
+	// heardSent is when the peer sent the newest heartbeat this board has received: the echo
+	// its own next heartbeat carries (the peer link's ack of a sequence number).
+	heardSent time.Time
+	sentAt    map[int]time.Time // our heartbeats by number, for the peer's echo
+	sent      int
 }
 
 // TestPairNeverTwoWriters runs two machines against shared units for simulated hours, with the
@@ -67,9 +72,11 @@ func runPairSim(t *testing.T, seed uint64, fencing bool) {
 	var takeovers int
 	const step = 10 * time.Millisecond
 	type inflight struct {
-		to  int
-		at  time.Time
-		msg PeerState
+		to     int
+		at     time.Time
+		sentAt time.Time
+		echo   time.Time // the send time of the receiver's heartbeat the sender last heard
+		msg    PeerState
 	}
 	var link []inflight
 	for ; now.Before(end); now = now.Add(step) {
@@ -93,7 +100,10 @@ func runPairSim(t *testing.T, seed uint64, fencing bool) {
 				continue
 			}
 			if b := boards[f.to]; !b.pausedTo.After(now) {
-				b.do(t, b.m.Step(PeerHeard{At: now, State: f.msg}))
+				if f.sentAt.After(b.heardSent) {
+					b.heardSent = f.sentAt
+				}
+				b.do(t, b.m.Step(PeerHeard{At: now, State: f.msg, Fresh: f.echo}))
 			}
 		}
 		link = keep
@@ -107,11 +117,12 @@ func runPairSim(t *testing.T, seed uint64, fencing bool) {
 				st := b.m.Status()
 				if !cut && rng.Float64() > 0.1 { // 10 % loss
 					link = append(link, inflight{to: 1 - i, at: now.Add(time.Duration(rng.IntN(30)) * time.Millisecond),
+						sentAt: now, echo: boards[1-i].echoOf(b.heardSent),
 						msg: PeerState{NodeID: b.node, Role: st.Role, Epoch: st.Epoch, Priority: 100, FieldOK: true, Yield: st.Yielding}})
 				}
 			}
 			if !now.Before(b.nextRead) { // the witness read, then the period's writes
-				b.nextRead = now.Add(cfg.WitnessInterval)
+				b.nextRead = now.Add(cfg.WitnessInterval / 2) // the keeper rewrites at half the interval
 				var os []Owner
 				for k, u := range units {
 					os = append(os, Owner{Unit: string(rune('a' + k)), Reachable: true, Owner: u.owner, Epoch: u.epoch, Heartbeat: u.hb})
@@ -140,6 +151,7 @@ func runPairSim(t *testing.T, seed uint64, fencing bool) {
 						}
 						u.owner, u.epoch, u.hb, u.lastOwner, u.lastAt = b.node, ep, b.hb, b.node, now
 						u.fenceEpoch = max(u.fenceEpoch, ep)
+						b.do(t, b.m.Step(WriteAccepted{At: now, Epoch: ep}))
 					}
 				}
 			}
@@ -160,6 +172,9 @@ func runPairSim(t *testing.T, seed uint64, fencing bool) {
 	}
 	t.Logf("seed %d fencing %v: %d changes of owner in an hour", seed, fencing, takeovers)
 }
+
+// echoOf is what the peer's echo of our heartbeat sent at t proves: t itself (zero: none).
+func (b *simBoard) echoOf(t time.Time) time.Time { return t }
 
 // do carries out a machine's effects: epochs are stored at once.
 func (b *simBoard) do(t *testing.T, effs []Effect) {

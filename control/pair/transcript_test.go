@@ -22,6 +22,8 @@ var update = flag.Bool("update", false, "rewrite the transcripts under testdata 
 //	peer node=2 role=active epoch=5 prio=100 field=ok|none [yield] [hold=standby]
 //	witness crah-1=2/5/17 crah-2=-   owner/epoch/heartbeat per unit, - when unreachable
 //	field 2/2                        units reached / units
+//	     [fresh=DUR|none]             the heartbeat echoes ours sent DUR ago (default 20ms)
+//	wrote                            a unit accepted our write now (WriteAccepted)
 //	fenced crah-1 epoch=7
 //	stored 7                         the asked epoch is durable
 //	switchover | hold standby|active|off
@@ -129,9 +131,6 @@ func (r *runner) run(line string) string {
 		if s, ok := a["stored"]; ok {
 			c.StoredEpoch = uint16(r.num(s))
 		}
-		if s, ok := a["lease"]; ok {
-			c.Lease = r.dur(s)
-		}
 		m, err := New(c)
 		if err != nil {
 			return "error: " + err.Error()
@@ -150,7 +149,18 @@ func (r *runner) run(line string) string {
 		} else if h == "active" {
 			p.Hold = HoldActive
 		}
-		return fx(r.m.Step(PeerHeard{At: r.now, State: p}))
+		// By default the heartbeat echoes one of ours sent 20 ms ago; fresh=DUR says how long
+		// ago, fresh=none that it echoes nothing (a first contact, a frame from a queue).
+		fresh := r.now.Add(-20 * time.Millisecond)
+		if f, ok := a["fresh"]; ok {
+			fresh = time.Time{}
+			if f != "none" {
+				fresh = r.now.Add(-r.dur(f))
+			}
+		}
+		return fx(r.m.Step(PeerHeard{At: r.now, State: p, Fresh: fresh}))
+	case "wrote":
+		return fx(r.m.Step(WriteAccepted{At: r.now, Epoch: r.m.Epoch()}))
 	case "witness":
 		var us []Owner
 		for _, x := range w[1:] {

@@ -192,7 +192,7 @@ func TestOperationsSettings(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if w := strings.Join(slow.Warnings(), "\n"); !strings.Contains(w, "bms_timeout: 10s is not longer than the pair's takeover budget 17s") {
+	if w := strings.Join(slow.Warnings(), "\n"); !strings.Contains(w, "bms_timeout: 10s is not longer than the pair's takeover budget 14s") {
 		t.Fatalf("warnings: %s", w)
 	}
 }
@@ -218,7 +218,7 @@ func TestPairTimings(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if w := strings.Join(slow.Warnings(), "\n"); !strings.Contains(w, "bms_timeout: 10s is not longer than the pair's takeover budget 17s") {
+	if w := strings.Join(slow.Warnings(), "\n"); !strings.Contains(w, "bms_timeout: 10s is not longer than the pair's takeover budget 14s") {
 		t.Fatalf("warnings: %s", w)
 	}
 }
