@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"sync"
 	"time"
+
+	"github.com/coldaisle/coldaisle/control/site"
 )
 
 // ErrTimeout is what a unit's read or write counts as when it did not finish in Runner.Timeout.
@@ -68,7 +70,15 @@ type Runner struct {
 	// Hook runs after each completed period (checkpoints, watchdog pets). It runs on the loop's
 	// goroutine: keep it short.
 	Hook func(ctx context.Context, r PeriodReport)
+	// Passive, when set and true at the start of a period, makes that period read only: the
+	// units PassiveRead allows are read (their read-backs kept for a later takeover, their
+	// failures not counted: this board does not own them), nothing is ticked or written, and
+	// Hook still runs. The standby of a 2N pair.
+	Passive     func() bool
+	PassiveRead func(unit string) bool
 
+	kick     chan struct{}
+	kickOnce sync.Once
 	mu       sync.Mutex
 	inflight map[string]bool
 	nextTry  map[string]time.Time
@@ -79,6 +89,20 @@ type ioResult struct {
 	unit string
 	st   UnitState
 	err  error
+}
+
+// Kick starts the next period now instead of on the grid (a standby that became active): the
+// grid restarts from the kicked period. It never blocks.
+func (r *Runner) Kick() {
+	select {
+	case r.kicks() <- struct{}{}:
+	default:
+	}
+}
+
+func (r *Runner) kicks() chan struct{} {
+	r.kickOnce.Do(func() { r.kick = make(chan struct{}, 1) })
+	return r.kick
 }
 
 // Run drives the loop until ctx ends; it returns ctx.Err() after every request it started has
@@ -114,6 +138,22 @@ func (r *Runner) Run(ctx context.Context) error {
 		}
 		start := clk.Now()
 		rep := PeriodReport{Start: start, Errors: map[string]error{}}
+		if r.Passive != nil && r.Passive() {
+			r.passive(ctx, cfg, timeout, &rep)
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			count++
+			rep.Elapsed = clk.Now().Sub(start)
+			rep.Overruns, rep.Period = overruns, count
+			if r.Hook != nil {
+				r.Hook(ctx, rep)
+			}
+			if !r.wait(ctx, clk, &next, period) {
+				return ctx.Err()
+			}
+			continue
+		}
 		var names []string
 		for _, u := range cfg.Units {
 			if !u.DisableControls {
@@ -222,16 +262,58 @@ func (r *Runner) Run(ctx context.Context) error {
 		if r.Hook != nil {
 			r.Hook(ctx, rep)
 		}
-		// Next period on the grid; periods missed by an overrun are skipped, not bunched.
-		next = next.Add(period)
-		if now := clk.Now(); !next.After(now) {
-			skip := now.Sub(next)/period + 1
-			next = next.Add(skip * period)
-		}
-		select {
-		case <-ctx.Done():
+		if !r.wait(ctx, clk, &next, period) {
 			return ctx.Err()
-		case <-clk.After(next.Sub(clk.Now())):
+		}
+	}
+}
+
+// wait sleeps to the next period on the grid (periods missed by an overrun are skipped, not
+// bunched) or to a Kick, which restarts the grid; false when ctx ended.
+func (r *Runner) wait(ctx context.Context, clk Clock, next *time.Time, period time.Duration) bool {
+	*next = next.Add(period)
+	if now := clk.Now(); !next.After(now) {
+		skip := now.Sub(*next)/period + 1
+		*next = next.Add(skip * period)
+	}
+	select {
+	case <-ctx.Done():
+		return false
+	case <-r.kicks():
+		*next = clk.Now()
+		return true
+	case <-clk.After(next.Sub(clk.Now())):
+		return true
+	}
+}
+
+// passive is a read-only period (Passive): read-backs of the units PassiveRead allows.
+func (r *Runner) passive(ctx context.Context, cfg *site.Config, timeout time.Duration, rep *PeriodReport) {
+	var names []string
+	for _, u := range cfg.Units {
+		if !u.DisableControls && (r.PassiveRead == nil || r.PassiveRead(u.Name)) {
+			r.mu.Lock()
+			busy := r.inflight[u.Name]
+			r.mu.Unlock()
+			if !busy {
+				names = append(names, u.Name)
+			}
+		}
+	}
+	res := r.fanOut(ctx, names, timeout, func(c context.Context, n string) ioResult {
+		st, err := r.IO.ReadState(c, n)
+		return ioResult{unit: n, st: st, err: err}
+	})
+	now := time.Now()
+	if r.Clock != nil {
+		now = r.Clock.Now()
+	}
+	for _, n := range names {
+		if x := res[n]; x.err == nil {
+			r.Engine.UpdateUnit(n, x.st, nil, now)
+			rep.Read++
+		} else {
+			rep.Errors[n] = x.err
 		}
 	}
 }

@@ -183,3 +183,54 @@ func TestRunnerRecoversIsolatedUnit(t *testing.T) {
 		t.Fatal("no reports")
 	}
 }
+
+// A passive runner (the standby of a pair) reads only what PassiveRead allows, writes nothing and
+// ticks nothing; Kick starts an active period at once, without waiting for the grid.
+func TestRunnerPassiveThenKick(t *testing.T) {
+	cfg := testConfig(t, 3, [][]string{{"u1", "u2", "u3"}}, 2)
+	setPeriod(cfg, 20*time.Second) // only the first period and the kicked one run
+	for i := range cfg.Units {
+		cfg.Units[i].BMSTimeout.Duration = time.Minute
+	}
+	cfg.Board.WatchdogTimeout.Duration = 2 * time.Minute
+	e, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io := newFakeIO()
+	var mu sync.Mutex
+	var reps []PeriodReport
+	r := &Runner{Engine: e, IO: io, Timeout: time.Second, Hook: func(_ context.Context, rep PeriodReport) {
+		mu.Lock()
+		reps = append(reps, rep)
+		mu.Unlock()
+	}}
+	var passive sync.Mutex
+	isPassive := true
+	r.Passive = func() bool { passive.Lock(); defer passive.Unlock(); return isPassive }
+	r.PassiveRead = func(u string) bool { return u != "u3" } // u3: a drive on an RTU line
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- r.Run(ctx) }()
+	periods := func() int { mu.Lock(); defer mu.Unlock(); return len(reps) }
+	waitFor(t, 5*time.Second, "a passive period", func() bool { return periods() == 1 })
+	io.mu.Lock()
+	if io.reads["u1"] != 1 || io.reads["u3"] != 0 || len(io.writes) != 0 {
+		t.Fatalf("passive period: reads %v writes %v", io.reads, io.writes)
+	}
+	io.mu.Unlock()
+	passive.Lock()
+	isPassive = false
+	passive.Unlock()
+	r.Kick()
+	waitFor(t, 5*time.Second, "the kicked period's writes", func() bool { return io.count("u1") == 1 && io.count("u3") == 1 })
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if reps[0].Written != 0 || len(reps[0].Commands) != 0 || reps[1].Written == 0 {
+		t.Fatalf("reports: %+v", reps)
+	}
+}
