@@ -28,6 +28,10 @@ func init() { site.RegisterBuiltinProfiles(ahu.BuiltinNames()...) }
 // ErrUnknownUnit is returned for a unit name the site does not have.
 var ErrUnknownUnit = errors.New("field: unknown unit")
 
+// ErrLineDeferred: the unit's line is one Options.Defer kept closed (a standby's RTU line or a
+// line of drives); OpenDeferred opens it.
+var ErrLineDeferred = errors.New("field: line not opened on this board (it is not active)")
+
 // ErrNeedsReopen: UpdateUnits cannot take a configuration whose lines, mesh port, profiles or
 // units' addresses differ; open a new Field for it.
 var ErrNeedsReopen = errors.New("field: the change needs the field reopened")
@@ -43,13 +47,51 @@ type Options struct {
 	// WriteGate, if set, is asked right before every write goes on any line (modbus.Options):
 	// the 2N pair's role and lease. nil: a board alone, always allowed.
 	WriteGate func(now time.Time) error
+	// Defer, if set, names the lines Open leaves closed until OpenDeferred: a 2N standby never
+	// opens a line with one master (RTU) or with no owner block to witness (drives only).
+	// Their units answer ErrLineDeferred meanwhile.
+	Defer func(l site.Line) bool
+}
+
+// Witnessable reports whether a line lets a standby watch who writes: a TCP line (many masters)
+// with at least one unit whose profile has an owner block (kind crah). Any other line has one
+// master, or nothing to read who wrote: a 2N pair defers it (Options.Defer).
+func Witnessable(cfg *site.Config, line site.Line) bool {
+	t, err := modbus.ParseTarget(line.Target)
+	if err != nil || t.Kind != "tcp" {
+		return false
+	}
+	for _, u := range cfg.Units {
+		if u.Line == line.Name && !u.DisableControls && profileKind(cfg, u.Profile) == ahu.KindCRAH {
+			return true
+		}
+	}
+	return false
+}
+
+func profileKind(cfg *site.Config, name string) ahu.Kind {
+	if cfg.Profiles != "" {
+		if ps, err := ahu.ParseProfiles([]byte(cfg.Profiles), "site profiles"); err == nil {
+			for _, p := range ps {
+				if p.Name == name {
+					return p.Kind
+				}
+			}
+		}
+	}
+	if p, err := ahu.Builtin(name); err == nil {
+		return p.Kind
+	}
+	return ""
 }
 
 // Field is the open field I/O of one site. It implements engine.UnitIO.
 type Field struct {
 	cfg   *site.Config
 	opts  Options
-	buses map[string]*modbus.Bus // by line name
+	ctx   context.Context
+	buses map[string]*modbus.Bus // by line name, the lines opened at Open (never changed after)
+	lazy  map[string]*lazyConn   // by line name, the lines Defer kept closed
 	units map[string]*unitRef    // by unit name
 
 	mu      sync.Mutex
@@ -81,8 +123,12 @@ func Open(ctx context.Context, cfg *site.Config, opts Options) (*Field, error) {
 			profiles[p.Name] = p
 		}
 	}
-	f := &Field{cfg: cfg, opts: opts, buses: map[string]*modbus.Bus{}, units: map[string]*unitRef{}}
+	f := &Field{cfg: cfg, opts: opts, ctx: ctx, buses: map[string]*modbus.Bus{}, lazy: map[string]*lazyConn{}, units: map[string]*unitRef{}}
 	for _, l := range cfg.Lines {
+		if opts.Defer != nil && opts.Defer(l) {
+			f.lazy[l.Name] = &lazyConn{line: l}
+			continue
+		}
 		// No breaker on the control path: the engine is the one owner of a unit's failures
 		// (it isolates, and the runner spaces the retries), so failures are not counted twice.
 		b, err := modbus.DialContext(ctx, l.Target, modbus.Options{Timeout: l.Timeout.Duration, BreakerThreshold: -1, WriteGate: opts.WriteGate})
@@ -102,11 +148,14 @@ func Open(ctx context.Context, cfg *site.Config, opts Options) (*Field, error) {
 			}
 		}
 		b := f.buses[uc.Line]
-		if b == nil {
+		var conn ahu.Conn = b
+		if lz := f.lazy[uc.Line]; lz != nil {
+			conn = lz
+		} else if b == nil {
 			f.Close()
 			return nil, fmt.Errorf("field: unit %q: line %q is not declared", uc.Name, uc.Line)
 		}
-		u := ahu.NewUnit(b, byte(uc.UnitID), p)
+		u := ahu.NewUnit(conn, byte(uc.UnitID), p)
 		if err := u.SetMinFanPct(uc.MinFanPct); err != nil {
 			f.Close()
 			return nil, fmt.Errorf("field: unit %q: %w", uc.Name, err)
@@ -123,6 +172,100 @@ func (f *Field) Close() {
 	for _, b := range f.buses {
 		b.Close()
 	}
+	f.CloseDeferred()
+}
+
+// OpenDeferred opens the lines Options.Defer kept closed (the board became active). A line that
+// cannot be opened is reported and stays closed; the others open.
+func (f *Field) OpenDeferred() error {
+	var errs []error
+	for name, lz := range f.lazy {
+		lz.mu.Lock()
+		if lz.bus == nil {
+			b, err := modbus.DialContext(f.ctx, lz.line.Target, modbus.Options{Timeout: lz.line.Timeout.Duration, BreakerThreshold: -1, WriteGate: f.opts.WriteGate})
+			if err != nil {
+				errs = append(errs, fmt.Errorf("field: line %q: %w", name, err))
+			} else {
+				lz.bus = b
+			}
+		}
+		lz.mu.Unlock()
+	}
+	return errors.Join(errs...)
+}
+
+// CloseDeferred closes the deferred lines again (the board is no longer active).
+func (f *Field) CloseDeferred() {
+	for _, lz := range f.lazy {
+		lz.mu.Lock()
+		if lz.bus != nil {
+			lz.bus.Close()
+			lz.bus = nil
+		}
+		lz.mu.Unlock()
+	}
+}
+
+// lazyConn is a deferred line: no bus until OpenDeferred.
+type lazyConn struct {
+	line site.Line
+	mu   sync.Mutex
+	bus  *modbus.Bus
+}
+
+func (l *lazyConn) get() (*modbus.Bus, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.bus == nil {
+		return nil, fmt.Errorf("%w: %s", ErrLineDeferred, l.line.Name)
+	}
+	return l.bus, nil
+}
+
+func (l *lazyConn) ReadHolding(ctx context.Context, unit byte, addr, count uint16) ([]uint16, error) {
+	b, err := l.get()
+	if err != nil {
+		return nil, err
+	}
+	return b.ReadHolding(ctx, unit, addr, count)
+}
+
+func (l *lazyConn) ReadInput(ctx context.Context, unit byte, addr, count uint16) ([]uint16, error) {
+	b, err := l.get()
+	if err != nil {
+		return nil, err
+	}
+	return b.ReadInput(ctx, unit, addr, count)
+}
+
+func (l *lazyConn) WriteMultiple(ctx context.Context, unit byte, addr uint16, values []uint16) error {
+	b, err := l.get()
+	if err != nil {
+		return err
+	}
+	return b.WriteMultiple(ctx, unit, addr, values)
+}
+
+func (l *lazyConn) WriteSingle(ctx context.Context, unit byte, addr, value uint16) error {
+	b, err := l.get()
+	if err != nil {
+		return err
+	}
+	return b.WriteSingle(ctx, unit, addr, value)
+}
+
+// Deferred reports whether the unit's line is deferred and not open now.
+func (f *Field) Deferred(unit string) bool {
+	u, ok := f.units[unit]
+	if !ok {
+		return false
+	}
+	lz := f.lazy[u.line]
+	if lz == nil {
+		return false
+	}
+	_, err := lz.get()
+	return err != nil
 }
 
 func (f *Field) logf(format string, args ...any) {
@@ -158,8 +301,12 @@ func (f *Field) Unit(name string) (*ahu.Unit, error) {
 	return u.u, nil
 }
 
-// Bus returns the bus of a line.
+// Bus returns the bus of a line (false for a deferred line that is not open).
 func (f *Field) Bus(line string) (*modbus.Bus, bool) {
+	if lz := f.lazy[line]; lz != nil {
+		b, err := lz.get()
+		return b, err == nil
+	}
 	b, ok := f.buses[line]
 	return b, ok
 }
@@ -170,7 +317,11 @@ func (f *Field) BusOf(unit string) (*modbus.Bus, byte, error) {
 	if err != nil {
 		return nil, 0, err
 	}
-	return u.bus, u.id, nil
+	b, ok := f.Bus(u.line)
+	if !ok {
+		return nil, 0, fmt.Errorf("%w: %s", ErrLineDeferred, u.line)
+	}
+	return b, u.id, nil
 }
 
 // ReadState implements engine.UnitIO.
@@ -414,7 +565,7 @@ func (f *Field) Lines() []LineCounters {
 	out := make([]LineCounters, 0, len(f.cfg.Lines))
 	for _, l := range f.cfg.Lines {
 		lc := LineCounters{Name: l.Name, Target: l.Target}
-		if b := f.buses[l.Name]; b != nil {
+		if b, ok := f.Bus(l.Name); ok {
 			for _, uc := range b.Stats().Units {
 				lc.Requests += uc.Requests
 				lc.Timeouts += uc.Timeouts
@@ -447,7 +598,11 @@ func (f *Field) Counters() map[string]uint64 {
 	sort.Strings(names)
 	for _, n := range names {
 		u := f.units[n]
-		uc := u.bus.Counters(u.id)
+		b, ok := f.Bus(u.line)
+		if !ok {
+			continue
+		}
+		uc := b.Counters(u.id)
 		out["modbus."+n+".requests"] = uc.Requests
 		out["modbus."+n+".timeouts"] = uc.Timeouts
 	}

@@ -156,3 +156,53 @@ func TestBuiltinProfilesRegistered(t *testing.T) {
 		t.Fatalf("site knows %q, ahu ships %q", got, want)
 	}
 }
+
+// A deferred line (a 2N standby's RTU line) is not opened: its units answer ErrLineDeferred and
+// nothing touches the device until OpenDeferred, which reports a device that is not there.
+func TestDeferredLine(t *testing.T) {
+	src := `node_id = 3
+[[line]]
+name = "bms"
+target = "tcp://127.0.0.1:1"
+[[line]]
+name = "rs485"
+target = "rtu:///dev/coldaisle-no-such-port?baud=9600"
+[[unit]]
+name = "crah-1"
+line = "bms"
+unit_id = 1
+[[unit]]
+name = "fan-2"
+line = "rs485"
+unit_id = 2
+profile = "vfd-fan"
+[[zone]]
+name = "z"
+units = ["crah-1", "fan-2"]
+sensors = ["00-17-0d-00-00-38-0a-1f/1"]
+`
+	cfg, err := site.Parse([]byte(src), "test.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !Witnessable(cfg, cfg.Lines[0]) || Witnessable(cfg, cfg.Lines[1]) {
+		t.Fatal("witnessable: the TCP line of a crah is, the RTU line is not")
+	}
+	f, err := Open(context.Background(), cfg, Options{Defer: func(l site.Line) bool { return !Witnessable(cfg, l) }})
+	if err != nil {
+		t.Fatalf("open with the RTU line deferred: %v", err)
+	}
+	defer f.Close()
+	if _, err := f.ReadState(context.Background(), "fan-2"); !errors.Is(err, ErrLineDeferred) {
+		t.Fatalf("read of a unit on a deferred line: %v", err)
+	}
+	if !f.Deferred("fan-2") || f.Deferred("crah-1") {
+		t.Fatal("Deferred")
+	}
+	if err := f.OpenDeferred(); err == nil || !strings.Contains(err.Error(), "rs485") {
+		t.Fatalf("open of a missing device: %v", err)
+	}
+	if !f.Deferred("fan-2") {
+		t.Fatal("a line that failed to open is still deferred")
+	}
+}
