@@ -213,3 +213,19 @@ func (db *DB) BumpEpoch() (uint64, error) {
 	})
 	return e, db.wrap(err)
 }
+
+// StoreEpoch stores e as the failover epoch when it is higher than the stored one (a 2N board
+// that takes over stores its new epoch before its first write), and returns what is stored. It
+// is on disk when it returns.
+func (db *DB) StoreEpoch(e uint64) (uint64, error) {
+	var out uint64
+	err := db.update("store epoch", func(tx *bolt.Tx) error {
+		old, err := db.readEpoch(tx)
+		if err != nil {
+			return err
+		}
+		out = max(old, e)
+		return tx.Bucket(bMeta).Put(kEpoch, u64(out))
+	})
+	return out, db.wrap(err)
+}

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/coldaisle/coldaisle/board"
+	"github.com/coldaisle/coldaisle/board/identity"
 	"github.com/coldaisle/coldaisle/board/ops"
 	"github.com/coldaisle/coldaisle/control/engine"
 	"github.com/coldaisle/coldaisle/control/site"
@@ -60,6 +61,9 @@ type Options struct {
 	OnHTTP func(addr string)
 	// OnFirstCommand is called once with the time from Run's start to the first command written.
 	OnFirstCommand func(time.Duration)
+	// Identity, if set, runs this board as one of a 2N pair (board/identity): its node id is
+	// the owner id written to the units, its gateway overrides the site's mesh port.
+	Identity *identity.Identity
 	// SimSpeed > 1: the units are a simulated room running that many times faster than the wall
 	// clock (coldaisle sim); the write-volume line at shutdown says its figures are not a field day.
 	SimSpeed float64
@@ -83,7 +87,7 @@ type App struct {
 	bk     *backend // the console's Backend (backend.go), made once
 
 	fieldWG    sync.WaitGroup // the field's mesh session and unit configuration
-	fld        fieldHandle    // the open field (fieldHandle)
+	fld        fieldHandle    // the open field (fieldHandle); its pair is set by Open
 	firstWrite atomic.Bool
 	periods    atomic.Uint64
 	overruns   atomic.Uint64
@@ -101,6 +105,10 @@ type App struct {
 	lastStorageFail atomic.Int64  // unix nanos of the last failed write
 	lastWrite       atomic.Int64  // unix nanos of the last period with a command written
 	wear            wearMeter     // write volume after the start-up (wear.go)
+
+	pn         *pairNode    // the 2N pair (nil: a board alone)
+	ownReading atomic.Int64 // unix nanos of the last reading of this board's own gateway
+	lastRead   atomic.Int64 // units read in the last control period
 }
 
 // logf logs an informational message; warnf one an operator should look at.
@@ -165,10 +173,25 @@ func Open(ctx context.Context, o Options) (*App, error) {
 	a.cfg, a.version = cfg, version
 	a.hub.setMaxShelve(cfg.Alarms.MaxShelf.Duration)
 
-	epoch, err := db.BumpEpoch()
-	if err != nil {
+	var epoch uint64
+	if o.Identity != nil {
+		// A pair never bumps at start: the epoch rises only on a takeover, above every one seen.
+		if epoch, err = db.Epoch(); err != nil {
+			return nil, fmt.Errorf("appliance: read epoch: %w", err)
+		}
+		if a.pn, err = newPairNode(a, o.Identity, cfg, epoch); err != nil {
+			return nil, err
+		}
+		a.fld.pair = a.pn
+	} else if epoch, err = db.BumpEpoch(); err != nil {
 		return nil, fmt.Errorf("appliance: bump epoch: %w", err)
 	}
+	ok2 := false
+	defer func() {
+		if !ok2 && a.pn != nil {
+			a.pn.link.Close()
+		}
+	}()
 	eng, err := engine.New(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("%w: configuration v%d: %w", ErrRefused, version, err)
@@ -208,8 +231,12 @@ func Open(ctx context.Context, o Options) (*App, error) {
 		}
 		a.brd = b
 	}
-	a.event(storage.KindSystem, "system", fmt.Sprintf("start %s, configuration v%d, epoch %d", o.Version, version, epoch))
-	ok = true
+	if a.pn != nil {
+		a.event(storage.KindSystem, "system", fmt.Sprintf("start %s, configuration v%d, node %d of a pair, epoch %d (waiting for the peer or the witness)", o.Version, version, o.Identity.NodeID, epoch))
+	} else {
+		a.event(storage.KindSystem, "system", fmt.Sprintf("start %s, configuration v%d, epoch %d", o.Version, version, epoch))
+	}
+	ok, ok2 = true, true
 	return a, nil
 }
 
@@ -273,9 +300,15 @@ func (a *App) Serve(ctx context.Context) error {
 		return err
 	}
 	if a.brd != nil {
-		a.brd.SetRole(board.RoleActive)
-		if err := a.brd.SetControlling(true); err != nil {
-			a.warnf("board: relay: %v", err)
+		if a.pn == nil {
+			a.brd.SetRole(board.RoleActive)
+			if err := a.brd.SetControlling(true); err != nil {
+				a.warnf("board: relay: %v", err)
+			}
+		} else {
+			// A pair's board energises the relay only when it becomes active.
+			a.brd.SetRole(board.RoleUnknown)
+			_ = a.brd.SetControlling(false)
 		}
 		wg.Add(1)
 		go func() {
@@ -294,6 +327,16 @@ func (a *App) Serve(ctx context.Context) error {
 		}()
 	}
 	r := &engine.Runner{Engine: a.eng, IO: &a.fld, Hook: a.hook}
+	if pn := a.pn; pn != nil {
+		// The standby reads the units it may (never a deferred line), writes and ticks nothing.
+		r.Passive = func() bool { return !pn.isActive() }
+		r.PassiveRead = func(unit string) bool {
+			f, _ := a.openedField()
+			return f != nil && !f.Deferred(unit)
+		}
+		pn.runner.Store(r)
+		pn.run(ctx, &wg)
+	}
 	err := r.Run(ctx)
 	cancel()
 	wg.Wait()
@@ -322,7 +365,23 @@ func (a *App) openField(ctx context.Context) error {
 // stores anything, so a line that cannot be opened changes nothing.
 func (a *App) dialField(ctx context.Context, cfg *site.Config) (*field.Field, context.Context, context.CancelFunc, error) {
 	fctx, stop := context.WithCancel(ctx)
-	f, err := field.Open(fctx, cfg, field.Options{Logf: a.logf})
+	fo := field.Options{Logf: a.logf}
+	if pn := a.pn; pn != nil {
+		fo.WriteGate = pn.gate
+		active := pn.isActive()
+		fo.Defer = func(l site.Line) bool { return !active && !field.Witnessable(cfg, l) }
+		if gw := pn.id.Gateway; gw != "" {
+			// This board's own gateway; the stored site keeps the shared mesh.port.
+			c, err := cfg.Clone()
+			if err != nil {
+				stop()
+				return nil, nil, nil, fmt.Errorf("appliance: %w", err)
+			}
+			c.Mesh.Port = gw
+			cfg = c
+		}
+	}
+	f, err := field.Open(fctx, cfg, fo)
 	if err != nil {
 		stop()
 		return nil, nil, nil, fmt.Errorf("appliance: %w", err)
@@ -344,12 +403,15 @@ func (a *App) useField(fctx context.Context, f *field.Field, stop context.Cancel
 	a.fieldWG.Add(2)
 	go func() {
 		defer a.fieldWG.Done()
-		if err := f.RunMesh(fctx, a.eng.Observe); err != nil && fctx.Err() == nil {
+		if err := f.RunMesh(fctx, a.observe); err != nil && fctx.Err() == nil {
 			a.warnf("mesh: %v", err)
 		}
 	}()
 	go func() {
 		defer a.fieldWG.Done()
+		if a.pn != nil && !a.pn.isActive() {
+			return // configured when this board becomes active (configuration is writing)
+		}
 		a.configureUnits(fctx, f, cfg)
 	}()
 }
@@ -401,8 +463,21 @@ func (a *App) configureUnits(ctx context.Context, f *field.Field, cfg *site.Conf
 	}
 }
 
+// observe takes a reading of this board's own gateway (and forwards it to a standby).
+func (a *App) observe(r engine.Reading) {
+	a.ownReading.Store(time.Now().UnixNano())
+	a.eng.Observe(r)
+	if a.pn != nil {
+		a.pn.forward(r)
+	}
+}
+
 func (a *App) hook(ctx context.Context, rep engine.PeriodReport) {
 	a.periods.Add(1)
+	a.lastRead.Store(int64(rep.Read))
+	if a.pn != nil {
+		a.pn.sendState()
+	}
 	if rep.Overrun {
 		a.overruns.Add(1)
 	}
@@ -587,6 +662,7 @@ func finite(v float64) float64 {
 // a commit's swap all go through it, under one lock. A configuration change swaps the field under
 // the running runner.
 type fieldHandle struct {
+	pair *pairNode // a 2N board: every command goes through its write path (owner block, gate)
 	mu   sync.Mutex
 	f    *field.Field
 	ctx  context.Context    // ends with f
@@ -632,6 +708,9 @@ func (h *fieldHandle) WriteCommand(ctx context.Context, unit string, c engine.Co
 	f, err := h.open()
 	if err != nil {
 		return err
+	}
+	if h.pair != nil {
+		return h.pair.write(ctx, f, unit, c)
 	}
 	return f.WriteCommand(ctx, unit, c)
 }

@@ -133,6 +133,32 @@ func (b *backend) CommitConfig(ctx context.Context, cfg *site.Config, info conso
 	if cfg == nil {
 		return console.ConfigVersion{}, errors.New("no configuration")
 	}
+	if pn := b.a.pn; pn != nil && !pn.isActive() {
+		// The active streams every commit to this board; two boards committing apart would
+		// leave the pair with two configurations.
+		st := pn.status()
+		where := "its peer"
+		if st.PeerHeard.IsZero() {
+			where = "its peer (not heard yet)"
+		} else if len(pn.id.Peers) > 0 {
+			where = fmt.Sprintf("the peer, node %d at %s", st.Peer.NodeID, pn.id.Peers[0])
+		}
+		return console.ConfigVersion{}, fmt.Errorf("%w: this board is %s; commit on %s, which streams it here", ErrStandby, st.Role, where)
+	}
+	v, err := b.commitConfig(ctx, cfg, info)
+	if err == nil && b.a.pn != nil {
+		b.a.pn.sendConfig(v.User, v.Comment)
+	}
+	return v, err
+}
+
+// commit stores and applies a configuration that came from the pair's active (no role check,
+// no commit confirmed: the active holds the confirmation).
+func (b *backend) commit(ctx context.Context, cfg *site.Config, who, comment string, _ bool) (console.ConfigVersion, error) {
+	return b.commitConfig(ctx, cfg, console.CommitInfo{User: who, Comment: comment, Time: time.Now()})
+}
+
+func (b *backend) commitConfig(ctx context.Context, cfg *site.Config, info console.CommitInfo) (console.ConfigVersion, error) {
 	b.cfgMu.Lock()
 	defer b.cfgMu.Unlock()
 	c, err := cfg.Clone()

@@ -2,6 +2,7 @@ package appliance
 
 import (
 	"context"
+	"github.com/coldaisle/coldaisle/control/pair"
 	"math"
 	"strings"
 	"time"
@@ -20,6 +21,27 @@ func (a *App) buildView(rep engine.PeriodReport) *ops.View {
 		Time: time.Now(), Site: cfg.Site, Software: a.opts.Version, ConfigVersion: version,
 		Role: "active", Epoch: snap.Epoch, Uptime: time.Since(a.start), State: "controlling",
 		Period: ops.Period{Length: cfg.Control.Period.Duration, Last: rep.Elapsed, Count: a.periods.Load(), Overruns: a.overruns.Load()},
+	}
+	if a.pn != nil {
+		st := a.pn.status()
+		v.Role, v.Epoch = st.Role.String(), st.Epoch
+		if st.Role != pair.Active {
+			v.State = "watching the active"
+		}
+		pv := &ops.Pair{NodeID: st.NodeID, Role: st.Role.String(), Epoch: st.Epoch, Highest: st.Highest, Hold: st.Hold.String(),
+			PeerNodeID: st.Peer.NodeID, PeerRole: st.Peer.Role.String(), PeerHeard: !st.PeerHeard.IsZero(),
+			Drops: map[string]uint64{}, TakeoverBudget: st.Budget}
+		if pv.PeerHeard {
+			pv.PeerAgo = time.Since(st.PeerHeard)
+		}
+		if !st.LeaseUntil.IsZero() {
+			pv.Lease = max(time.Until(st.LeaseUntil), 0)
+		}
+		for k, n := range st.LinkCounter {
+			pv.Drops[k] = n
+		}
+		pv.Alarms = st.Alarms
+		v.Pair = pv
 	}
 	for _, z := range snap.Zones {
 		v.Zones = append(v.Zones, ops.Zone{Name: z.Name, MeasureC: z.MeasureC, SetpointC: z.SetpointC, HottestC: z.HottestC,

@@ -50,6 +50,14 @@ type jsonStatus struct {
 	Lines         []jsonLine        `json:"lines"`
 	Mesh          map[string]uint64 `json:"mesh"`
 	DB            jsonDB            `json:"db"`
+	Pair          *jsonPair         `json:"pair,omitempty"`
+}
+
+type jsonPair struct {
+	*Pair
+	LeaseSeconds          num `json:"lease_seconds"`
+	PeerAgoSeconds        num `json:"peer_ago_seconds"`
+	TakeoverBudgetSeconds num `json:"takeover_budget_seconds"`
 }
 
 type jsonPeriod struct {
@@ -141,6 +149,9 @@ func statusJSON(v *View) jsonStatus {
 	}
 	if s.Mesh == nil {
 		s.Mesh = map[string]uint64{}
+	}
+	if p := v.Pair; p != nil {
+		s.Pair = &jsonPair{Pair: p, LeaseSeconds: secs(p.Lease), PeerAgoSeconds: secs(p.PeerAgo), TakeoverBudgetSeconds: secs(p.TakeoverBudget)}
 	}
 	for _, z := range v.Zones {
 		s.Zones = append(s.Zones, jsonZone{z.Name, num(z.MeasureC), num(z.SetpointC), num(z.HottestC), z.HottestID, num(z.DemandPct), z.Valid, z.Total, z.OK, z.Alarm})

@@ -51,6 +51,8 @@ type collector struct {
 	dbCommits, dbBytes, dbFailures *prometheus.Desc
 
 	alarms, alarmsUnacked *prometheus.Desc
+
+	pairRole, pairPeerAge, pairLease, pairLink *prometheus.Desc
 }
 
 func newCollector(p *Publisher, now func() time.Time) *collector {
@@ -108,6 +110,10 @@ func newCollector(p *Publisher, now func() time.Time) *collector {
 		dbFailures: desc("db_write_failures_total", "Failed database writes since start."),
 
 		alarms:        desc("alarms_active", "Active alarms, by severity.", "severity"),
+		pairRole:      desc("pair_role", "This board's role in its 2N pair; 1 for the current one (absent for a board alone).", "role"),
+		pairPeerAge:   desc("pair_peer_heard_age_seconds", "Time since the peer's last heartbeat (absent before the first)."),
+		pairLease:     desc("pair_lease_remaining_seconds", "What is left of this board's write lease (0 when it may not write)."),
+		pairLink:      desc("pair_link_messages_total", "Peer-link messages by outcome: sent, received, and dropped by reason.", "counter"),
 		alarmsUnacked: desc("alarms_unacknowledged", "Active alarms not acknowledged, by severity.", "severity"),
 	}
 }
@@ -121,6 +127,7 @@ func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 		c.zoneTemp, c.zoneSetpoint, c.zoneHottest, c.zoneHottestSensor, c.zoneDemand, c.zoneValid, c.zoneTotal, c.zoneOK, c.zoneAlarm,
 		c.unitInfo, c.unitFanCmd, c.unitFanFb, c.unitValveCmd, c.unitValveFb, c.unitSupply, c.unitReturn, c.unitPower, c.unitMode, c.unitAlarm, c.unitTripped, c.unitIsolated,
 		c.lineRequests, c.lineFailures, c.mesh, c.dbCommits, c.dbBytes, c.dbFailures, c.alarms, c.alarmsUnacked,
+		c.pairRole, c.pairPeerAge, c.pairLease, c.pairLink,
 	} {
 		ch <- d
 	}
@@ -158,6 +165,19 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		g(c.viewTime, unixSeconds(v.Time))
 		if v.Uptime > 0 {
 			g(c.startTime, unixSeconds(v.Time.Add(-v.Uptime)))
+		}
+	}
+
+	if p := v.Pair; p != nil {
+		for _, r := range []string{"waiting", "standby", "active"} {
+			b(c.pairRole, p.Role == r, r)
+		}
+		if p.PeerHeard {
+			g(c.pairPeerAge, p.PeerAgo.Seconds())
+		}
+		g(c.pairLease, p.Lease.Seconds())
+		for k, n := range p.Drops {
+			cnt(c.pairLink, n, label(k))
 		}
 	}
 

@@ -25,6 +25,24 @@ type View struct {
 	Lines   []Line
 	Mesh    map[string]uint64 // mesh session counters by name ("frames_rx", "drops.fcs", ...)
 	DB      DB
+	Pair    *Pair // nil: a board alone
+}
+
+// Pair is this board's side of a 2N pair.
+type Pair struct {
+	NodeID         uint16            `json:"node_id"`
+	Role           string            `json:"role"` // waiting, standby, active
+	Epoch          uint16            `json:"epoch"`
+	Highest        uint16            `json:"highest_epoch"`
+	Hold           string            `json:"hold"`
+	Lease          time.Duration     `json:"-"`
+	PeerNodeID     uint16            `json:"peer_node_id"`
+	PeerRole       string            `json:"peer_role"`
+	PeerHeard      bool              `json:"peer_heard"`
+	PeerAgo        time.Duration     `json:"-"`
+	TakeoverBudget time.Duration     `json:"-"`
+	Drops          map[string]uint64 `json:"counters"` // peer-link counters by name
+	Alarms         []string          `json:"alarms"`
 }
 
 // Period is the control loop's own health.

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 
 	"github.com/coldaisle/coldaisle/board/appliance"
+	"github.com/coldaisle/coldaisle/board/identity"
 	"github.com/coldaisle/coldaisle/control/site"
 )
 
@@ -19,11 +20,12 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("run", stdout, stderr,
 		"Runs the controller: the site configuration comes from the database (imported from --config\n"+
 			"on first boot, or with --import); stops on SIGINT/SIGTERM with its state checkpointed.",
-		"--config site.toml --db PATH [--console DEV|stdio] [--import]")
+		"--config site.toml --db PATH [--identity FILE] [--console DEV|stdio] [--import]")
 	config := fs.String("config", "", "site configuration `FILE` (TOML); imported into the database on first boot")
 	db := fs.String("db", defaultDBPath, "state database `PATH` (bbolt)")
 	imp := fs.Bool("import", false, "replace the stored configuration with --config")
 	consoleDev := fs.String("console", "", "serial console: a `DEV`ice such as /dev/ttyS0, or 'stdio'")
+	idFile := fs.String("identity", "", "this board's identity `FILE` (TOML): runs it as one of a 2N pair; without it the board runs alone")
 	logLevel := fs.String("log-level", "info", "least severe log records written: `LEVEL` debug, info, warn or error")
 	if code, ok := fs.parse(args); !ok {
 		return code
@@ -36,6 +38,14 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	if *db == "" {
 		return fs.usageErr("--db must not be empty")
+	}
+	var id *identity.Identity
+	if *idFile != "" {
+		var err error
+		if id, err = identity.Load(*idFile); err != nil {
+			fmt.Fprintf(stderr, "coldaisle: %v\n", err)
+			return exitUsage
+		}
 	}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
@@ -55,7 +65,7 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		logw = logs
 	}
 	log := slog.New(slog.NewTextHandler(logw, &slog.HandlerOptions{Level: level}))
-	o := appliance.Options{ConfigPath: *config, DBPath: *db, Import: *imp, Version: version, Log: log}
+	o := appliance.Options{ConfigPath: *config, DBPath: *db, Import: *imp, Version: version, Log: log, Identity: id}
 	if *consoleDev != "" {
 		rw, closeFn, err := openConsole(*consoleDev)
 		if err != nil {

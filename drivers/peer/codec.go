@@ -141,6 +141,9 @@ const (
 	HBSensorsOK uint16 = 1 << 1 // hears the mesh gateway
 	HBUnitsOK   uint16 = 1 << 2 // reaches the units' Modbus
 	HBWarm      uint16 = 1 << 3 // has the active's loop state and configuration
+	HBYield     uint16 = 1 << 4 // hands over: the receiver may take over at once
+	HBHoldStby  uint16 = 1 << 5 // held standby by an operator (never takes over)
+	HBHoldAct   uint16 = 1 << 6 // held active by an operator
 )
 
 // Ack is the binary, fixed body of TypeAck.

@@ -33,7 +33,8 @@
 //
 // Bodies (version 1):
 //
-//	heartbeat (24)   priority u16, flags u16 (in_control, sensors_ok, units_ok, warm),
+//	heartbeat (24)   priority u16, flags u16 (in_control, sensors_ok, units_ok, warm, yield,
+//	                 hold_standby, hold_active),
 //	                 interval_ms u32, uptime_ms u64, ack_seq u64 (highest seq accepted from the receiver)
 //	ack (18)         of_type u8, status u8, seq u64, value u64 (the config version stored, for a config)
 //	readings, loop state, config

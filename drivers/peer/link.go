@@ -236,6 +236,13 @@ func (l *Link) Peer() (node uint16, boot uint64, ok bool) {
 // A full queue drops the frame (counted send_drops); an error is returned only for a message
 // that cannot be sealed (unknown type, payload over MaxFrame).
 func (l *Link) Send(m Message) error {
+	_, err := l.SendSeq(m)
+	return err
+}
+
+// SendSeq is Send, returning the sequence number m went with (what the peer's heartbeats
+// acknowledge in AckSeq: the caller can tell how fresh the peer's word is).
+func (l *Link) SendSeq(m Message) (uint64, error) {
 	l.stateMu.Lock()
 	st := l.state
 	l.stateMu.Unlock()
@@ -258,7 +265,7 @@ func (l *Link) Send(m Message) error {
 		h.Path = uint8(p)
 		frame, err := l.codec.Seal(nil, &m)
 		if err != nil {
-			return err
+			return h.Seq, err
 		}
 		q := l.udpQ[p]
 		if len(frame) > l.opt.MaxDatagram {
@@ -270,7 +277,7 @@ func (l *Link) Send(m Message) error {
 			l.cnt.inc(CountSendDrops)
 		}
 	}
-	return nil
+	return h.Seq, nil
 }
 
 // Run serves the sockets until ctx ends, then closes them and returns ctx.Err(). It may be
