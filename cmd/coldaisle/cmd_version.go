@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"runtime"
+
+	"github.com/coldaisle/coldaisle/drivers/peer"
 )
 
 // Stamped by the Makefile with -ldflags -X.
@@ -22,7 +24,9 @@ func init() {
 		if code, ok := fs.noArgs(); !ok {
 			return code
 		}
-		fmt.Fprintf(stdout, "coldaisle %s\ncommit %s\ngo %s\nplatform %s/%s\n", version, commit, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+		pv, pc, _ := peer.Speaks()
+		fmt.Fprintf(stdout, "coldaisle %s\ncommit %s\ngo %s\nplatform %s/%s\npeer protocol %d (its messages readable by release protocol %d and later)\n",
+			version, commit, runtime.Version(), runtime.GOOS, runtime.GOARCH, pv, pc)
 		return exitOK
 	})
 }

@@ -218,16 +218,17 @@ func (c *Codec) Seal(dst []byte, m *Message) ([]byte, error) {
 		return dst, err
 	}
 	start := len(dst)
+	ver, compat, ext := Speaks()
 	var hb [HeaderLen]byte
 	hb[0], hb[1] = magic[0], magic[1]
-	hb[2] = Version
-	hb[3] = MinVersion
+	hb[2] = ver
+	hb[3] = compat
 	hb[4] = byte(h.Type)
 	hb[5] = byte(h.Role)
 	hb[6] = h.Path
 	hb[7] = 0
 	binary.BigEndian.PutUint16(hb[8:], h.NodeID)
-	binary.BigEndian.PutUint16(hb[10:], HeaderLen)
+	binary.BigEndian.PutUint16(hb[10:], uint16(HeaderLen+ext))
 	binary.BigEndian.PutUint32(hb[12:], uint32(n))
 	binary.BigEndian.PutUint64(hb[16:], h.BootID)
 	binary.BigEndian.PutUint64(hb[24:], h.PeerBoot)
@@ -237,6 +238,7 @@ func (c *Codec) Seal(dst []byte, m *Message) ([]byte, error) {
 	copy(hb[56:88], h.ConfigHash[:])
 	copy(hb[88:120], h.Software)
 	dst = append(dst, hb[:]...)
+	dst = append(dst, make([]byte, ext)...)
 	switch h.Type {
 	case TypeHeartbeat:
 		b := &m.Heartbeat

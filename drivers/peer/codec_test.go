@@ -229,3 +229,23 @@ func TestReadFrameStream(t *testing.T) {
 		t.Error("truncated stream read as a frame")
 	}
 }
+
+// A build linked with nextRelease (the rolling-upgrade test's second build) seals version N+1
+// frames with compat N and a longer header, which this release opens.
+func TestNextReleaseBuildSealsWhatThisOneOpens(t *testing.T) {
+	c := testCodec(t)
+	m := Message{Header: sampleHeader(TypeHeartbeat), Heartbeat: Heartbeat{Priority: 7, AckSeq: 3}}
+	nextRelease = "1"
+	f, err := c.Seal(nil, &m)
+	nextRelease = ""
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f[2] != Version+1 || f[3] != Version || int(binary.BigEndian.Uint16(f[10:])) != HeaderLen+headerExt {
+		t.Fatalf("next release header: version %d compat %d hdr_len %d", f[2], f[3], binary.BigEndian.Uint16(f[10:]))
+	}
+	var got Message
+	if err := c.Open(f, &got); err != nil || got.Header.Version != Version+1 || got.Heartbeat.Priority != 7 || got.Heartbeat.AckSeq != 3 {
+		t.Fatalf("opened %+v, %v", got, err)
+	}
+}
