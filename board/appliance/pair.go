@@ -181,14 +181,16 @@ func (p *pairNode) gate(now time.Time) error {
 
 // run starts the pair's goroutines; they stop with ctx.
 func (p *pairNode) run(ctx context.Context, wg *sync.WaitGroup) {
+	// The link outlives ctx by the last heartbeats of a clean stop (beats closes it).
+	lctx, lstop := context.WithCancel(context.WithoutCancel(ctx))
 	wg.Add(5)
 	go func() {
 		defer wg.Done()
-		if err := p.link.Run(ctx); err != nil && ctx.Err() == nil {
+		if err := p.link.Run(lctx); err != nil && lctx.Err() == nil {
 			p.a.warnf("pair: peer link: %v", err)
 		}
 	}()
-	go func() { defer wg.Done(); p.beats(ctx) }()
+	go func() { defer wg.Done(); defer lstop(); p.beats(ctx) }()
 	go func() { defer wg.Done(); p.receive(ctx) }()
 	go func() { defer wg.Done(); p.witnessLoop(ctx) }()
 	go func() { defer wg.Done(); p.keeper(ctx) }()
@@ -372,10 +374,29 @@ func (p *pairNode) beats(ctx context.Context) {
 		p.flushReadings()
 		select {
 		case <-ctx.Done():
+			p.handOver()
 			return
 		case <-t.C:
 		}
 	}
+}
+
+// handOver is a clean stop's last act: an active stops writing and says so (Yield) in its last
+// heartbeats, so the standby takes over at once instead of after the peer timeout.
+func (p *pairNode) handOver() {
+	if !p.isActive() {
+		return
+	}
+	p.step(pair.SetHold{Hold: pair.HoldStandby})
+	deadline := time.Now().Add(3 * p.pcfg.Heartbeat)
+	for i := 0; i < 3; i++ {
+		p.sendBeat(time.Now())
+	}
+	// Let the writers put them on the wire (bounded: a stop never waits long).
+	for p.link.Queued() > 0 && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	p.a.logf("pair: stopping: handed over to the peer")
 }
 
 func (p *pairNode) sendBeat(now time.Time) {
