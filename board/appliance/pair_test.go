@@ -164,8 +164,7 @@ func feedBoth(t *testing.T, crah *ahusim.CRAH, boards func() []*pairBoard) {
 // Two boards in one process against simulated CRAHs: exactly one becomes active and writes its
 // node id as the owner; the standby is warm; when the active stops, the standby takes over with
 // a higher epoch of its own parity (a clean stop hands over at once), without a step in any fan
-// command, and the units never fall
-// back. The process-level proofs (kill -9, SIGSTOP, cuts) are in cmd/coldaisle.
+// command, and the units never fall back. The process-level proofs (kill -9, SIGSTOP, cuts) are in cmd/coldaisle.
 func TestPairTakeoverInProcess(t *testing.T) {
 	addr, units := simulator(t, 1, 2)
 	site := fmt.Sprintf(pairTOML, addr)
