@@ -30,10 +30,10 @@
 // lend its units to a neighbour whose load rose a report before its own (ping-pong).
 //
 // The measurement is the hottest valid inlet (or the configured percentile) with the N-of-M rule of
-// control/sensors, computed on each sensor's smoothed value (an exponential average over about
-// three reports; a report more than 0.3 K away is taken at once, so heat is never delayed): the
-// hottest of many noisy sensors is biased up and jumps with every report, which moved the fans for
-// nothing.
+// control/sensors, computed there on each sensor's smoothed value (an exponential average over
+// about three reports; a report more than 0.3 K away is taken at once, so heat is never delayed):
+// the hottest of many noisy sensors is biased up and jumps with every report, which moved the fans
+// for nothing. The engine controls on the store's Aggregate.Value as it is.
 //
 // Feed-forward on a trip: a unit that is tripped (not running) or isolated (no answer: it may have
 // lost its power, fan and controller at once) contributes nothing, so in the same period the

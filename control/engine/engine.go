@@ -213,22 +213,13 @@ func (e *Engine) build(cfg *site.Config, old *Engine) error {
 	ct := cfg.Control
 	if old == nil || e.meas == nil || old.cfg.Control.MaxAge != ct.MaxAge || old.cfg.Control.FrozenAfter != ct.FrozenAfter ||
 		old.cfg.Control.ValidMinC != ct.ValidMinC || old.cfg.Control.ValidMaxC != ct.ValidMaxC {
-		m, err := newStoreMeasurer(ct.MaxAge.Duration, ct.FrozenAfter.Duration, ct.ValidMinC, ct.ValidMaxC)
+		var prev *storeMeasurer
+		if old != nil {
+			prev, _ = old.meas.(*storeMeasurer)
+		}
+		m, err := newStoreMeasurer(ct.MaxAge.Duration, ct.FrozenAfter.Duration, ct.ValidMinC, ct.ValidMaxC, prev)
 		if err != nil {
 			return err
-		}
-		if old != nil {
-			if sm, ok := old.meas.(*storeMeasurer); ok {
-				// carry the readings over: a retune must not forget what the sensors said
-				for _, s := range sm.st.Snapshot(old.now) {
-					if r, ok := sm.st.Latest(s.ID); ok {
-						_, _ = m.st.Update(r, r.Arrived)
-					}
-				}
-				for id, f := range sm.filt {
-					m.filt[id] = f
-				}
-			}
 		}
 		e.meas = m
 	}

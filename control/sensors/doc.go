@@ -36,7 +36,13 @@
 // # Aggregation
 //
 // Store.Zone uses only Fresh sensors that are not outliers. The measurement is the hottest of them
-// (default) or a percentile (e.g. p90, linear interpolation). The loop needs N valid sensors of
+// (default) or a percentile (e.g. p90, linear interpolation), taken over each sensor's smoothed
+// value: an exponential average over about three reports (Config.SmoothAlpha 0.4), where a report
+// more than SmoothJumpK (0.3 K) away is taken at once, so heat is never delayed. The hottest of
+// many noisy sensors is biased up and jumps with every report; averaging each sensor before the max
+// removes most of both. Aggregate.Value is the value a loop controls on; Worst and WorstC are the
+// hottest used sensor's raw latest value, for the alarm limit. Store.Rise is a sensor's own warming
+// above its recent low (relaxing upwards at LowRelaxKps): a start-up descent brakes on it. The loop needs N valid sensors of
 // the zone's M (ZoneConfig.MinValid, default min(2, M)); with fewer the Aggregate is not OK, its
 // Value is NaN and Reason says which sensors are missing and why: the engine must put the zone's
 // units in fail-safe. A sensor that dies while reporting a cool value drops out once it is stale,

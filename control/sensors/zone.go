@@ -103,25 +103,32 @@ func (z ZoneConfig) withDefaults(m int) (ZoneConfig, error) {
 
 // Member is one sensor of a zone in an Aggregate.
 type Member struct {
-	ID      string        `json:"id"`
-	Quality Quality       `json:"quality"`
-	Value   float64       `json:"value"` // latest value (0 when missing or faulty)
-	Age     time.Duration `json:"age"`
-	Used    bool          `json:"used"` // counted in Value
+	ID      string  `json:"id"`
+	Quality Quality `json:"quality"`
+	Value   float64 `json:"value"` // latest value (0 when missing or faulty)
+	// Smoothed is the sensor's smoothed value, which the zone aggregate is taken over (Value
+	// when it has none).
+	Smoothed float64       `json:"smoothed"`
+	Age      time.Duration `json:"age"`
+	Used     bool          `json:"used"` // counted in Value
 }
 
 // Aggregate is a zone's measurement at an instant.
 type Aggregate struct {
-	// Value is the loop's measurement: the hottest valid inlet or the configured percentile. It is
-	// NaN unless OK, so that a caller that forgets to check OK cannot drive a loop with it (pid
-	// holds its output on NaN); use Partial for display.
-	Value   float64
-	OK      bool    // Valid >= Need: the loop may run; otherwise the zone is Insufficient -> fail-safe
-	Valid   int     // sensors used
-	Total   int     // distinct sensors configured (M)
-	Need    int     // N
-	Worst   string  // id of the hottest valid sensor
-	Partial float64 // the same aggregate over whatever sensors are valid, OK or not (0 if none)
+	// Value is the loop's measurement: the hottest valid inlet or the configured percentile, over
+	// the used sensors' smoothed values (Member.Smoothed). It is NaN unless OK, so that a caller
+	// that forgets to check OK cannot drive a loop with it (pid holds its output on NaN); use
+	// Partial for display.
+	Value float64
+	OK    bool   // Valid >= Need: the loop may run; otherwise the zone is Insufficient -> fail-safe
+	Valid int    // sensors used
+	Total int    // distinct sensors configured (M)
+	Need  int    // N
+	Worst string // id of the hottest valid sensor (by its latest raw value)
+	// WorstC is Worst's latest raw value: the alarm limit applies to every counted inlet as it
+	// reads, not only to the smoothed aggregate (a p90 zone can hide one rack far above it).
+	WorstC  float64
+	Partial float64 // the same aggregate as Value over whatever sensors are valid, OK or not (0 if none)
 	// HottestFresh is the hottest fresh reading including implausible ones, with its id, for
 	// alarms.
 	HottestFresh   float64
@@ -184,6 +191,10 @@ func (s *Store) Zone(zoneSensors []string, cfg ZoneConfig, now time.Time) Aggreg
 			if !e.last.Fault {
 				m.Value = e.last.Value
 			}
+		}
+		m.Smoothed = m.Value
+		if e != nil && e.haveFilt && !e.last.Fault {
+			m.Smoothed = e.filt
 		}
 		a.Members = append(a.Members, m)
 	}
@@ -248,13 +259,13 @@ func (s *Store) Zone(zoneSensors []string, cfg ZoneConfig, now time.Time) Aggreg
 			continue
 		}
 		m.Used = true
-		used = append(used, m.Value)
-		if a.Worst == "" || m.Value > a.Partial {
-			a.Worst, a.Partial = m.ID, m.Value
+		used = append(used, m.Smoothed)
+		if a.Worst == "" || m.Value > a.WorstC {
+			a.Worst, a.WorstC = m.ID, m.Value
 		}
 	}
 	a.Valid = len(used)
-	if a.Valid > 0 && z.Percentile > 0 && z.Percentile < 100 {
+	if a.Valid > 0 {
 		a.Partial = quantile(used, z.Percentile)
 	}
 	a.OK = a.Valid >= a.Need
@@ -303,9 +314,12 @@ func NodeOf(id string) string {
 	return n
 }
 
-// quantile is the p-th percentile (0..100) of xs by linear interpolation between order statistics
-// (Hyndman-Fan type 7). xs is not modified.
+// quantile is the p-th percentile (1..99) of xs by linear interpolation between order statistics
+// (Hyndman-Fan type 7), its max for p <= 0 or >= 100. xs is not modified.
 func quantile(xs []float64, p float64) float64 {
+	if p <= 0 || p >= 100 {
+		return slices.Max(xs)
+	}
 	v := slices.Clone(xs)
 	slices.Sort(v)
 	pos := p / 100 * float64(len(v)-1)
