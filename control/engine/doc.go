@@ -101,6 +101,12 @@
 // limit. The loops do not see this air (their anti-windup uses the allocation), so they resume
 // where they were.
 //
+// Sensor loss (control/sensors, Store.Measure): each zone keeps a memory of its sensors' offsets
+// from the zone's value; the sensors that carried its hot spot, once stale, frozen (judged in
+// minutes: flat while the neighbours move), dead or of a silent node, are counted at their offset
+// over the survivors, so the zone's value does not drop, and a sensor-loss zone alarm names them.
+// A carried estimate counts for the alarm limit too.
+//
 // Hot readings are never silent: an inlet past the limit (inlet-high, naming the sensor), a hot spot
 // far above the zone's median (hot-spot: counted in the zone), a hot reading its own node's other
 // channels belie (implausible: not counted) and one above the plausible range (sensor-range: not
@@ -109,7 +115,7 @@
 // Each unit also has a supply-air PI loop (control/pid) driving its valve to its supply setpoint.
 //
 // Mode changes and alarms (isolated, tripped, fallback, degraded, unit-alarm, write, insufficient,
-// inlet-high, hot-spot, implausible, sensor-range) are returned by Events with a reason text in
+// inlet-high, hot-spot, implausible, sensor-range, sensor-loss) are returned by Events with a reason text in
 // words; Event.Text is the line for people ("crah-2 alarm: tripped: not running, fan fault
 // reported; crah-1, fan-3 pick up its share", "zone row-a alarm: inlet 27.4 C above alarm limit
 // 27.0 C"). A trip or an isolation names the units that pick up the share. Start-up is no alarm: a

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/coldaisle/coldaisle/control/pid"
+	"github.com/coldaisle/coldaisle/control/sensors"
 	"github.com/coldaisle/coldaisle/control/site"
 )
 
@@ -113,6 +114,7 @@ type zoneRT struct {
 	hottestID    string
 	overAlarm    bool // a counted inlet is past the alarm limit: its units get more air
 	everOK       bool // the zone has had a valid measurement since the engine started
+	mem          *sensors.ZoneMemory
 }
 
 type unitRT struct {
@@ -289,6 +291,9 @@ func (e *Engine) build(cfg *site.Config, old *Engine) error {
 			zr = &zoneRT{pid: newPID(tun, true, 0, 100), alarms: map[string]string{}, meas: math.NaN(), preTrip: math.NaN(), hottest: math.NaN()}
 		} else {
 			zr.pid.retune(tun)
+		}
+		if zr.mem == nil {
+			zr.mem = sensors.NewZoneMemory()
 		}
 		zr.cfg, zr.pct = zc, pct
 		zr.tt = math.Max(tun.Ti/4, e.period.Seconds())
@@ -651,7 +656,7 @@ func (e *Engine) Tick(now time.Time) []Command {
 
 	// 1. Zone measurements and zone alarms.
 	for _, z := range e.zones {
-		r := e.meas.measure(z.cfg.Sensors, z.pct, z.cfg.MinValid, now)
+		r := e.meas.measure(z.mem, z.cfg.Sensors, z.pct, z.cfg.MinValid, now)
 		z.meas, z.valid, z.ok = r.v, r.valid, r.ok
 		z.hottest, z.hottestID = r.hottest, r.hottestID
 		switch {
@@ -1080,6 +1085,15 @@ func (e *Engine) hotReadingAlarms(z *zoneRT, r zoneReading, now time.Time) {
 			return
 		}
 		e.setZoneAlarm(z, key, fmt.Sprintf(format, list(ns), r.median), now)
+	}
+	if len(r.carried) == 0 {
+		e.clearZoneAlarm(z, "sensor-loss", now)
+	} else {
+		parts := make([]string, 0, len(r.carried))
+		for _, c := range r.carried {
+			parts = append(parts, c.String())
+		}
+		e.setZoneAlarm(z, "sensor-loss", fmt.Sprintf("hot-spot sensors lost: %s; the zone counts them at %.1f C over the survivors' %.1f C, check the probes", strings.Join(parts, ", "), r.v, r.survivors), now)
 	}
 	set("hot-spot", r.hot, "hot spot: %s, far above the zone median %.1f C; counted in the zone")
 	set("implausible", r.dropped, "implausible reading: %s, while the same node's other channels read near the zone median %.1f C; not counted, check the probe")

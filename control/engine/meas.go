@@ -15,7 +15,8 @@ type measurer interface {
 	observe(r Reading)
 	// measure returns the zone measurement, how many of its sensors are valid, and the hot
 	// readings that must be alarmed.
-	measure(sensors []string, pct float64, minValid int, now time.Time) zoneReading
+	// mem is the zone's memory (learned offsets, a carried loss).
+	measure(mem *sensors.ZoneMemory, sensors []string, pct float64, minValid int, now time.Time) zoneReading
 	// rise is how far the sensors have warmed (K): the largest rise of one sensor's smoothed value
 	// above its own recent low (which relaxes upwards at lowRelaxKps), over the given sensors.
 	rise(sensors []string) float64
@@ -32,9 +33,11 @@ type zoneReading struct {
 	hottest   float64
 	hottestID string
 	median    float64
-	hot       []sensorNote // hot spots: far above the median, counted
-	dropped   []sensorNote // hot readings left out as implausible (the node's other channels belie them)
-	overRange []sensorNote // above the plausible range: not counted
+	hot       []sensorNote      // hot spots: far above the median, counted
+	dropped   []sensorNote      // hot readings left out as implausible (the node's other channels belie them)
+	overRange []sensorNote      // above the plausible range: not counted
+	carried   []sensors.Carried // lost sensors counted at their estimate (raising v)
+	survivors float64           // v without them
 }
 
 // sensorNote is a sensor and its latest value, for alarm texts.
@@ -78,15 +81,22 @@ func (m *storeMeasurer) observe(r Reading) {
 
 func (m *storeMeasurer) rise(ids []string) float64 { return m.st.Rise(ids) }
 
-func (m *storeMeasurer) measure(ids []string, pct float64, minValid int, now time.Time) zoneReading {
+func (m *storeMeasurer) measure(mem *sensors.ZoneMemory, ids []string, pct float64, minValid int, now time.Time) zoneReading {
 	p := pct
 	if p >= 100 {
 		p = 0
 	}
-	a := m.st.Zone(ids, sensors.ZoneConfig{MinValid: minValid, Percentile: p}, now)
-	r := zoneReading{v: a.Value, valid: a.Valid, ok: a.OK, hottest: math.NaN(), median: a.Median}
+	a := m.st.Measure(mem, ids, sensors.ZoneConfig{MinValid: minValid, Percentile: p}, now)
+	r := zoneReading{v: a.Value, valid: a.Valid, ok: a.OK, hottest: math.NaN(), median: a.Median,
+		carried: a.Carried, survivors: a.Survivors}
 	if a.Worst != "" {
 		r.hottest, r.hottestID = a.WorstC, a.Worst
+	}
+	// A carried estimate counts for the alarm limit too: a lost hot spot is still there.
+	for _, c := range a.Carried {
+		if math.IsNaN(r.hottest) || c.EstimateC > r.hottest {
+			r.hottest, r.hottestID = c.EstimateC, c.ID+" (estimated, lost)"
+		}
 	}
 	val := map[string]float64{}
 	for _, mb := range a.Members {

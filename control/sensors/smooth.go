@@ -1,6 +1,9 @@
 package sensors
 
-import "math"
+import (
+	"math"
+	"time"
+)
 
 // smooth updates e's smoothed value and recent low with the accepted good reading r.
 func (s *Store) smooth(e *entry, r Reading) {
@@ -11,6 +14,7 @@ func (s *Store) smooth(e *entry, r Reading) {
 		f += s.cfg.SmoothAlpha * (r.Value - f)
 	}
 	e.filt, e.haveFilt = f, true
+	e.record(r.Arrived)
 	if e.haveLow {
 		if dt := r.Arrived.Sub(e.lowAt).Seconds(); dt > 0 {
 			e.low += s.cfg.LowRelaxKps * dt
@@ -64,4 +68,37 @@ func (s *Store) Reconfigured(cfg Config) (*Store, error) {
 		n.m[id] = &c
 	}
 	return n, nil
+}
+
+// histLen bounds a sensor's history of smoothed values (32 reports: 16 min at 30 s, 96 min at
+// 3 min), enough to see its neighbours move during a flat run of FlatAfter.
+const histLen = 32
+
+type histPoint struct {
+	at time.Time
+	f  float64
+}
+
+// record appends the smoothed value to e's history.
+func (e *entry) record(at time.Time) {
+	e.hist[e.histI] = histPoint{at, e.filt}
+	e.histI = (e.histI + 1) % histLen
+	e.histN = min(e.histN+1, histLen)
+}
+
+// moved is how far (K) e's smoothed value has ranged (max - min) over the reports that arrived
+// at or after since, and the value just before them.
+func (e *entry) moved(since time.Time) float64 {
+	lo, hi := math.Inf(1), math.Inf(-1)
+	for k := 0; k < e.histN; k++ {
+		p := e.hist[(e.histI-1-k+histLen)%histLen]
+		lo, hi = math.Min(lo, p.f), math.Max(hi, p.f)
+		if p.at.Before(since) {
+			break
+		}
+	}
+	if hi < lo {
+		return 0
+	}
+	return hi - lo
 }

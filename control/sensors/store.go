@@ -218,6 +218,12 @@ type entry struct {
 
 	interval time.Duration // smoothed observed report interval
 
+	runN int // accepted good readings in the current run of unchanged values
+
+	hist  [histLen]histPoint // the latest smoothed values, a ring (see moved)
+	histI int
+	histN int
+
 	filt     float64 // smoothed value (valid when haveFilt)
 	haveFilt bool
 	low      float64 // recent low of filt, relaxing upwards (valid when haveLow)
@@ -318,8 +324,9 @@ func (s *Store) accept(e *entry, r Reading) {
 	}
 	s.smooth(e, r)
 	if !e.haveRun || math.Abs(r.Value-e.runRef) > s.cfg.FrozenTol {
-		e.runStart, e.runRef, e.haveRun = r.Arrived, r.Value, true
+		e.runStart, e.runRef, e.haveRun, e.runN = r.Arrived, r.Value, true, 0
 	}
+	e.runN++
 }
 
 // classify is Classify without the lock.

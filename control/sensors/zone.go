@@ -45,6 +45,7 @@ type ZoneConfig struct {
 	// (linear interpolation between order statistics), e.g. 90 for p90. See ParseAggregate.
 	Percentile float64       `json:"percentile" toml:"percentile"`
 	Outliers   OutlierConfig `json:"outliers" toml:"outliers"`
+	Loss       LossConfig    `json:"loss" toml:"loss"`
 }
 
 // ParseAggregate turns "max" (or "") into 0 and "pNN" into NN, for ZoneConfig.Percentile.
@@ -98,6 +99,9 @@ func (z ZoneConfig) withDefaults(m int) (ZoneConfig, error) {
 	case o.HotMinSensors < max(o.MinSensors, 4):
 		return z, cfgErr("outliers.hot_min_sensors", "must be >= max(min_sensors, 4) (got %d)", o.HotMinSensors)
 	}
+	if err := z.Loss.withDefaults(); err != nil {
+		return z, err
+	}
 	return z, nil
 }
 
@@ -110,7 +114,9 @@ type Member struct {
 	// when it has none).
 	Smoothed float64       `json:"smoothed"`
 	Age      time.Duration `json:"age"`
-	Used     bool          `json:"used"` // counted in Value
+	// Unchanged counts the reports in a row with this value (FrozenTol), this one included.
+	Unchanged int  `json:"unchanged"`
+	Used      bool `json:"used"` // counted in Value
 }
 
 // Aggregate is a zone's measurement at an instant.
@@ -143,9 +149,17 @@ type Aggregate struct {
 	// AboveRange are the sensors whose latest value lies above the plausible range (OutOfRange,
 	// not used): a hot reading that is not counted must still be reported.
 	AboveRange []string
-	Members    []Member
-	Counts     map[string]int // by quality name
-	Reason     string         // why not OK (empty when OK)
+	// Flat are the sensors the zone judged Frozen in minutes (flat while their neighbours moved,
+	// see LossConfig): not used. Silent are the sensors of nodes gone silent (every channel
+	// overdue): still used until MaxAge, and carried by Store.Measure.
+	Flat, Silent []string
+	// Carried are the lost sensors (see Store.Measure) whose estimate, their learned offset over
+	// the survivors, raises Value; Survivors is what Value would be without them.
+	Carried   []Carried
+	Survivors float64
+	Members   []Member
+	Counts    map[string]int // by quality name
+	Reason    string         // why not OK (empty when OK)
 }
 
 // MarshalJSON writes NaN values as null (encoding/json refuses NaN).
@@ -183,8 +197,10 @@ func (s *Store) Zone(zoneSensors []string, cfg ZoneConfig, now time.Time) Aggreg
 	a.Need = z.MinValid
 
 	s.mu.Lock()
+	ents := make([]*entry, 0, len(ids))
 	for _, id := range ids {
 		e := s.m[id]
+		ents = append(ents, e)
 		m := Member{ID: id, Quality: s.classify(e, now)}
 		if e != nil && e.accepted > 0 {
 			m.Age = max(now.Sub(e.last.Arrived), 0)
@@ -195,8 +211,12 @@ func (s *Store) Zone(zoneSensors []string, cfg ZoneConfig, now time.Time) Aggreg
 		m.Smoothed = m.Value
 		if e != nil && e.haveFilt && !e.last.Fault {
 			m.Smoothed = e.filt
+			m.Unchanged = e.runN
 		}
 		a.Members = append(a.Members, m)
+	}
+	if !z.Loss.Disable {
+		a.Flat, a.Silent = s.lossVerdicts(a.Members, ents, z.Loss, now)
 	}
 	s.mu.Unlock()
 
