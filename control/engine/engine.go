@@ -63,6 +63,11 @@ const (
 	// alarmHystK: an inlet-high alarm (and the extra air it brings) clears this far below the
 	// alarm limit, so that noise at the limit does not flap the fans.
 	alarmHystK = 0.5
+	// refIntervalS, plantDeadS, minScale: see Engine.sparseScale. The fan tuning is for reports
+	// every 30 s; plantDeadS is the inlets' own delay and lag the loop sees at any report rate.
+	refIntervalS = 30.0
+	plantDeadS   = 20.0
+	minScale     = 0.15
 )
 
 // Engine is the loop engine. Build it with New; drive it with Observe, UpdateUnit and Tick. All
@@ -817,6 +822,9 @@ func (e *Engine) Tick(now time.Time) []Command {
 		}
 		hold := !z.recoverUntil.IsZero() && z.ok && z.meas < z.cfg.SetpointC
 		z.held = hold
+		if z.ok {
+			z.pid.setScale(e.sparseScale(z), z.cfg.SetpointC, z.meas)
+		}
 		if z.ok && free && dt > 0 && hold {
 			z.pid.track(z.pid.out, z.cfg.SetpointC, z.meas, true)
 			z.demand = z.pid.out
@@ -1320,6 +1328,22 @@ func (e *Engine) slew(i int, z *zoneRT) {
 		floor += e.ain.W[i][j] * u.cfg.MinFanPct
 	}
 	z.pid.slewRate, z.pid.slewFloor = z.slewRate, floor
+}
+
+// sparseScale is zone z's loop gain scale for the report interval its sensors really have. The
+// tuning is for reports every refIntervalS; sparser reports add about half an interval of dead
+// time to the loop (a change is seen on average half an interval late, and between reports the
+// loop acts on old data), so the gains fall with the total dead time, as SIMC tuning (Kc
+// proportional to 1/theta) says: fewer, deliberate moves, and no limit cycle on a slow mesh.
+// It only lowers the gains (never below minScale), so it cannot make a loop hunt; a lower gain
+// never commands a fan below its minimum (the limits act after the loop).
+func (e *Engine) sparseScale(z *zoneRT) float64 {
+	iv := e.meas.interval(z.cfg.Sensors).Seconds()
+	if iv <= refIntervalS {
+		return 1
+	}
+	f := (refIntervalS/2 + plantDeadS) / (iv/2 + plantDeadS)
+	return math.Max(f, minScale)
 }
 
 // heldByTune reports whether unit j shares a zone with a unit under autotune (not itself).

@@ -20,6 +20,8 @@ type measurer interface {
 	// rise is how far the sensors have warmed (K): the largest rise of one sensor's smoothed value
 	// above its own recent low (which relaxes upwards at lowRelaxKps), over the given sensors.
 	rise(sensors []string) float64
+	// interval is the sensors' median observed report interval (0 unknown).
+	interval(sensors []string) time.Duration
 }
 
 // zoneReading is one zone's measurement at an instant.
@@ -80,6 +82,8 @@ func (m *storeMeasurer) observe(r Reading) {
 }
 
 func (m *storeMeasurer) rise(ids []string) float64 { return m.st.Rise(ids) }
+
+func (m *storeMeasurer) interval(ids []string) time.Duration { return m.st.Interval(ids) }
 
 func (m *storeMeasurer) measure(mem *sensors.ZoneMemory, ids []string, pct float64, minValid int, now time.Time) zoneReading {
 	p := pct

@@ -2,6 +2,7 @@ package sensors
 
 import (
 	"math"
+	"slices"
 	"time"
 )
 
@@ -101,4 +102,21 @@ func (e *entry) moved(since time.Time) float64 {
 		return 0
 	}
 	return hi - lo
+}
+
+// Interval is the median observed report interval of the sensors ids (0 when none is known yet).
+func (s *Store) Interval(ids []string) time.Duration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var iv []time.Duration
+	for _, id := range ids {
+		if e := s.m[id]; e != nil && e.interval > 0 {
+			iv = append(iv, e.interval)
+		}
+	}
+	if len(iv) == 0 {
+		return 0
+	}
+	slices.Sort(iv)
+	return iv[len(iv)/2]
 }
