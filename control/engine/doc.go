@@ -35,6 +35,12 @@
 // the hottest of many noisy sensors is biased up and jumps with every report, which moved the fans
 // for nothing. The engine controls on the store's Aggregate.Value as it is.
 //
+// Sparse data: the fan tuning is for sensors reporting every 30 s. A zone whose sensors' median
+// observed report interval is longer has its loop gains (Kp, and with it the integral rate)
+// scaled by (15 s + 20 s) / (interval/2 + 20 s), at least 0.15, bumplessly: sparse reports add
+// about half an interval of dead time, and a loop tuned for less hunts (SIMC: gain ~ 1/dead time).
+// A late or reordered report is refused by control/sensors (older than the latest), not chased.
+//
 // Feed-forward on a trip: a unit that is tripped (not running) or isolated (no answer: it may have
 // lost its power, fan and controller at once) contributes nothing, so in the same period the
 // allocator raises the others to carry the missing air, before any inlet warms. The survivors' air
