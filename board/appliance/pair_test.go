@@ -315,3 +315,41 @@ func TestPairStreamsReadingsAndCommits(t *testing.T) {
 func consoleCommit(comment string) console.CommitInfo {
 	return console.CommitInfo{User: "tech", Time: time.Now(), Comment: comment}
 }
+
+// The console's pair commands on a running pair: show pair on both boards, a switchover asked
+// of the standby refused, asked of the active carried out (the roles swap, bumpless), and a hold
+// standby on the new active handing back.
+func TestPairConsoleBackend(t *testing.T) {
+	active, standby, units := startPair(t)
+	ctx := context.Background()
+	var cb console.Pair = active.a.backend()
+	waitFor(t, 5*time.Second, "the active's view of both units and the peer", func() bool {
+		st, err := cb.PairStatus(ctx)
+		return err == nil && len(st.Witness) == 2 && st.Peer.Heard && st.Peer.ConfigMatch
+	})
+	st, _ := cb.PairStatus(ctx)
+	if st.Role != "active" || st.Peer.Role != "standby" || st.Lease <= 0 || len(st.Paths) != 1 || !st.Paths[0].Heard || st.Counters["sent"] == 0 {
+		t.Fatalf("active's status: %+v", st)
+	}
+	if err := standby.a.backend().RequestSwitchover(ctx); err == nil || !strings.Contains(err.Error(), "not active") {
+		t.Fatalf("switchover asked of the standby: %v", err)
+	}
+	if err := cb.RequestSwitchover(ctx); err != nil {
+		t.Fatalf("switchover: %v", err)
+	}
+	waitFor(t, 5*time.Second, "the roles swapped", func() bool { return standby.role() == pair.Active && active.role() == pair.Standby })
+	waitFor(t, 5*time.Second, "the new active's owner on the units", func() bool {
+		return holding(units[1], 10) == standby.a.pn.id.NodeID && holding(units[2], 10) == standby.a.pn.id.NodeID
+	})
+	if err := standby.a.backend().SetPairHold(ctx, "standby"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 5*time.Second, "handed back", func() bool { return active.role() == pair.Active && standby.role() == pair.Standby })
+	if err := standby.a.backend().SetPairHold(ctx, "sideways"); err == nil {
+		t.Fatal("a bad hold word was taken")
+	}
+	alone := startRig(t, nil)
+	if _, err := alone.b.PairStatus(ctx); !errors.Is(err, console.ErrNoPair) {
+		t.Fatalf("a board alone: %v", err)
+	}
+}
