@@ -344,7 +344,15 @@ func TestPairConsoleBackend(t *testing.T) {
 	if err := standby.a.backend().SetPairHold(ctx, "standby"); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 5*time.Second, "handed back", func() bool { return active.role() == pair.Active && standby.role() == pair.Standby })
+	deadline := time.Now().Add(5 * time.Second)
+	for !(active.role() == pair.Active && standby.role() == pair.Standby) {
+		if time.Now().After(deadline) {
+			a, _ := active.a.backend().PairStatus(ctx)
+			b, _ := standby.a.backend().PairStatus(ctx)
+			t.Fatalf("not handed back:\n%+v\n%+v", a, b)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 	if err := standby.a.backend().SetPairHold(ctx, "sideways"); err == nil {
 		t.Fatal("a bad hold word was taken")
 	}

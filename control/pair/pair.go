@@ -482,7 +482,9 @@ func (m *Machine) onPeer(now time.Time) {
 		}
 		m.renewFromPeer()
 	case Standby, Waiting:
-		m.yield = m.yield && p.Role != Active
+		// A yield ends when the peer took over, or when the peer hands over too (it yields back,
+		// or is held standby): then one of us must take the units.
+		m.yield = m.yield && p.Role != Active && !p.Yield && p.Hold != HoldStandby
 		if m.yield {
 			// Handing over: the peer's heartbeats may still say standby until it has heard our
 			// yield; winning the tie now would take the units straight back.
@@ -516,12 +518,15 @@ func (m *Machine) onPeer(now time.Time) {
 func (m *Machine) reaches() bool { return m.reachable > 0 || m.reachableW > 0 }
 
 // beats reports whether this board wins a tie against the peer: a board that reaches its units
-// first, then a hold active, then the newer epoch, the higher priority, the higher node id.
+// first, then one not held standby, then a hold active, then the newer epoch, the higher
+// priority, the higher node id.
 func (m *Machine) beats(p PeerState) bool {
 	mine := m.reaches()
 	switch {
 	case mine != p.FieldOK:
 		return mine
+	case (m.hold == HoldStandby) != (p.Hold == HoldStandby):
+		return p.Hold == HoldStandby // a board held standby never takes the units
 	case (m.hold == HoldActive) != (p.Hold == HoldActive):
 		return m.hold == HoldActive
 	case m.epoch != p.Epoch:

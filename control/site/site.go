@@ -150,9 +150,9 @@ type Board struct {
 	Relay           string   `toml:"relay,omitempty"` // RS-485 bus-transfer relay, energised only while controlling
 	RelayActiveLow  bool     `toml:"relay_active_low,omitempty"`
 	RelayPulse      bool     `toml:"relay_pulse,omitempty"` // pulse the relay pin (20 Hz) while controlling: a dead process drops it
-	Watchdog        string   `toml:"watchdog,omitempty"` // device, e.g. /dev/watchdog; empty = none
-	WatchdogTimeout Duration `toml:"watchdog_timeout"`   // default 15s; must exceed every unit's bms_timeout
-	Strict          bool     `toml:"strict,omitempty"`   // a missing part is an error, not a warning
+	Watchdog        string   `toml:"watchdog,omitempty"`    // device, e.g. /dev/watchdog; empty = none
+	WatchdogTimeout Duration `toml:"watchdog_timeout"`      // default 15s; must exceed every unit's bms_timeout
+	Strict          bool     `toml:"strict,omitempty"`      // a missing part is an error, not a warning
 }
 
 // HTTP is the read-only operations server: /metrics, the status page and /api/status.
