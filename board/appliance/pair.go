@@ -45,7 +45,11 @@ type pairNode struct {
 	active atomic.Bool // role Active with its epoch stored (the runner's Passive reads it)
 	runner atomic.Pointer[engine.Runner]
 
-	mu      sync.Mutex // everything below
+	// fxMu orders the machine's steps with their effects: a role change is carried out whole
+	// (runner, lines, relay) before the next step's effects, whichever goroutine steps.
+	fxMu sync.Mutex
+
+	mu      sync.Mutex // everything below; never held across I/O
 	m       *pair.Machine
 	sent    [128]sentBeat // our heartbeats by seq (ring), for the peer's echo
 	peerHdr peer.Header   // the peer's last heartbeat header
@@ -204,6 +208,8 @@ func (p *pairNode) run(ctx context.Context, wg *sync.WaitGroup) {
 
 // step feeds the machine one message and carries out its effects.
 func (p *pairNode) step(msg any) {
+	p.fxMu.Lock()
+	defer p.fxMu.Unlock()
 	p.mu.Lock()
 	fx := p.m.Step(msg)
 	p.mu.Unlock()
@@ -211,16 +217,21 @@ func (p *pairNode) step(msg any) {
 }
 
 func (p *pairNode) tick(now time.Time) {
+	p.fxMu.Lock()
+	defer p.fxMu.Unlock()
 	p.mu.Lock()
 	fx := p.m.Tick(now)
 	p.mu.Unlock()
 	p.do(fx)
 }
 
-// do carries out the machine's effects, in order. An epoch is stored (synced) before the
-// machine hears it is: the first write of a takeover can never reuse an epoch after a crash.
+// do carries out the machine's effects, in order, under fxMu. An epoch is stored (synced)
+// before the machine hears it is: the first write of a takeover can never reuse an epoch after
+// a crash.
 func (p *pairNode) do(fx []pair.Effect) {
-	for _, e := range fx {
+	for len(fx) > 0 {
+		e := fx[0]
+		fx = fx[1:]
 		switch e.Kind {
 		case pair.PersistEpoch:
 			if _, err := p.a.db.StoreEpoch(uint64(e.Epoch)); err != nil {
@@ -228,7 +239,10 @@ func (p *pairNode) do(fx []pair.Effect) {
 				p.a.storageFailed("epoch", err)
 				continue
 			}
-			p.step(pair.EpochStored{Epoch: e.Epoch})
+			p.mu.Lock()
+			more := p.m.Step(pair.EpochStored{Epoch: e.Epoch})
+			p.mu.Unlock()
+			fx = append(more, fx...)
 		case pair.RoleChanged:
 			p.roleChanged(e)
 		case pair.RaiseAlarm:
