@@ -51,7 +51,7 @@ type pairNode struct {
 
 	mu      sync.Mutex // everything below; never held across I/O
 	m       *pair.Machine
-	sent    [128]sentBeat // our heartbeats by seq (ring), for the peer's echo
+	sent    [256]sentBeat // our messages by seq (ring), for the peer's echo
 	peerHdr peer.Header   // the peer's last heartbeat header
 	peerHB  peer.Heartbeat
 	owners  map[string]pair.Owner // the last witness read, by unit
@@ -465,15 +465,22 @@ func (p *pairNode) sendBeat(now time.Time) {
 		flags |= peer.HBHoldAct
 	}
 	p.link.SetState(peer.State{Role: roleWire(st.Role), Epoch: uint64(st.Epoch), ConfigVersion: uint64(max(ver, 0)), ConfigHash: hash})
-	seq, err := p.link.SendSeq(peer.Message{Header: peer.Header{Type: peer.TypeHeartbeat},
+	p.send(peer.Message{Header: peer.Header{Type: peer.TypeHeartbeat},
 		Heartbeat: peer.Heartbeat{Priority: uint16(max(p.id.Priority, 0)), Flags: flags,
 			IntervalMS: uint32(p.pcfg.Heartbeat / time.Millisecond), UptimeMS: uint64(now.Sub(p.boot) / time.Millisecond)}})
+}
+
+// send sends m and remembers when its sequence number went out: the peer's heartbeats ack the
+// highest sequence they accepted, whatever its type, and that is how fresh their word is.
+func (p *pairNode) send(m peer.Message) {
+	at := time.Now()
+	seq, err := p.link.SendSeq(m)
 	if err != nil {
 		p.count("send_error")
 		return
 	}
 	p.mu.Lock()
-	p.sent[seq%uint64(len(p.sent))] = sentBeat{seq: seq, at: now}
+	p.sent[seq%uint64(len(p.sent))] = sentBeat{seq: seq, at: at}
 	p.mu.Unlock()
 }
 
@@ -579,12 +586,11 @@ func (p *pairNode) flushReadings() {
 		return
 	}
 	data, err := json.Marshal(batch)
-	if err == nil {
-		err = p.link.Send(peer.Message{Header: peer.Header{Type: peer.TypeReadings}, Payload: data})
-	}
 	if err != nil {
 		p.count("send_error")
+		return
 	}
+	p.send(peer.Message{Header: peer.Header{Type: peer.TypeReadings}, Payload: data})
 }
 
 func (p *pairNode) takeReadings(data []byte) {
@@ -615,12 +621,11 @@ func (p *pairNode) sendState() {
 		return
 	}
 	data, err := json.Marshal(p.a.eng.State())
-	if err == nil {
-		err = p.link.Send(peer.Message{Header: peer.Header{Type: peer.TypeLoopState}, Payload: data})
-	}
 	if err != nil {
 		p.count("send_error")
+		return
 	}
+	p.send(peer.Message{Header: peer.Header{Type: peer.TypeLoopState}, Payload: data})
 }
 
 func (p *pairNode) takeState(data []byte, late bool) {
@@ -675,9 +680,7 @@ func (p *pairNode) sendConfig(user, comment string) {
 		return
 	}
 	msg, _ := json.Marshal(wireConfig{Version: ver, Data: data, User: user, Comment: comment})
-	if err := p.link.Send(peer.Message{Header: peer.Header{Type: peer.TypeConfig}, Payload: msg}); err != nil {
-		p.count("send_error")
-	}
+	p.send(peer.Message{Header: peer.Header{Type: peer.TypeConfig}, Payload: msg})
 }
 
 // takeConfig stores and applies a configuration the active committed, checked as every commit
