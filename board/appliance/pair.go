@@ -63,6 +63,7 @@ type pairNode struct {
 	stream  *engine.State         // the active's loop state (standby)
 	streamN uint64
 	cfgSent time.Time // when our configuration was last sent (rate limit)
+	since   time.Time // when this board last became active
 	errs    map[string]uint64
 }
 
@@ -289,6 +290,9 @@ func (p *pairNode) roleChanged(e pair.Effect) {
 // configure the units, and run a control period at once.
 func (p *pairNode) becomeActive(epoch uint16, f *field.Field, fctx context.Context) {
 	fb := map[string]float64{}
+	p.mu.Lock()
+	p.since = time.Now()
+	p.mu.Unlock()
 	for _, u := range p.a.eng.Snapshot().Units {
 		fb[u.Name] = u.FanFeedback
 	}
@@ -776,6 +780,7 @@ func (p *pairNode) witnessLoop(ctx context.Context) {
 		}
 		now := time.Now()
 		reach := 0
+		active := p.isActive()
 		p.mu.Lock()
 		for i, o := range owners {
 			if o.Reachable {
@@ -788,7 +793,10 @@ func (p *pairNode) witnessLoop(ctx context.Context) {
 				p.quiet[o.Unit] = now
 			}
 			p.owners[o.Unit] = o
-			if o.Reachable {
+			// The active reaches a unit only when its writes land there too: one that reads
+			// but refuses or loses our writes is a field lost, and the peer should have it.
+			landed := !active || now.Sub(p.last[o.Unit].at) < 3*p.pcfg.WitnessInterval || now.Sub(p.since) < 3*p.pcfg.WitnessInterval
+			if o.Reachable && landed {
 				reach++
 			}
 		}
