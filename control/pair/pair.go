@@ -350,7 +350,7 @@ func (m *Machine) Step(msg any) []Effect {
 			m.clear("pair-config")
 		}
 		m.clear("peer-silent")
-		m.onPeer(x.At)
+		m.onPeer(x.At, x.Fresh)
 	case Witnessed:
 		m.tickTo(x.At)
 		m.witness(x)
@@ -468,7 +468,7 @@ func (m *Machine) stepDown(why string) {
 }
 
 // onPeer applies the rules that a heartbeat can trigger.
-func (m *Machine) onPeer(now time.Time) {
+func (m *Machine) onPeer(now, fresh time.Time) {
 	p := m.peer
 	switch m.role {
 	case Active:
@@ -494,7 +494,13 @@ func (m *Machine) onPeer(now time.Time) {
 			m.setRole(Standby, fmt.Sprintf("the peer (node %d) is active with epoch %d", p.NodeID, p.Epoch))
 			return
 		}
-		// Both not active: the peer yields to us, or the pair resolves who takes over.
+		// Both not active: the peer yields to us, or the pair resolves who takes over, but only
+		// on a heartbeat made since the peer heard us lately (it echoes a recent one of ours).
+		// A process that resumes from a pause reads first what queued while it was stopped:
+		// "standby" from a peer that has since taken over.
+		if fresh.IsZero() || now.Sub(fresh) >= m.cfg.PeerTimeout {
+			return
+		}
 		if m.hold == HoldStandby || m.pending != 0 {
 			if m.role == Waiting {
 				m.setRole(Standby, "held standby by an operator")
