@@ -78,6 +78,9 @@ type rigOptions struct {
 	Fencing bool // crah-1 has fencing on (crah-2 never)
 }
 
+// soak: COLDAISLE_SOAK=1 (make soak) runs the long versions.
+func soak() bool { return os.Getenv("COLDAISLE_SOAK") == "1" }
+
 // pairRig is one run of the pair.
 type pairRig struct {
 	t      testing.TB
@@ -501,13 +504,15 @@ func (b *pairProc) rolesSince(t time.Time) []roleEvent {
 	return out
 }
 
-// waitRole waits for a role record of role after t and returns it.
+// waitRole waits for a role record of role ("standby", or alternatives "standby|waiting")
+// after t and returns it.
 func (b *pairProc) waitRole(role string, after time.Time, timeout time.Duration) roleEvent {
 	b.rig.t.Helper()
 	var got roleEvent
+	roles := strings.Split(role, "|")
 	b.rig.waitFor(timeout, fmt.Sprintf("board %s to log role %s", b.name, role), func() bool {
 		for _, e := range b.rolesSince(after) {
-			if e.Role == role {
+			if slices.Contains(roles, e.Role) {
 				got = e
 				return true
 			}
