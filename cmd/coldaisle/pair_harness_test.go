@@ -20,6 +20,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -76,6 +77,11 @@ func pairScenario(t testing.TB) *plant.Scenario {
 
 type rigOptions struct {
 	Fencing bool // crah-1 has fencing on (crah-2 never)
+	// NetnsA runs board A in a network namespace of its own, reaching the units through one
+	// veth pair (the field) and board B through another (the peer link), so a test can cut
+	// A's field alone (fieldCutA) the way a pulled cable does: reads and writes both gone.
+	// Needs root and iproute2; the test is skipped without them.
+	NetnsA bool
 }
 
 // soak: COLDAISLE_SOAK=1 (make soak) runs the long versions.
@@ -95,6 +101,7 @@ type pairRig struct {
 	story  *lineBuf
 	links  [2]*linkproxy.Path // [0] carries A -> B, [1] B -> A
 	boards [2]*pairProc
+	ns     *netnsA // nil: both boards on loopback
 	fb     *fallbackWatch
 	wg     sync.WaitGroup
 
@@ -119,8 +126,16 @@ func newPairRig(t testing.TB, o rigOptions) *pairRig {
 	t.Helper()
 	bin := testBinary(t)
 	dir := t.TempDir()
+	var ns *netnsA
+	if o.NetnsA {
+		ns = newNetnsA(t) // before the twin: its cleanup runs after everything that uses it
+	}
 	ctx, cancel := context.WithCancel(context.Background())
-	r := &pairRig{t: t, bin: bin, dir: dir, ctx: ctx, cancel: cancel, story: &lineBuf{}}
+	r := &pairRig{t: t, bin: bin, dir: dir, ctx: ctx, cancel: cancel, story: &lineBuf{}, ns: ns}
+	modbusListen, linkHost := "127.0.0.1:0", "127.0.0.1"
+	if ns != nil {
+		modbusListen, linkHost = ns.fieldRoot+":0", ns.peerRoot
+	}
 	wl, err := newWriteLog(filepath.Join(dir, "writes.jsonl"))
 	if err != nil {
 		t.Fatal(err)
@@ -128,7 +143,7 @@ func newPairRig(t testing.TB, o rigOptions) *pairRig {
 	r.wlog = wl
 	tw, err := twin.New(twin.Options{Scenario: pairScenario(t), Speed: pairSpeed, Seed: 3,
 		GatewayLinks: []string{filepath.Join(dir, "gw-a"), filepath.Join(dir, "gw-b")},
-		ModbusListen: "127.0.0.1:0", WriteLog: wl, ReportInterval: 5 * time.Second,
+		ModbusListen: modbusListen, WriteLog: wl, ReportInterval: 5 * time.Second,
 		Logf: func(f string, a ...any) { r.story.add(fmt.Sprintf(f, a...)) }})
 	if err != nil {
 		t.Fatal(err)
@@ -159,7 +174,7 @@ func newPairRig(t testing.TB, o rigOptions) *pairRig {
 
 	cfg := tw.SiteConfigFor(0)
 	cfg.Control.Checkpoint = site.D(time.Second)
-	cfg.HTTP.Listen = "127.0.0.1:0"
+	cfg.HTTP.Listen = ":0" // every address: the tests reach a board in a namespace too
 	for i := range cfg.Units {
 		if cfg.Units[i].Name == "crah-1" {
 			cfg.Units[i].Fencing = o.Fencing
@@ -170,10 +185,18 @@ func newPairRig(t testing.TB, o rigOptions) *pairRig {
 	writeConfig(t, r.site, cfg)
 
 	key := []byte("pair key for the process tests: 0123456789abcdef")
-	listen := freeAddrs(t, 2)
+	listen := freeAddrs(t, linkHost, 2)
+	apiHost := [2]string{"127.0.0.1", "127.0.0.1"}
+	if ns != nil {
+		// A listens in its namespace, on its end of the peer veth (the namespace is empty: any
+		// port is free there).
+		_, port, _ := net.SplitHostPort(listen[0])
+		listen[0] = net.JoinHostPort(ns.peerNS, port)
+		apiHost[0] = ns.peerNS
+	}
 	for i := range r.links {
 		target := listen[1-i]
-		p, err := linkproxy.NewPath("127.0.0.1:0", target, uint64(i+1), linkproxy.Faults{})
+		p, err := linkproxy.NewPath(linkHost+":0", target, uint64(i+1), linkproxy.Faults{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -199,8 +222,11 @@ func newPairRig(t testing.TB, o rigOptions) *pairRig {
 		if err := os.WriteFile(idPath, []byte(id), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		r.boards[i] = &pairProc{rig: r, name: strings.ToUpper(name), node: node, listen: listen[i],
+		r.boards[i] = &pairProc{rig: r, name: strings.ToUpper(name), node: node, listen: listen[i], apiHost: apiHost[i],
 			args: []string{"run", "--config", r.site, "--db", filepath.Join(bdir, "state.db"), "--identity", idPath, "--log-level", "debug"}}
+		if i == 0 && ns != nil {
+			r.boards[i].wrap = []string{"ip", "netns", "exec", ns.name}
+		}
 	}
 	return r
 }
@@ -358,11 +384,13 @@ func (r *pairRig) dump() {
 
 // pairProc is one `coldaisle run` process (restartable).
 type pairProc struct {
-	rig    *pairRig
-	name   string
-	node   int
-	listen string
-	args   []string
+	rig     *pairRig
+	name    string
+	node    int
+	listen  string
+	apiHost string
+	args    []string
+	wrap    []string // runs the binary through this (ip netns exec NAME)
 
 	mu     sync.Mutex
 	cmd    *exec.Cmd
@@ -385,13 +413,14 @@ type roleEvent struct {
 var (
 	roleRe = regexp.MustCompile(`msg="pair: role (waiting|standby|active)(?: epoch (\d+))?([^"]*)"`)
 	timeRe = regexp.MustCompile(`^time=(\S+)`)
-	httpRe = regexp.MustCompile(`operations server on http://([0-9.:]+)/`)
+	httpRe = regexp.MustCompile(`operations server on http://\S*:(\d+)/`)
 )
 
 func (b *pairProc) start() {
 	t := b.rig.t
 	t.Helper()
-	cmd := exec.Command(b.rig.bin, b.args...)
+	argv := append(append(slices.Clone(b.wrap), b.rig.bin), b.args...)
+	cmd := exec.Command(argv[0], argv[1:]...) // ip netns exec execs the binary: the pid is the board's
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -426,7 +455,7 @@ func (b *pairProc) take(gen int, line string) {
 	defer b.mu.Unlock()
 	b.lines = append(b.lines, line)
 	if m := httpRe.FindStringSubmatch(line); m != nil && gen == b.gen {
-		b.http = m[1]
+		b.http = net.JoinHostPort(b.apiHost, m[1])
 	}
 	m := roleRe.FindStringSubmatch(line)
 	if m == nil {
@@ -799,12 +828,12 @@ func (l *lineBuf) String() string {
 	return strings.Join(l.lines, "\n")
 }
 
-// freeAddrs returns n loopback addresses free for UDP and TCP now.
-func freeAddrs(t testing.TB, n int) []string {
+// freeAddrs returns n addresses on host free for UDP and TCP now.
+func freeAddrs(t testing.TB, host string, n int) []string {
 	t.Helper()
 	var out []string
 	for len(out) < n {
-		l, err := net.ListenPacket("udp", "127.0.0.1:0")
+		l, err := net.ListenPacket("udp", net.JoinHostPort(host, "0"))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -818,4 +847,79 @@ func freeAddrs(t testing.TB, n int) []string {
 		l.Close()
 	}
 	return out
+}
+
+// netnsA is board A's network namespace: a veth pair for the field (the twin listens on the
+// root end) and one for the peer link (the proxies listen on the root end).
+type netnsA struct {
+	t                 testing.TB
+	name              string
+	fieldDev          string // the namespace's end of the field veth
+	fieldRoot, peerNS string // addresses: the twin's, and A's on the peer link
+	peerRoot          string // the root end of the peer veth: B and the proxies
+}
+
+var netnsSeq atomic.Int32
+
+func newNetnsA(t testing.TB) *netnsA {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("needs root for ip netns (CI runs as root)")
+	}
+	if _, err := exec.LookPath("ip"); err != nil {
+		t.Skip("needs iproute2's ip for a network namespace")
+	}
+	// Names and subnets unique per process and rig: tests of other packages may run at once.
+	id := (os.Getpid()*7 + int(netnsSeq.Add(1))) % 250
+	n := &netnsA{t: t, name: fmt.Sprintf("coldaisle-pair-%d-%d", os.Getpid(), id), fieldDev: fmt.Sprintf("caf%dn", id),
+		fieldRoot: fmt.Sprintf("10.213.%d.1", id), peerRoot: fmt.Sprintf("10.214.%d.1", id), peerNS: fmt.Sprintf("10.214.%d.2", id)}
+	fieldNS := fmt.Sprintf("10.213.%d.2", id)
+	t.Cleanup(func() { exec.Command("ip", "netns", "del", n.name).Run() }) // takes the veths with it
+	for _, c := range [][]string{
+		{"netns", "add", n.name},
+		{"link", "add", fmt.Sprintf("caf%d", id), "type", "veth", "peer", "name", n.fieldDev},
+		{"link", "add", fmt.Sprintf("cap%d", id), "type", "veth", "peer", "name", fmt.Sprintf("cap%dn", id)},
+		{"link", "set", n.fieldDev, "netns", n.name},
+		{"link", "set", fmt.Sprintf("cap%dn", id), "netns", n.name},
+		{"addr", "add", n.fieldRoot + "/30", "dev", fmt.Sprintf("caf%d", id)},
+		{"addr", "add", n.peerRoot + "/30", "dev", fmt.Sprintf("cap%d", id)},
+		{"link", "set", fmt.Sprintf("caf%d", id), "up"},
+		{"link", "set", fmt.Sprintf("cap%d", id), "up"},
+		{"netns", "exec", n.name, "ip", "addr", "add", fieldNS + "/30", "dev", n.fieldDev},
+		{"netns", "exec", n.name, "ip", "addr", "add", n.peerNS + "/30", "dev", fmt.Sprintf("cap%dn", id)},
+		{"netns", "exec", n.name, "ip", "link", "set", n.fieldDev, "up"},
+		{"netns", "exec", n.name, "ip", "link", "set", fmt.Sprintf("cap%dn", id), "up"},
+		{"netns", "exec", n.name, "ip", "link", "set", "lo", "up"},
+	} {
+		if out, err := exec.Command("ip", c...).CombinedOutput(); err != nil {
+			if len(c) > 1 && c[0] == "netns" && c[1] == "add" {
+				t.Skipf("ip netns add: %v: %s", err, out)
+			}
+			t.Fatalf("ip %s: %v: %s", strings.Join(c, " "), err, out)
+		}
+	}
+	// The addresses take a moment to leave the tentative state.
+	if !pollUntil(5*time.Second, func() bool {
+		c, err := net.DialTimeout("udp", n.peerNS+":9", time.Second)
+		if c != nil {
+			c.Close()
+		}
+		return err == nil
+	}) {
+		t.Fatal("the namespace's addresses never came up")
+	}
+	return n
+}
+
+// fieldCutA takes A's field link down (on) or up again, inside A's namespace: A reaches no unit,
+// B and the peer link are untouched.
+func (r *pairRig) fieldCutA(on bool) {
+	r.t.Helper()
+	state := "up"
+	if on {
+		state = "down"
+	}
+	if out, err := exec.Command("ip", "netns", "exec", r.ns.name, "ip", "link", "set", r.ns.fieldDev, state).CombinedOutput(); err != nil {
+		r.t.Fatalf("field link %s: %v: %s", state, err, out)
+	}
 }

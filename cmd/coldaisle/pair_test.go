@@ -217,23 +217,52 @@ func TestPairLinkCut(t *testing.T) {
 	r.requireNoFallback()
 }
 
-// The active's field cut (its Modbus TCP connection reset and kept cut by the twin) while the
-// peer link holds: it reaches no unit, the standby does, and the standby takes over.
+// The active's field cut while the peer link holds: board A (active) runs in a network
+// namespace whose field link goes down (reads and writes gone, as a pulled cable); it reaches no
+// unit, the standby does, and the standby takes over.
 func TestPairFieldCut(t *testing.T) {
-	r := startPair(t, rigOptions{})
+	r := startPair(t, rigOptions{NetnsA: true})
 	active, standby := r.waitSettled(20 * time.Second)
+	if active != r.boards[0] {
+		t.Fatalf("board %s active at the start; want A (priority 100)", active.name)
+	}
 	at := time.Now()
-	n := r.tw.Faults().Cut(twin.MatchOwner(active.node))
+	r.fieldCutA(true)
 	took := standby.waitRole("active", at, 15*time.Second)
-	down := active.waitRole("standby|waiting", at, 15*time.Second)
-	first, _ := r.wlog.firstAccepted(standby.node, at)
+	var first logEntry
 	r.waitFor(10*time.Second, "the new active's first accepted write", func() bool {
 		var ok bool
 		first, ok = r.wlog.firstAccepted(standby.node, at)
 		return ok
 	})
-	t.Logf("field of %s cut (%d connections): %s active after %v, first write after %v (%s); %s: %s", active.name, n, standby.name,
+	down := active.waitRole("standby|waiting", at, 10*time.Second)
+	t.Logf("field of %s cut: %s active after %v, first write after %v (%s); %s: %s", active.name, standby.name,
 		took.At.Sub(at).Round(time.Millisecond), first.Wall.Sub(at).Round(time.Millisecond), took.Msg, active.name, down.Msg)
+	heal := time.Now()
+	r.fieldCutA(false)
+	// Back on the field, A stays standby: it does not take the units back.
+	time.Sleep(2 * time.Second)
+	for _, e := range active.rolesSince(heal) {
+		if e.Role == "active" {
+			t.Errorf("board %s took over again after its field came back: %s", active.name, e.Msg)
+		}
+	}
+	r.requireClean()
+	r.requireNoFallback()
+}
+
+// The twin's per-connection cut of the active's owner (its writes are reset; a reconnection is
+// still answered for reads until it writes its block): the active cannot write but still reads
+// every owner block. The standby must end up in control before the units fall back.
+func TestPairFieldWritesCut(t *testing.T) {
+	r := startPair(t, rigOptions{})
+	active, standby := r.waitSettled(20 * time.Second)
+	at := time.Now()
+	n := r.tw.Faults().Cut(twin.MatchOwner(active.node))
+	t.Logf("cut owner %d (%d connections)", active.node, n)
+	took := standby.waitRole("active", at, 2*r.bmsTimeoutWall())
+	first, _ := r.wlog.firstAccepted(standby.node, at)
+	t.Logf("%s active after %v, first write after %v: %s", standby.name, took.At.Sub(at).Round(time.Millisecond), first.Wall.Sub(at).Round(time.Millisecond), took.Msg)
 	r.tw.Faults().HealAll()
 	r.requireClean()
 	r.requireNoFallback()
