@@ -119,6 +119,7 @@ func Open(p Profile, opts *Options) (*Board, error) {
 	if b.Relay, err = NewRelay(relayPin, p.RelayActiveLow); err != nil {
 		return nil, err
 	}
+	b.Relay.SetPulse(p.RelayPulse)
 
 	if p.Watchdog != "" {
 		dev, err := o.openDevice(p.Watchdog)
@@ -181,6 +182,9 @@ func (b *Board) Tick() error {
 		if err := l.Tick(now); err != nil {
 			errs = append(errs, err)
 		}
+	}
+	if err := b.Relay.Tick(); err != nil {
+		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }

@@ -154,3 +154,30 @@ func TestRelay(t *testing.T) {
 		t.Fatal("a failed write was recorded as controlling")
 	}
 }
+
+// A pulse-driven relay toggles its pin on every tick while controlling and rests de-energised
+// otherwise: the coil's retriggerable timer drops it when the pulses stop (a killed process).
+func TestRelayPulse(t *testing.T) {
+	pin := newPin("GPIO23")
+	r, _ := NewRelay(pin, false)
+	r.SetPulse(true)
+	if err := r.Tick(); err != nil || pin.Read() != gpio.Low {
+		t.Fatal("a relay at rest pulsed")
+	}
+	r.SetControlling(true)
+	var levels []gpio.Level
+	for range 4 {
+		if err := r.Tick(); err != nil {
+			t.Fatal(err)
+		}
+		levels = append(levels, pin.Read())
+	}
+	if levels[0] == levels[1] || levels[1] == levels[2] || levels[2] == levels[3] {
+		t.Fatalf("pulses: %v", levels)
+	}
+	r.SetControlling(false)
+	r.Tick()
+	if pin.Read() != gpio.Low {
+		t.Fatal("the relay did not rest de-energised")
+	}
+}

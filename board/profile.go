@@ -30,6 +30,7 @@ type Profile struct {
 	LEDActiveLow   bool          `toml:"led_active_low"`
 	Relay          string        `toml:"relay"`
 	RelayActiveLow bool          `toml:"relay_active_low"`
+	RelayPulse     bool          `toml:"relay_pulse"` // toggle the pin while controlling (see Relay)
 	Watchdog       string        `toml:"watchdog"`
 	WatchdogTime   time.Duration `toml:"watchdog_timeout"`
 	// Strict turns missing parts (a pin not found, no watchdog) into Open errors instead of

@@ -14,6 +14,13 @@ import (
 type Relay struct {
 	pin       gpio.PinOut
 	activeLow bool
+	// pulse: while controlling the pin toggles on every Tick instead of holding a level, for a
+	// coil driven through a retriggerable timer (a monostable, a charge pump): a process that
+	// dies stops the pulses and the relay drops within the timer's time, whatever level the
+	// pin was left at. A level-driven relay stays energised after a crash until the watchdog
+	// resets the board.
+	pulse bool
+	phase bool
 
 	mu          sync.Mutex
 	controlling bool
@@ -27,6 +34,25 @@ func NewRelay(pin gpio.PinOut, activeLow bool) (*Relay, error) {
 		return nil, err
 	}
 	return r, nil
+}
+
+// SetPulse selects pulse drive (see Relay) before the relay is first energised.
+func (r *Relay) SetPulse(on bool) {
+	r.mu.Lock()
+	r.pulse = on
+	r.mu.Unlock()
+}
+
+// Tick toggles a pulse-driven relay that is energised; a level-driven one, or one at rest,
+// is left alone.
+func (r *Relay) Tick() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if !r.pulse || !r.controlling || r.closed {
+		return nil
+	}
+	r.phase = !r.phase
+	return r.write(r.phase)
 }
 
 // Present reports whether the relay has a pin.
@@ -43,7 +69,7 @@ func (r *Relay) SetControlling(on bool) error {
 	if err := r.write(on); err != nil {
 		return err
 	}
-	r.controlling = on
+	r.controlling, r.phase = on, on
 	return nil
 }
 

@@ -284,7 +284,7 @@ func maxBMS(cfg *site.Config) time.Duration {
 func boardProfile(b site.Board) board.Profile {
 	return board.Profile{
 		Name: b.Name, LEDRole: b.LEDRole, LEDHealth: b.LEDHealth, LEDField: b.LEDField, LEDActiveLow: b.LEDActiveLow,
-		Relay: b.Relay, RelayActiveLow: b.RelayActiveLow, Watchdog: b.Watchdog, WatchdogTime: b.WatchdogTimeout.Duration,
+		Relay: b.Relay, RelayActiveLow: b.RelayActiveLow, RelayPulse: b.RelayPulse, Watchdog: b.Watchdog, WatchdogTime: b.WatchdogTimeout.Duration,
 		Strict: b.Strict,
 	}
 }

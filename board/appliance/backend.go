@@ -362,7 +362,7 @@ func storageKind(kind string) string {
 
 var consoleKinds = []string{console.EventLogin, console.EventLoginFailed, console.EventLockout, console.EventLogout,
 	console.EventPassword, console.EventCommit, console.EventConfirm, console.EventRollback, console.EventLoopMode,
-	console.EventTune, console.EventTestUnit, console.EventReboot, console.EventConsoleError}
+	console.EventTune, console.EventTestUnit, console.EventReboot, console.EventAlarm, console.EventPair, console.EventConsoleError}
 
 // clip cuts s to at most n bytes of valid UTF-8 (a failed login may carry any name typed).
 func clip(s string, n int) string {

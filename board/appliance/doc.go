@@ -33,6 +33,21 @@
 // reopened only when lines, the mesh port, profiles or unit addresses change), and the live
 // engine for show, loop, tune and test unit.
 //
+// A 2N pair (Options.Identity, pair.go): the epoch is not bumped at start (it rises only on a
+// takeover, stored before the first write); the control/pair machine decides the role from the
+// peer's heartbeats (drivers/peer, every heartbeat interval), reads of every crah unit's command
+// block on the TCP lines (the witness, twice per witness interval) and this board's field. Every
+// write passes the machine's lease right before it goes on the wire (field.Options.WriteGate) and
+// carries this board's owner block (node id, epoch, one heartbeat sequence per unit); the keeper
+// rewrites every witnessed unit's last block at least every witness interval. A board not active
+// runs passive control periods (reads only, no tick, no write; RTU lines and lines of drives
+// stay closed), stays warm from the active's streams (loop state every period, restored into its
+// engine and checkpointed at the normal rhythm; every reading, used when its own gateway is
+// silent; every commit, stored at once) and refuses console commits. On takeover it rewrites
+// every witnessed block with its owner block and the fan and valve the unit holds, opens the
+// deferred lines, configures the units and runs a control period at once, in tracking. A clean
+// stop of the active hands over (Yield) before the link closes.
+//
 // This package sits under board/ because it is the board's program: it is the one place where
 // drivers, storage and hardware meet, and it keeps cmd/coldaisle thin.
 package appliance

@@ -51,6 +51,7 @@ type pairNode struct {
 	peerHdr peer.Header   // the peer's last heartbeat header
 	peerHB  peer.Heartbeat
 	owners  map[string]pair.Owner // the last witness read, by unit
+	blocks  map[string]blockRead  // the command block of that read (fan, valve), by unit
 	quiet   map[string]time.Time  // since when each unit's owner block has not moved
 	hb      map[string]uint16     // the heartbeat this board writes next, by unit
 	last    map[string]lastWrite  // the last command written, by unit (the keeper rewrites it)
@@ -64,6 +65,11 @@ type pairNode struct {
 type sentBeat struct {
 	seq uint64
 	at  time.Time
+}
+
+type blockRead struct {
+	fan, valve float64
+	at         time.Time
 }
 
 type lastWrite struct {
@@ -153,7 +159,7 @@ func newPairNode(a *App, id *identity.Identity, cfg *site.Config, stored uint64)
 		return nil, fmt.Errorf("appliance: pair: %w", err)
 	}
 	return &pairNode{a: a, id: id, pcfg: pc, link: link, m: m, boot: time.Now(),
-		owners: map[string]pair.Owner{}, quiet: map[string]time.Time{}, hb: map[string]uint16{},
+		owners: map[string]pair.Owner{}, blocks: map[string]blockRead{}, quiet: map[string]time.Time{}, hb: map[string]uint16{},
 		last: map[string]lastWrite{}, errs: map[string]uint64{}}, nil
 }
 
@@ -181,14 +187,16 @@ func (p *pairNode) gate(now time.Time) error {
 
 // run starts the pair's goroutines; they stop with ctx.
 func (p *pairNode) run(ctx context.Context, wg *sync.WaitGroup) {
+	// The link outlives ctx by the last heartbeats of a clean stop (beats closes it).
+	lctx, lstop := context.WithCancel(context.WithoutCancel(ctx))
 	wg.Add(5)
 	go func() {
 		defer wg.Done()
-		if err := p.link.Run(ctx); err != nil && ctx.Err() == nil {
+		if err := p.link.Run(lctx); err != nil && lctx.Err() == nil {
 			p.a.warnf("pair: peer link: %v", err)
 		}
 	}()
-	go func() { defer wg.Done(); p.beats(ctx) }()
+	go func() { defer wg.Done(); defer lstop(); p.beats(ctx) }()
 	go func() { defer wg.Done(); p.receive(ctx) }()
 	go func() { defer wg.Done(); p.witnessLoop(ctx) }()
 	go func() { defer wg.Done(); p.keeper(ctx) }()
@@ -266,11 +274,27 @@ func (p *pairNode) roleChanged(e pair.Effect) {
 // first), continue every unit's heartbeat from what the witness read, open the deferred lines,
 // configure the units, and run a control period at once.
 func (p *pairNode) becomeActive(epoch uint16, f *field.Field, fctx context.Context) {
+	fb := map[string]float64{}
+	for _, u := range p.a.eng.Snapshot().Units {
+		fb[u.Name] = u.FanFeedback
+	}
+	now := time.Now()
 	p.mu.Lock()
 	st := p.stream
 	for u, o := range p.owners {
 		if o.Reachable {
 			p.hb[u] = o.Heartbeat + 1
+		}
+		// The keeper rewrites every witnessed unit's block at once with our owner block and
+		// the fan and valve the unit holds: bumpless by construction, and no unit waits for
+		// the first control period. A unit that runs well above its block (its own fallback)
+		// keeps its air: more, never less.
+		if b, ok := p.blocks[u]; ok && o.Reachable && now.Sub(b.at) < p.pcfg.WitnessWindow() {
+			fan := b.fan
+			if f, ok := fb[u]; ok && f == f && f > fan+10 {
+				fan = f
+			}
+			p.last[u] = lastWrite{cmd: engine.Command{Unit: u, FanPct: fan, ValvePct: b.valve, Write: true}}
 		}
 	}
 	p.mu.Unlock()
@@ -372,10 +396,29 @@ func (p *pairNode) beats(ctx context.Context) {
 		p.flushReadings()
 		select {
 		case <-ctx.Done():
+			p.handOver()
 			return
 		case <-t.C:
 		}
 	}
+}
+
+// handOver is a clean stop's last act: an active stops writing and says so (Yield) in its last
+// heartbeats, so the standby takes over at once instead of after the peer timeout.
+func (p *pairNode) handOver() {
+	if !p.isActive() {
+		return
+	}
+	p.step(pair.SetHold{Hold: pair.HoldStandby})
+	deadline := time.Now().Add(3 * p.pcfg.Heartbeat)
+	for i := 0; i < 3; i++ {
+		p.sendBeat(time.Now())
+	}
+	// Let the writers put them on the wire (bounded: a stop never waits long).
+	for p.link.Queued() > 0 && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	p.a.logf("pair: stopping: handed over to the peer")
 }
 
 func (p *pairNode) sendBeat(now time.Time) {
@@ -697,6 +740,7 @@ func (p *pairNode) witnessLoop(ctx context.Context) {
 		}
 		names := witnessUnits(cfg)
 		owners := make([]pair.Owner, len(names))
+		blocks := make([]blockRead, len(names))
 		var wg sync.WaitGroup
 		for i, n := range names {
 			wg.Add(1)
@@ -704,8 +748,9 @@ func (p *pairNode) witnessLoop(ctx context.Context) {
 				defer wg.Done()
 				c, cancel := context.WithTimeout(ctx, every)
 				defer cancel()
-				o, err := f.ReadOwner(c, n)
-				owners[i] = pair.Owner{Unit: n, Reachable: err == nil, Owner: o.Node, Epoch: o.Epoch, Heartbeat: o.Heartbeat}
+				o, err := f.ReadCommand(c, n)
+				owners[i] = pair.Owner{Unit: n, Reachable: err == nil, Owner: o.Owner, Epoch: o.Epoch, Heartbeat: o.Heartbeat}
+				blocks[i] = blockRead{fan: o.FanPct, valve: o.ValvePct}
 			}()
 		}
 		wg.Wait()
@@ -715,7 +760,12 @@ func (p *pairNode) witnessLoop(ctx context.Context) {
 		now := time.Now()
 		reach := 0
 		p.mu.Lock()
-		for _, o := range owners {
+		for i, o := range owners {
+			if o.Reachable {
+				b := blocks[i]
+				b.at = now
+				p.blocks[o.Unit] = b
+			}
 			prev, seen := p.owners[o.Unit]
 			if !seen || prev.Heartbeat != o.Heartbeat || prev.Epoch != o.Epoch || prev.Owner != o.Owner || prev.Reachable != o.Reachable {
 				p.quiet[o.Unit] = now

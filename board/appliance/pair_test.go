@@ -2,15 +2,18 @@ package appliance
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/coldaisle/coldaisle/board/console"
 	"github.com/coldaisle/coldaisle/board/identity"
 	"github.com/coldaisle/coldaisle/control/engine"
 	"github.com/coldaisle/coldaisle/control/pair"
@@ -160,8 +163,8 @@ func feedBoth(t *testing.T, crah *ahusim.CRAH, boards func() []*pairBoard) {
 
 // Two boards in one process against simulated CRAHs: exactly one becomes active and writes its
 // node id as the owner; the standby is warm; when the active stops, the standby takes over with
-// a higher epoch of its own parity, without a step in any fan command, and the units never fall
-// back. The process-level proofs (kill -9, SIGSTOP, cuts) are in cmd/coldaisle.
+// a higher epoch of its own parity (a clean stop hands over at once), without a step in any fan
+// command, and the units never fall back. The process-level proofs (kill -9, SIGSTOP, cuts) are in cmd/coldaisle.
 func TestPairTakeoverInProcess(t *testing.T) {
 	addr, units := simulator(t, 1, 2)
 	site := fmt.Sprintf(pairTOML, addr)
@@ -232,5 +235,129 @@ func TestPairTakeoverInProcess(t *testing.T) {
 	waitFor(t, 10*time.Second, "the restarted board standby", func() bool { return again.role() == pair.Standby })
 	if holding(units[1], 10) != other {
 		t.Fatal("the restarted board took the units")
+	}
+}
+
+// startPair starts two boards on simulated CRAHs and returns (active, standby) once the pair
+// has settled, with readings fed to the active's own gateway path only: the standby hears them
+// forwarded over the peer link.
+func startPair(t *testing.T) (active, standby *pairBoard, units map[byte]*ahusim.CRAH) {
+	t.Helper()
+	addr, units := simulator(t, 1, 2)
+	site := fmt.Sprintf(pairTOML, addr)
+	ports := freeUDP(t, 2)
+	a := startPairBoard(t, t.TempDir(), site, 1, ports[0], ports[1])
+	b := startPairBoard(t, t.TempDir(), site, 2, ports[1], ports[0])
+	t.Cleanup(func() { a.stop(t); b.stop(t) })
+	waitFor(t, 10*time.Second, "one active and one standby", func() bool {
+		ra, rb := a.role(), b.role()
+		return (ra == pair.Active && rb == pair.Standby) || (rb == pair.Active && ra == pair.Standby)
+	})
+	active, standby = a, b
+	if b.role() == pair.Active {
+		active, standby = b, a
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		tk := time.NewTicker(100 * time.Millisecond)
+		defer tk.Stop()
+		for seq := uint8(0); ; seq++ {
+			now := time.Now()
+			for i, id := range []string{sensor1, sensor2} {
+				active.a.observe(engine.Reading{Sensor: id, Value: 24 + 0.05*float64(i), Time: now, Seq: seq, Arrival: now})
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-tk.C:
+			}
+		}
+	}()
+	t.Cleanup(func() { cancel(); <-done })
+	return active, standby, units
+}
+
+// The standby is warm from the streams: the readings of the active's gateway (its own is
+// silent), and every commit on the active, stored on the standby within a second. A commit on
+// the standby is refused and says where the active is.
+func TestPairStreamsReadingsAndCommits(t *testing.T) {
+	active, standby, _ := startPair(t)
+	waitFor(t, 5*time.Second, "forwarded readings on the standby", func() bool { return standby.a.eng.Observed() >= 10 })
+
+	ctx := context.Background()
+	cfg, _, err := active.a.backend().RunningConfig(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Zones[0].SetpointC = 23.5
+	start := time.Now()
+	v, err := active.a.backend().CommitConfig(ctx, cfg, consoleCommit("pair test"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 5*time.Second, "the commit stored on the standby", func() bool {
+		c, _ := standby.a.runningConfig()
+		return c.Zones[0].SetpointC == 23.5
+	})
+	t.Logf("commit v%d on the active stored on the standby after %v", v.N, time.Since(start).Round(time.Millisecond))
+	_, sv, _ := standby.a.backend().RunningConfig(ctx)
+	if !strings.Contains(sv.Comment, "from the active") {
+		t.Errorf("the standby's version says %q", sv.Comment)
+	}
+	_, err = standby.a.backend().CommitConfig(ctx, cfg, consoleCommit("on the standby"))
+	if !errors.Is(err, ErrStandby) || !strings.Contains(err.Error(), "node") {
+		t.Fatalf("commit on the standby: %v", err)
+	}
+}
+
+func consoleCommit(comment string) console.CommitInfo {
+	return console.CommitInfo{User: "tech", Time: time.Now(), Comment: comment}
+}
+
+// The console's pair commands on a running pair: show pair on both boards, a switchover asked
+// of the standby refused, asked of the active carried out (the roles swap, bumpless), and a hold
+// standby on the new active handing back.
+func TestPairConsoleBackend(t *testing.T) {
+	active, standby, units := startPair(t)
+	ctx := context.Background()
+	var cb console.Pair = active.a.backend()
+	waitFor(t, 5*time.Second, "the active's view of both units and the peer", func() bool {
+		st, err := cb.PairStatus(ctx)
+		return err == nil && len(st.Witness) == 2 && st.Peer.Heard && st.Peer.ConfigMatch
+	})
+	st, _ := cb.PairStatus(ctx)
+	if st.Role != "active" || st.Peer.Role != "standby" || st.Lease <= 0 || len(st.Paths) != 1 || !st.Paths[0].Heard || st.Counters["sent"] == 0 {
+		t.Fatalf("active's status: %+v", st)
+	}
+	if err := standby.a.backend().RequestSwitchover(ctx); err == nil || !strings.Contains(err.Error(), "not active") {
+		t.Fatalf("switchover asked of the standby: %v", err)
+	}
+	if err := cb.RequestSwitchover(ctx); err != nil {
+		t.Fatalf("switchover: %v", err)
+	}
+	waitFor(t, 5*time.Second, "the roles swapped", func() bool { return standby.role() == pair.Active && active.role() == pair.Standby })
+	waitFor(t, 5*time.Second, "the new active's owner on the units", func() bool {
+		return holding(units[1], 10) == standby.a.pn.id.NodeID && holding(units[2], 10) == standby.a.pn.id.NodeID
+	})
+	if err := standby.a.backend().SetPairHold(ctx, "standby"); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for !(active.role() == pair.Active && standby.role() == pair.Standby) {
+		if time.Now().After(deadline) {
+			a, _ := active.a.backend().PairStatus(ctx)
+			b, _ := standby.a.backend().PairStatus(ctx)
+			t.Fatalf("not handed back:\n%+v\n%+v", a, b)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if err := standby.a.backend().SetPairHold(ctx, "sideways"); err == nil {
+		t.Fatal("a bad hold word was taken")
+	}
+	alone := startRig(t, nil)
+	if _, err := alone.b.PairStatus(ctx); !errors.Is(err, console.ErrNoPair) {
+		t.Fatalf("a board alone: %v", err)
 	}
 }

@@ -118,7 +118,7 @@ func buildOpTree() *node {
 	tune := func(loop string) func(*session, []string) error {
 		return func(s *session, a []string) error { return s.tune(a[0], loop) }
 	}
-	return &node{kids: []*node{
+	kids := []*node{
 		kw("show", "show the state of the controller", nil,
 			kw("status", "summary: state, configuration, sensors, units, alarms", (*session).showStatus),
 			kw("sensors", "latest reading of every sensor", (*session).showSensors),
@@ -130,6 +130,7 @@ func buildOpTree() *node {
 			kw("counters", "driver and loop counters", (*session).showCounters),
 			kw("history", "stored configuration versions", (*session).showHistory),
 			kw("alarms", "active alarms: severity, since, acknowledged or shelved", (*session).showAlarms),
+			kw("pair", "the 2N pair: role, peer, paths, witness, counters", (*session).showPair),
 		),
 		alarmNodes(),
 		kw("watch", "live view until a key is pressed", nil,
@@ -153,13 +154,17 @@ func buildOpTree() *node {
 				unitArg("the unit", (*session).testUnit))),
 		kw("modbus", "raw Modbus access", nil,
 			&node{word: "read", help: "read registers (UNIT or --target, --addr, --count...)", rest: completeModbus, run: (*session).modbusRead}),
+	}
+	kids = append(kids, pairNodes()...)
+	kids = append(kids,
 		kw("configure", "edit a candidate copy of the running configuration", (*session).configure),
 		kw("password", "change your password", (*session).password),
 		kw("reboot", "restart the board (asks first)", (*session).reboot),
 		kw("help", "the commands and the keys", (*session).help),
 		kw("exit", "log out", (*session).logout),
 		kw("logout", "log out", (*session).logout),
-	}}
+	)
+	return &node{kids: kids}
 }
 
 func (s *session) logout([]string) error { return errLogout }

@@ -49,6 +49,18 @@
 // shows no UTF-8. watch sensors, watch units and watch loops redraw their table every
 // Options.WatchEvery until a key is pressed.
 //
+// Pair: a board run with --identity (its Backend also implements Pair) has three more commands;
+// on any other they answer "this board runs alone (no --identity)":
+//
+//	show pair                     role, epoch, hold, lease; peer; paths; witness; counters; alarms
+//	request switchover            the active hands over to its standby, bumplessly (asks first)
+//	pair hold active|standby|off  the maintenance hold (standby on the active hands over: asks first)
+//
+// A switchover the status already shows cannot happen (this board not active or held active, the
+// peer silent, reaching no unit or held standby) is refused before the technician is asked; the
+// backend decides on the rest. Every console account may run every command: there are no
+// read-only users.
+//
 // A session on the serial console, as TestDocTranscript types it (and checks this copy):
 //
 //	login: admin
@@ -69,6 +81,7 @@
 //	  counters  driver and loop counters
 //	  history   stored configuration versions
 //	  alarms    active alarms: severity, since, acknowledged or shelved
+//	  pair      the 2N pair: role, peer, paths, witness, counters
 //	admin@crah-room-1> show sensors
 //	sensor                     zone   rack   value  age  batt  state
 //	00-17-0d-00-00-38-0a-1f/1  row-a  R10   22.1 C   3s  3.00  ok

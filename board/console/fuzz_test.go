@@ -69,7 +69,7 @@ func adminBackend(t testing.TB, cfg *site.Config, clk *consoletest.Clock) *conso
 
 // FuzzCommandLine types an arbitrary line (any bytes: control keys, ?, Tab, quotes) in
 // operational and in configuration mode, through the whole stack (x/term, completion, the parser,
-// the commands, site paths). Nothing may panic or hang, and a session always ends cleanly.
+// the commands, site paths), on a board in a 2N pair whose names from the wire are the line. Nothing may panic or hang, and a session always ends cleanly.
 func FuzzCommandLine(f *testing.F) {
 	for _, s := range []string{
 		"show status", "sh sen", "loop crah-1 manual 60", "loop crah-1 manual 1e400", "loop crah-9 auto",
@@ -83,6 +83,8 @@ func FuzzCommandLine(f *testing.F) {
 		"commit check", "rollback 1", "rollback 0", "delete unit", "set unit.", "set ..", "show diff", "run show units",
 		"?", "show ?", "set unit crah-1 ?", "set unit.crah-1.min_f\t", "lo\t", "\x16?", "\x03", "\x04",
 		"\x1b[A\x1b[B\x1b[D\x1b[C", "\x1b[3~", "\x17\x15\x0b", "exit", "logout", "password", "help",
+		"show pair", "request switchover", "pair hold active", "pair hold standby", "pair hold off", "pair hold bogus",
+		"pair hold ?", "run request switchover", "sh pai", "req sw", "pair hold \x1b[31m",
 		"set zone row-a influence \"\" 0.5", "set unit crah-1 name \"\"", "délète ünit", strings.Repeat("a ", 300),
 	} {
 		f.Add(s)
@@ -91,7 +93,12 @@ func FuzzCommandLine(f *testing.F) {
 	f.Fuzz(func(t *testing.T, line string) {
 		clk := consoletest.NewClock(start)
 		b := adminBackend(t, cfg, clk)
-		con := console.New(b, console.Options{Clock: clk, KDF: cheapKDF})
+		// The board runs in a pair whose names from the wire are the fuzzed line itself.
+		st := consoletest.ActivePairStatus()
+		st.Witness[0].Unit, st.Paths[0].Remote, st.Peer.Software = line, line, line
+		st.Alarms = []string{line}
+		st.Counters[line] = uint64(len(line))
+		con := console.New(consoletest.PairBackend{Backend: b, Pair: consoletest.NewPair(st)}, console.Options{Clock: clk, KDF: cheapKDF})
 		in := "admin\r" + pw + "\r" + line + "\r" + "configure\r" + line + "\r" + "exit\r"
 		rw := &script{r: strings.NewReader(in)}
 		done := make(chan error, 1)

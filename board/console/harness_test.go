@@ -203,6 +203,7 @@ type tech struct {
 	kb     io.Writer
 	clk    *consoletest.Clock
 	b      *consoletest.Backend
+	pair   *consoletest.Pair // nil: the board runs alone
 	con    *console.Console
 	wire   string
 	done   chan error
@@ -223,6 +224,7 @@ type setup struct {
 	realClock bool   // the console runs on SystemClock instead of the fake
 	cols      int    // the pty's size in columns (TIOCSWINSZ); 0 leaves it unset (0x0, as a serial line)
 	configure func(b *consoletest.Backend)
+	pair      *consoletest.Pair // the backend runs in a 2N pair (consoletest.PairBackend)
 }
 
 func smallSite(t testing.TB) *site.Config {
@@ -260,7 +262,11 @@ func newTech(t *testing.T, st setup) *tech {
 	if st.opts.KDF == (console.KDFParams{}) {
 		st.opts.KDF = cheapKDF
 	}
-	con := console.New(b, st.opts)
+	var be console.Backend = b
+	if st.pair != nil {
+		be = consoletest.PairBackend{Backend: b, Pair: st.pair}
+	}
+	con := console.New(be, st.opts)
 	var server, client io.ReadWriteCloser
 	wire := "net.Pipe"
 	if !testing.Short() {
@@ -279,7 +285,7 @@ func newTech(t *testing.T, st setup) *tech {
 		server, client = a, c
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	h := &tech{t: t, kb: client, clk: clk, b: b, con: con, wire: wire, done: make(chan error, 1), cancel: cancel}
+	h := &tech{t: t, kb: client, clk: clk, b: b, pair: st.pair, con: con, wire: wire, done: make(chan error, 1), cancel: cancel}
 	h.scr.cols = st.cols
 	go func() { h.done <- con.Serve(ctx, server) }()
 	readerDone := make(chan struct{})

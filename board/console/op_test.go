@@ -87,7 +87,7 @@ func TestWrongInputGetsOneClearLine(t *testing.T) {
 	cases := []struct{ line, want string }{
 		{"shwo status", `unknown command "shwo" (did you mean show? ? lists the commands)`},
 		{"frobnicate", `unknown command "frobnicate" (? or help lists the commands)`},
-		{"show", "show: incomplete command (expected: status, sensors, units, loops, trend, log, config, counters, history, alarms)"},
+		{"show", "show: incomplete command (expected: status, sensors, units, loops, trend, log, config, counters, history, alarms, pair)"},
 		{"show statuss", `show: unexpected "statuss" (expected: status, sensors,`},
 		{"show status now", `show status: unexpected "now" (nothing more is needed)`},
 		{"loop", "loop: missing UNIT (UNIT: crah-1, crah-2)"},
@@ -109,6 +109,11 @@ func TestWrongInputGetsOneClearLine(t *testing.T) {
 		{"modbus read crah-1 --count 200", `modbus read: --count "200" is not a number of values 1..125`},
 		{"modbus read crah-1 --addr 70000", `modbus read: --addr "70000" is not a register address 0..65535`},
 		{"modbus read crah-1 --table input --addr 8 --count 4", "modbus read: modbus: exception 0x02 illegal data address (function 4)"},
+		{"pair hold bogus", `pair hold: unexpected "bogus" (expected: active, standby, off)`},
+		{"pair hold", "pair hold: incomplete command (expected: active, standby, off)"},
+		{"request", "request: incomplete command (expected: switchover)"},
+		{"show pair", "show pair: this board runs alone (no --identity)"},
+		{"pa hold off", `"pa" is ambiguous: pair, password`},
 		{"set unit crah-1 min_fan_pct 35", `unknown command "set" (did you mean test? ? lists the commands)`},
 	}
 	for _, c := range cases {

@@ -12,7 +12,7 @@ import (
 
 // helpFlags is every subcommand (and verb with flags of its own) with the flags its help lists.
 var helpFlags = map[string][]string{
-	"run":               {"config", "db", "import", "console", "log-level"},
+	"run":               {"config", "db", "import", "console", "log-level", "identity"},
 	"sim":               {"scenario", "speed", "duration", "seed", "plot", "headless", "log", "http"},
 	"twin":              {"scenario", "gateway-link", "modbus-listen", "rtu-link", "speed", "seed", "write-log", "site-config-out", "stop-at-end"},
 	"twin check-writes": {"handover", "pair", "json"},

@@ -235,11 +235,14 @@ func RunCommonSpeed(sc *plant.Scenario, opt Options, tune site.Tuning) (*Result,
 func simulate(sc *plant.Scenario, opt Options, cfg *site.Config, ctl controller, eng *engine.Engine) (*Result, *periodTrace, error) {
 	m := plant.New(sc, opt.Seed)
 	rng := rand.New(rand.NewPCG(uint64(opt.Seed), 0x62656e6368)) // "bench"
-	ri := opt.ReportInterval
-	if ri <= 0 {
-		ri = 30 * time.Second
+	interval := opt.ReportInterval.Seconds()
+	if interval <= 0 {
+		interval = sc.Mesh.ReportInterval
 	}
-	interval := ri.Seconds()
+	if interval <= 0 {
+		interval = 30
+	}
+	jitter := sc.Mesh.DelayJitter
 	period := cfg.Control.Period.Duration.Seconds()
 	setpoint := sc.SetpointC
 	alarm := cfg.Control.AlarmC
@@ -408,6 +411,9 @@ func simulate(sc *plant.Scenario, opt Options, cfg *site.Config, ctl controller,
 				}
 				r := engine.Reading{Sensor: sensorsBuf[s].ID, Value: v, Time: simTime(at), Seq: seqs[s]}
 				arrive := at + 0.2 + delay
+				if jitter > 0 {
+					arrive += rng.Float64() * jitter
+				}
 				if pReorder > 0 && rng.Float64() < pReorder {
 					arrive += interval + 1 // overtaken by the node's next report
 				}

@@ -30,10 +30,16 @@
 // lend its units to a neighbour whose load rose a report before its own (ping-pong).
 //
 // The measurement is the hottest valid inlet (or the configured percentile) with the N-of-M rule of
-// control/sensors, computed on each sensor's smoothed value (an exponential average over about
-// three reports; a report more than 0.3 K away is taken at once, so heat is never delayed): the
-// hottest of many noisy sensors is biased up and jumps with every report, which moved the fans for
-// nothing.
+// control/sensors, computed there on each sensor's smoothed value (an exponential average over
+// about three reports; a report more than 0.3 K away is taken at once, so heat is never delayed):
+// the hottest of many noisy sensors is biased up and jumps with every report, which moved the fans
+// for nothing. The engine controls on the store's Aggregate.Value as it is.
+//
+// Sparse data: the fan tuning is for sensors reporting every 30 s. A zone whose sensors' median
+// observed report interval is longer has its loop gains (Kp, and with it the integral rate)
+// scaled by (15 s + 20 s) / (interval/2 + 20 s), at least 0.15, bumplessly: sparse reports add
+// about half an interval of dead time, and a loop tuned for less hunts (SIMC: gain ~ 1/dead time).
+// A late or reordered report is refused by control/sensors (older than the latest), not chased.
 //
 // Feed-forward on a trip: a unit that is tripped (not running) or isolated (no answer: it may have
 // lost its power, fan and controller at once) contributes nothing, so in the same period the
@@ -101,6 +107,12 @@
 // limit. The loops do not see this air (their anti-windup uses the allocation), so they resume
 // where they were.
 //
+// Sensor loss (control/sensors, Store.Measure): each zone keeps a memory of its sensors' offsets
+// from the zone's value; the sensors that carried its hot spot, once stale, frozen (judged in
+// minutes: flat while the neighbours move), dead or of a silent node, are counted at their offset
+// over the survivors, so the zone's value does not drop, and a sensor-loss zone alarm names them.
+// A carried estimate counts for the alarm limit too.
+//
 // Hot readings are never silent: an inlet past the limit (inlet-high, naming the sensor), a hot spot
 // far above the zone's median (hot-spot: counted in the zone), a hot reading its own node's other
 // channels belie (implausible: not counted) and one above the plausible range (sensor-range: not
@@ -109,7 +121,7 @@
 // Each unit also has a supply-air PI loop (control/pid) driving its valve to its supply setpoint.
 //
 // Mode changes and alarms (isolated, tripped, fallback, degraded, unit-alarm, write, insufficient,
-// inlet-high, hot-spot, implausible, sensor-range) are returned by Events with a reason text in
+// inlet-high, hot-spot, implausible, sensor-range, sensor-loss) are returned by Events with a reason text in
 // words; Event.Text is the line for people ("crah-2 alarm: tripped: not running, fan fault
 // reported; crah-1, fan-3 pick up its share", "zone row-a alarm: inlet 27.4 C above alarm limit
 // 27.0 C"). A trip or an isolation names the units that pick up the share. Start-up is no alarm: a

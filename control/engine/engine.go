@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/coldaisle/coldaisle/control/pid"
+	"github.com/coldaisle/coldaisle/control/sensors"
 	"github.com/coldaisle/coldaisle/control/site"
 )
 
@@ -62,6 +63,11 @@ const (
 	// alarmHystK: an inlet-high alarm (and the extra air it brings) clears this far below the
 	// alarm limit, so that noise at the limit does not flap the fans.
 	alarmHystK = 0.5
+	// refIntervalS, plantDeadS, minScale: see Engine.sparseScale. The fan tuning is for reports
+	// every 30 s; plantDeadS is the inlets' own delay and lag the loop sees at any report rate.
+	refIntervalS = 30.0
+	plantDeadS   = 20.0
+	minScale     = 0.15
 )
 
 // Engine is the loop engine. Build it with New; drive it with Observe, UpdateUnit and Tick. All
@@ -113,6 +119,7 @@ type zoneRT struct {
 	hottestID    string
 	overAlarm    bool // a counted inlet is past the alarm limit: its units get more air
 	everOK       bool // the zone has had a valid measurement since the engine started
+	mem          *sensors.ZoneMemory
 }
 
 type unitRT struct {
@@ -213,22 +220,13 @@ func (e *Engine) build(cfg *site.Config, old *Engine) error {
 	ct := cfg.Control
 	if old == nil || e.meas == nil || old.cfg.Control.MaxAge != ct.MaxAge || old.cfg.Control.FrozenAfter != ct.FrozenAfter ||
 		old.cfg.Control.ValidMinC != ct.ValidMinC || old.cfg.Control.ValidMaxC != ct.ValidMaxC {
-		m, err := newStoreMeasurer(ct.MaxAge.Duration, ct.FrozenAfter.Duration, ct.ValidMinC, ct.ValidMaxC)
+		var prev *storeMeasurer
+		if old != nil {
+			prev, _ = old.meas.(*storeMeasurer)
+		}
+		m, err := newStoreMeasurer(ct.MaxAge.Duration, ct.FrozenAfter.Duration, ct.ValidMinC, ct.ValidMaxC, prev)
 		if err != nil {
 			return err
-		}
-		if old != nil {
-			if sm, ok := old.meas.(*storeMeasurer); ok {
-				// carry the readings over: a retune must not forget what the sensors said
-				for _, s := range sm.st.Snapshot(old.now) {
-					if r, ok := sm.st.Latest(s.ID); ok {
-						_, _ = m.st.Update(r, r.Arrived)
-					}
-				}
-				for id, f := range sm.filt {
-					m.filt[id] = f
-				}
-			}
 		}
 		e.meas = m
 	}
@@ -298,6 +296,9 @@ func (e *Engine) build(cfg *site.Config, old *Engine) error {
 			zr = &zoneRT{pid: newPID(tun, true, 0, 100), alarms: map[string]string{}, meas: math.NaN(), preTrip: math.NaN(), hottest: math.NaN()}
 		} else {
 			zr.pid.retune(tun)
+		}
+		if zr.mem == nil {
+			zr.mem = sensors.NewZoneMemory()
 		}
 		zr.cfg, zr.pct = zc, pct
 		zr.tt = math.Max(tun.Ti/4, e.period.Seconds())
@@ -660,7 +661,7 @@ func (e *Engine) Tick(now time.Time) []Command {
 
 	// 1. Zone measurements and zone alarms.
 	for _, z := range e.zones {
-		r := e.meas.measure(z.cfg.Sensors, z.pct, z.cfg.MinValid, now)
+		r := e.meas.measure(z.mem, z.cfg.Sensors, z.pct, z.cfg.MinValid, now)
 		z.meas, z.valid, z.ok = r.v, r.valid, r.ok
 		z.hottest, z.hottestID = r.hottest, r.hottestID
 		switch {
@@ -821,6 +822,9 @@ func (e *Engine) Tick(now time.Time) []Command {
 		}
 		hold := !z.recoverUntil.IsZero() && z.ok && z.meas < z.cfg.SetpointC
 		z.held = hold
+		if z.ok {
+			z.pid.setScale(e.sparseScale(z), z.cfg.SetpointC, z.meas)
+		}
 		if z.ok && free && dt > 0 && hold {
 			z.pid.track(z.pid.out, z.cfg.SetpointC, z.meas, true)
 			z.demand = z.pid.out
@@ -1090,6 +1094,15 @@ func (e *Engine) hotReadingAlarms(z *zoneRT, r zoneReading, now time.Time) {
 		}
 		e.setZoneAlarm(z, key, fmt.Sprintf(format, list(ns), r.median), now)
 	}
+	if len(r.carried) == 0 {
+		e.clearZoneAlarm(z, "sensor-loss", now)
+	} else {
+		parts := make([]string, 0, len(r.carried))
+		for _, c := range r.carried {
+			parts = append(parts, c.String())
+		}
+		e.setZoneAlarm(z, "sensor-loss", fmt.Sprintf("hot-spot sensors lost: %s; the zone counts them at %.1f C over the survivors' %.1f C, check the probes", strings.Join(parts, ", "), r.v, r.survivors), now)
+	}
 	set("hot-spot", r.hot, "hot spot: %s, far above the zone median %.1f C; counted in the zone")
 	set("implausible", r.dropped, "implausible reading: %s, while the same node's other channels read near the zone median %.1f C; not counted, check the probe")
 	set("sensor-range", r.overRange, "above the plausible range: %s (zone median %.1f C); not counted, check the probe")
@@ -1315,6 +1328,22 @@ func (e *Engine) slew(i int, z *zoneRT) {
 		floor += e.ain.W[i][j] * u.cfg.MinFanPct
 	}
 	z.pid.slewRate, z.pid.slewFloor = z.slewRate, floor
+}
+
+// sparseScale is zone z's loop gain scale for the report interval its sensors really have. The
+// tuning is for reports every refIntervalS; sparser reports add about half an interval of dead
+// time to the loop (a change is seen on average half an interval late, and between reports the
+// loop acts on old data), so the gains fall with the total dead time, as SIMC tuning (Kc
+// proportional to 1/theta) says: fewer, deliberate moves, and no limit cycle on a slow mesh.
+// It only lowers the gains (never below minScale), so it cannot make a loop hunt; a lower gain
+// never commands a fan below its minimum (the limits act after the loop).
+func (e *Engine) sparseScale(z *zoneRT) float64 {
+	iv := e.meas.interval(z.cfg.Sensors).Seconds()
+	if iv <= refIntervalS {
+		return 1
+	}
+	f := (refIntervalS/2 + plantDeadS) / (iv/2 + plantDeadS)
+	return math.Max(f, minScale)
 }
 
 // heldByTune reports whether unit j shares a zone with a unit under autotune (not itself).

@@ -4,6 +4,8 @@ import (
 	"math"
 	"testing"
 	"time"
+
+	"github.com/coldaisle/coldaisle/control/sensors"
 )
 
 // TestStartUpSlew: from units in fallback at full speed in a room far below its setpoint, the
@@ -194,9 +196,9 @@ func TestDegradedUnit(t *testing.T) {
 }
 
 // TestMeasurementSmoothing: a sensor's noise is averaged before the zone's max, a real change
-// (more than filterJumpK) is taken at once.
+// (more than sensors.DefaultSmoothJumpK) is taken at once.
 func TestMeasurementSmoothing(t *testing.T) {
-	m, err := newStoreMeasurer(10*time.Minute, 30*time.Minute, 5, 50)
+	m, err := newStoreMeasurer(10*time.Minute, 30*time.Minute, 5, 50, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -208,22 +210,22 @@ func TestMeasurementSmoothing(t *testing.T) {
 	}
 	report(0, 24.0)
 	report(1, 23.0)
-	if r := m.measure(ids, 100, 2, at); !r.ok || r.v != 24 {
+	if r := m.measure(nil, ids, 100, 2, at); !r.ok || r.v != 24 {
 		v, ok := r.v, r.ok
 		t.Fatalf("zone %g %v, want 24", v, ok)
 	}
 	report(0, 24.2) // noise: smoothed
-	if v := m.measure(ids, 100, 2, at).v; math.Abs(v-(24+filterAlpha*0.2)) > 1e-9 {
-		t.Fatalf("zone %g after a 0.2 K report, want %g", v, 24+filterAlpha*0.2)
+	if v := m.measure(nil, ids, 100, 2, at).v; math.Abs(v-(24+sensors.DefaultSmoothAlpha*0.2)) > 1e-9 {
+		t.Fatalf("zone %g after a 0.2 K report, want %g", v, 24+sensors.DefaultSmoothAlpha*0.2)
 	}
 	report(0, 25.5) // heat: at once
-	if v := m.measure(ids, 100, 2, at).v; v != 25.5 {
+	if v := m.measure(nil, ids, 100, 2, at).v; v != 25.5 {
 		t.Fatalf("zone %g after a 1.4 K jump, want 25.5", v)
 	}
 	if r := m.rise(ids); math.Abs(r-1.5) > 0.01 {
 		t.Fatalf("rise %g, want about 1.5 K above the sensor's low", r)
 	}
-	if v := m.measure(ids, 50, 2, at).v; math.Abs(v-(23+25.5)/2) > 1e-9 {
+	if v := m.measure(nil, ids, 50, 2, at).v; math.Abs(v-(23+25.5)/2) > 1e-9 {
 		t.Fatalf("median %g", v)
 	}
 }

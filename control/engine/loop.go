@@ -23,6 +23,29 @@ type pidLoop struct {
 	lastPV    float64
 	havePV    bool
 	out       float64 // last output
+	scale     float64 // gain scale for sparse data (0 = 1), see setScale
+}
+
+// setScale sets the loop's gain scale (its Kp and so its integral rate), bumplessly: the I part
+// takes up the change of the P part at the current error.
+func (p *pidLoop) setScale(f, sp, pv float64) {
+	old := p.scale
+	if old == 0 {
+		old = 1
+	}
+	if f == old || math.IsNaN(pv) {
+		return
+	}
+	p.integral += (old - f) * p.kp * p.err(sp, pv)
+	p.scale = f
+}
+
+// gain is the effective Kp.
+func (p *pidLoop) gain() float64 {
+	if p.scale == 0 {
+		return p.kp
+	}
+	return p.kp * p.scale
 }
 
 func newPID(t site.Tuning, reverse bool, lo, hi float64) *pidLoop {
@@ -39,15 +62,16 @@ func (p *pidLoop) err(sp, pv float64) float64 {
 // update computes the output for one step of dt seconds.
 func (p *pidLoop) update(sp, pv, dt float64) float64 {
 	e := p.err(sp, pv)
+	kp := p.gain()
 	if p.ti > 0 {
 		k := 1.0
 		if p.reverse && e < -fastDescentBandK {
 			k = fastDescentGain
 		}
-		di := k * p.kp * dt / p.ti * e
+		di := k * kp * dt / p.ti * e
 		if p.slewRate > 0 {
 			// at least as fast as the slew, but the slew alone does not cross its floor
-			room := math.Max(0, p.kp*e+p.integral-p.slewFloor)
+			room := math.Max(0, kp*e+p.integral-p.slewFloor)
 			di = math.Min(di, math.Max(-p.slewRate*dt, -room))
 		}
 		p.integral += di
@@ -59,7 +83,7 @@ func (p *pidLoop) update(sp, pv, dt float64) float64 {
 		if !p.reverse {
 			sign = -1
 		}
-		raw := sign * p.kp * p.td * (pv - p.lastPV) / dt
+		raw := sign * kp * p.td * (pv - p.lastPV) / dt
 		a := dt / (p.td/10 + dt)
 		p.dState += a * (raw - p.dState)
 		d = p.dState
@@ -68,7 +92,7 @@ func (p *pidLoop) update(sp, pv, dt float64) float64 {
 	if p.ti <= 0 {
 		p.integral = 0
 	}
-	u := p.kp*e + p.integral + d
+	u := kp*e + p.integral + d
 	// clamp the integrator so that the output stays in range (conditional integration)
 	if u > p.hi {
 		p.integral -= u - p.hi
@@ -119,7 +143,7 @@ func (p *pidLoop) track(a, sp, pv float64, pvOK bool) {
 		p.havePV = false
 	}
 	p.dState = 0
-	p.integral = a - p.kp*e
+	p.integral = a - p.gain()*e
 	p.out = a
 }
 
@@ -127,12 +151,12 @@ func (p *pidLoop) track(a, sp, pv float64, pvOK bool) {
 func (p *pidLoop) retune(t site.Tuning) {
 	prop := p.out - p.integral - p.dState // kp*e at the last step
 	e := 0.0
-	if p.kp != 0 {
-		e = prop / p.kp
+	if g := p.gain(); g != 0 {
+		e = prop / g
 	}
 	p.kp, p.ti, p.td = t.Kp, t.Ti, t.Td
 	p.dState = 0
-	p.integral = p.out - p.kp*e
+	p.integral = p.out - p.gain()*e
 }
 
 // LoopState is a loop's checkpoint.

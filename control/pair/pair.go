@@ -235,7 +235,8 @@ type Machine struct {
 	pending    uint16 // epoch asked to be stored (0: none)
 	pendWhy    string
 	leaseUntil time.Time
-	yield      bool // this board is handing over (its heartbeats say so)
+	yield      bool      // this board is handing over (its heartbeats say so)
+	yieldSince time.Time // when it began to
 	alarms     map[string]string
 	fx         []Effect
 }
@@ -389,13 +390,13 @@ func (m *Machine) Step(msg any) []Effect {
 			m.alarm("switchover", "switchover refused: the peer is not heard, reaches no unit, or is held standby")
 		default:
 			m.clear("switchover")
-			m.yield = true
+			m.startYield(x.At)
 			m.setRole(Standby, "switchover: handing over to the peer")
 		}
 	case SetHold:
 		m.hold = x.Hold
 		if x.Hold == HoldStandby && m.role == Active {
-			m.yield = true
+			m.startYield(m.now)
 			m.setRole(Standby, "held standby by an operator: handing over")
 		}
 	}
@@ -426,6 +427,12 @@ func (m *Machine) tickTo(now time.Time) {
 	if !m.peerHeard.IsZero() && !m.peerAlive(now) {
 		m.alarm("peer-silent", fmt.Sprintf("no heartbeat from the peer (node %d) for more than peer_timeout %v", m.peer.NodeID, m.cfg.PeerTimeout))
 	}
+	// A handover the peer did not take within the takeover budget is over: the tie rules (or
+	// the witness) bring one board back rather than leave the units to their BMS fallback.
+	if m.yield && m.role != Active && now.Sub(m.yieldSince) > m.cfg.TakeoverBudget() {
+		m.yield = false
+		m.alarm("switchover", "the peer did not take over the handover within the takeover budget")
+	}
 	// An active whose lease ran out (it was paused, or starved of CPU, or its writes all failed)
 	// with no peer to renew it steps down: it cannot know whether the standby took over, and
 	// the takeover rules (a quiet witness, a silent peer) will bring one board back.
@@ -451,6 +458,10 @@ func (m *Machine) renewFromPeer() {
 	m.extend(m.peerFresh.Add(m.cfg.leaseFromPeer()))
 }
 
+func (m *Machine) startYield(now time.Time) {
+	m.yield, m.yieldSince = true, now
+}
+
 func (m *Machine) stepDown(why string) {
 	m.pending = 0
 	m.setRole(Standby, why)
@@ -471,7 +482,14 @@ func (m *Machine) onPeer(now time.Time) {
 		}
 		m.renewFromPeer()
 	case Standby, Waiting:
-		m.yield = m.yield && p.Role != Active
+		// A yield ends when the peer took over, or when the peer hands over too (it yields back,
+		// or is held standby): then one of us must take the units.
+		m.yield = m.yield && p.Role != Active && !p.Yield && p.Hold != HoldStandby
+		if m.yield {
+			// Handing over: the peer's heartbeats may still say standby until it has heard our
+			// yield; winning the tie now would take the units straight back.
+			return
+		}
 		if p.Role == Active {
 			m.setRole(Standby, fmt.Sprintf("the peer (node %d) is active with epoch %d", p.NodeID, p.Epoch))
 			return
@@ -500,12 +518,15 @@ func (m *Machine) onPeer(now time.Time) {
 func (m *Machine) reaches() bool { return m.reachable > 0 || m.reachableW > 0 }
 
 // beats reports whether this board wins a tie against the peer: a board that reaches its units
-// first, then a hold active, then the newer epoch, the higher priority, the higher node id.
+// first, then one not held standby, then a hold active, then the newer epoch, the higher
+// priority, the higher node id.
 func (m *Machine) beats(p PeerState) bool {
 	mine := m.reaches()
 	switch {
 	case mine != p.FieldOK:
 		return mine
+	case (m.hold == HoldStandby) != (p.Hold == HoldStandby):
+		return p.Hold == HoldStandby // a board held standby never takes the units
 	case (m.hold == HoldActive) != (p.Hold == HoldActive):
 		return m.hold == HoldActive
 	case m.epoch != p.Epoch:
@@ -519,7 +540,7 @@ func (m *Machine) beats(p PeerState) bool {
 // fieldRules: an active that reaches no unit hands over when its peer does.
 func (m *Machine) fieldRules(now time.Time) {
 	if m.role == Active && m.reachable == 0 && m.total > 0 && m.peerAlive(now) && m.peer.FieldOK {
-		m.yield = true
+		m.startYield(now)
 		m.setRole(Standby, "this board reaches no unit and the peer does: handing over")
 	}
 	if m.reachable > 0 {

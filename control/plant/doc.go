@@ -96,7 +96,9 @@
 // setpoint_c (25), design_delta_t (12), airflow_exponent (0.5), mixing (0.5), fan_heat (true),
 // ambient_c (30, only used when no unit in the hall moves air), sensors = [{id, rack, height}];
 // tables [inlet] tau, delay, recirc ([min, max]), stratification; [noise] sd_c, quantum_c,
-// bias_sd_c; [influence] rule ("distance" | "matrix"), length_m, matrix.<rack> = [w per unit];
+// bias_sd_c; [mesh] report_interval (a sensor's report interval for the harness; default its
+// own, 30 s), delay_jitter (each report delayed by a further uniform 0..jitter: with a short
+// interval this reorders); [influence] rule ("distance" | "matrix"), length_m, matrix.<rack> = [w per unit];
 // arrays of tables [[zones]] (name, units, optional racks), [[racks]] (name, zone, load_kw,
 // optional airflow, x, y), [[units]] (name, profile crah-generic|vfd-fan, modbus_id, rated_airflow,
 // rated_fan_kw, min_speed 0.3, coil_kw, chw_c 12, rated_return_c 35, bms_timeout 10,

@@ -70,6 +70,7 @@ type Scenario struct {
 	AmbientC          float64 // air a zone breathes when no unit in the hall moves air (30)
 	Inlet             InletSpec
 	Noise             NoiseSpec
+	Mesh              MeshSpec
 	Influence         InfluenceSpec
 	Zones             []Zone
 	Racks             []Rack
@@ -91,6 +92,13 @@ type NoiseSpec struct {
 	SD      float64 // gaussian noise, C
 	Quantum float64 // quantisation, C (0.01: the mesh payload's resolution)
 	BiasSD  float64 // per-sensor fixed calibration offset, gaussian, C
+}
+
+// MeshSpec: how the simulated mesh delivers the sensors' reports (the loss, delay, duplicate and
+// reorder events change it over time).
+type MeshSpec struct {
+	ReportInterval float64 // s between a sensor's reports; 0: the harness's default (30 s)
+	DelayJitter    float64 // s: each report is delayed by a further uniform 0..DelayJitter
 }
 
 // InfluenceSpec: how rack inlets share the units' air. Rule "distance": weight exp(-d/LengthM)
@@ -255,6 +263,7 @@ type rawScenario struct {
 	AmbientC        *float64         `toml:"ambient_c"`
 	Inlet           rawInlet         `toml:"inlet"`
 	Noise           rawNoise         `toml:"noise"`
+	Mesh            rawMesh          `toml:"mesh"`
 	Influence       rawInfluence     `toml:"influence"`
 	Zones           []toml.Primitive `toml:"zones"`
 	Racks           []toml.Primitive `toml:"racks"`
@@ -274,6 +283,11 @@ type rawNoise struct {
 	SD      *float64 `toml:"sd_c"`
 	Quantum *float64 `toml:"quantum_c"`
 	BiasSD  *float64 `toml:"bias_sd_c"`
+}
+
+type rawMesh struct {
+	ReportInterval *duration `toml:"report_interval"`
+	DelayJitter    *duration `toml:"delay_jitter"`
 }
 
 type rawInfluence struct {
@@ -499,6 +513,8 @@ func ParseScenario(data []byte, filename string) (*Scenario, error) {
 	sc.Noise.SD = c.opt("noise.sd_c", raw.Noise.SD, 0.05, 0, 5)
 	sc.Noise.Quantum = c.opt("noise.quantum_c", raw.Noise.Quantum, 0.01, 0, 1)
 	sc.Noise.BiasSD = c.opt("noise.bias_sd_c", raw.Noise.BiasSD, 0, 0, 5)
+	sc.Mesh.ReportInterval = c.optS("mesh.report_interval", raw.Mesh.ReportInterval, 0, 1, 3600)
+	sc.Mesh.DelayJitter = c.optS("mesh.delay_jitter", raw.Mesh.DelayJitter, 0, 0, 600)
 
 	sc.Influence.Rule = raw.Influence.Rule
 	if sc.Influence.Rule == "" {

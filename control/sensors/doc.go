@@ -36,11 +36,54 @@
 // # Aggregation
 //
 // Store.Zone uses only Fresh sensors that are not outliers. The measurement is the hottest of them
-// (default) or a percentile (e.g. p90, linear interpolation). The loop needs N valid sensors of
+// (default) or a percentile (e.g. p90, linear interpolation), taken over each sensor's smoothed
+// value: an exponential average over about three reports (Config.SmoothAlpha 0.4), where a report
+// more than SmoothJumpK (0.3 K) away is taken at once, so heat is never delayed. The hottest of
+// many noisy sensors is biased up and jumps with every report; averaging each sensor before the max
+// removes most of both. Aggregate.Value is the value a loop controls on; Worst and WorstC are the
+// hottest used sensor's raw latest value, for the alarm limit. Store.Rise is a sensor's own warming
+// above its recent low (relaxing upwards at LowRelaxKps): a start-up descent brakes on it. The loop needs N valid sensors of
 // the zone's M (ZoneConfig.MinValid, default min(2, M)); with fewer the Aggregate is not OK, its
 // Value is NaN and Reason says which sensors are missing and why: the engine must put the zone's
 // units in fail-safe. A sensor that dies while reporting a cool value drops out once it is stale,
 // so it can never hold a loop at that value.
+//
+// # Sensor loss
+//
+// A lost hot spot must never read as "the room got cooler". Store.Measure is Zone with a per-zone
+// memory (ZoneMemory, one per zone, kept by the caller):
+//
+//   - Learning: while nothing is carried, each used sensor's offset from the zone's value
+//     (smoothed value minus Value, <= 0 for a max zone) is an exponential average with time
+//     constant LossConfig.OffsetTau (10 min). A sensor that repeated its value 3 reports in a row
+//     teaches nothing, and nothing is learned while the zone's hottest sensor is such a one (a
+//     probe stuck before it is judged must not teach its neighbours a wrong offset).
+//   - Fast frozen: a fresh sensor whose value has not changed (FrozenTol) for FlatAfter (4 min)
+//     and FlatReports (4) reports is Frozen in its zone (not used) when at least
+//     MovedNeighbours (2) of the zone's other fresh sensors, and more than half of them, have
+//     each moved MoveK (0.3 K, range of the smoothed value, well above smoothed noise) since its
+//     flat run began: the neighbours are how the store sees the plant move. In a steady zone
+//     nothing moves and a stuck probe reads the truth anyway; Frozen after FrozenAfter still
+//     applies. A zone of 2 sensors cannot judge this (no majority).
+//   - Silent node: when every channel of a node in the zone is overdue by SilentFactor (2.5) x
+//     its own observed report interval, its sensors are listed in Aggregate.Silent and carried
+//     (their last value stands if warmer); they still count for N-of-M until MaxAge.
+//   - Carry: a sensor with a learned offset that is not used (stale, frozen, faulty, out of
+//     range, an outlier) or silent is counted at E = S + d + g, where S is the survivors'
+//     estimate of the zone, the largest of (smoothed value - own offset) over the used sensors
+//     with an offset, d the lost sensor's offset, and g its growth, GrowKph (0.5 K/h) since it
+//     was lost, at most GrowMaxK (1 K). The decay is toward the safe side: an old offset is
+//     worth less the longer the hot spot is not seen, so the estimate rises slowly, never falls
+//     for that reason. At the onset of a loss the value is floored at the zone's previous value
+//     (it goes on from where it was), and the floor holds until every lost sensor is back. The
+//     carry only ever raises Value; the sensors that raise it are in Aggregate.Carried, for an
+//     alarm, and Survivors is the value without them.
+//
+// Assumptions: the offsets between a zone's sensors change slowly compared with OffsetTau (a rack
+// that changes its load while its probe is lost is followed only through its neighbours); a
+// sensor lost before it was ever learned (never heard, or lost at start-up) cannot be carried;
+// the survivors' estimate is the largest over them, so it errs warm; the memory is not
+// checkpointed (a restart relearns it, in OffsetTau).
 //
 // # Usage
 //

@@ -220,9 +220,11 @@ func TestBadReadings(t *testing.T) {
 }
 
 // zoneStore builds a store where each sensor reported its value every minute for 10 minutes.
+// zoneStore: the judgement and aggregation tests read raw values (no smoothing; see
+// TestSmoothing for it).
 func zoneStore(t *testing.T, vals map[string]float64) *Store {
 	t.Helper()
-	s := newStore(t, Config{})
+	s := newStore(t, Config{SmoothAlpha: -1})
 	for id, v := range vals {
 		feed(t, s, id, 0, time.Minute, 10, func(i int) float64 { return v + 0.01*float64(i%2) })
 	}
@@ -524,5 +526,57 @@ func TestAboveRangeIsReported(t *testing.T) {
 	agg := s.Zone([]string{"a/1", "a/2", "b/1"}, ZoneConfig{}, now)
 	if fmt.Sprint(agg.AboveRange) != "[a/2]" || agg.Value != 23 {
 		t.Fatalf("above range %v value %g", agg.AboveRange, agg.Value)
+	}
+}
+
+// TestSmoothing: a sensor's noise is averaged before the zone's max, a real change (more than
+// SmoothJumpK) is taken at once, a fault restarts the average, and Rise is a sensor's own warming
+// above its recent low.
+func TestSmoothing(t *testing.T) {
+	s := newStore(t, Config{MaxAge: 10 * time.Minute})
+	ids := []string{"a", "b"}
+	tt := t0
+	seq := uint8(0)
+	report := func(id string, v float64, fault bool) {
+		tt = tt.Add(time.Second)
+		seq++
+		if _, err := s.Update(Reading{ID: id, Value: v, Fault: fault, Gateway: tt, Seq: seq}, tt); err != nil {
+			t.Fatal(err)
+		}
+	}
+	report("a", 24.0, false)
+	report("b", 23.0, false)
+	if a := s.Zone(ids, ZoneConfig{}, tt); !a.OK || a.Value != 24 || a.WorstC != 24 {
+		t.Fatalf("zone %+v, want 24", a)
+	}
+	report("a", 24.2, false) // noise: smoothed
+	a := s.Zone(ids, ZoneConfig{}, tt)
+	if want := 24 + DefaultSmoothAlpha*0.2; math.Abs(a.Value-want) > 1e-9 || a.WorstC != 24.2 || a.Worst != "a" {
+		t.Fatalf("zone %g (worst %s %g) after a 0.2 K report, want %g and the raw 24.2", a.Value, a.Worst, a.WorstC, want)
+	}
+	report("a", 25.5, false) // heat: at once
+	if v := s.Zone(ids, ZoneConfig{}, tt).Value; v != 25.5 {
+		t.Fatalf("zone %g after a 1.3 K jump, want 25.5", v)
+	}
+	if r := s.Rise(ids); math.Abs(r-1.5) > 0.01 {
+		t.Fatalf("rise %g, want about 1.5 K above the sensor's low", r)
+	}
+	if v := s.Zone(ids, ZoneConfig{Percentile: 50}, tt).Value; math.Abs(v-(23+25.5)/2) > 1e-9 {
+		t.Fatalf("median %g", v)
+	}
+	report("a", 0, true) // a fault: the average starts afresh
+	report("a", 25.6, false)
+	if v, ok := s.Smoothed("a"); !ok || v != 25.6 {
+		t.Fatalf("smoothed %g %v after a fault, want 25.6", v, ok)
+	}
+	n, err := s.Reconfigured(Config{MaxAge: 20 * time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, ok := n.Smoothed("a"); !ok || v != 25.6 || n.Rise(ids) != s.Rise(ids) {
+		t.Fatalf("reconfigured store forgot: %g %v", v, ok)
+	}
+	if _, err := s.Reconfigured(Config{SmoothAlpha: 2}); err == nil {
+		t.Fatal("smooth_alpha 2 accepted")
 	}
 }

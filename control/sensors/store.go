@@ -91,6 +91,16 @@ const (
 	DefaultResyncAfter    = 3
 	DefaultMaxSensors     = 4096
 	maxIDLen              = 64
+	// DefaultSmoothAlpha is the weight of a new report in a sensor's smoothed value (an
+	// exponential average over about three reports). The hottest of many noisy sensors is biased
+	// up and jumps with every report; averaging each sensor before the max removes most of both.
+	DefaultSmoothAlpha = 0.4
+	// DefaultSmoothJumpK: a report this far (K) from the smoothed value is a real change (a load
+	// step, a hot spot), not noise, and is taken at once: the filter never delays heat.
+	DefaultSmoothJumpK = 0.3
+	// DefaultLowRelaxKps: a sensor's recent low (see Store.Rise) relaxes upwards at this rate
+	// (K/s), so that a slow drift is not taken for a rise.
+	DefaultLowRelaxKps = 0.3 / 120
 )
 
 // Config sets the per-sensor classification. The zero value is usable: 60 s reports, stale after
@@ -114,6 +124,15 @@ type Config struct {
 	ResyncAfter int `json:"resync_after" toml:"resync_after"`
 	// MaxSensors bounds memory against a flood of ids. Default 4096.
 	MaxSensors int `json:"max_sensors" toml:"max_sensors"`
+	// SmoothAlpha (0..1, default 0.4) and SmoothJumpK (K, default 0.3): each sensor's smoothed
+	// value, which the zone aggregate is taken over, is an exponential average with weight
+	// SmoothAlpha per report; a report further than SmoothJumpK from it is taken at once. A
+	// negative SmoothAlpha disables the smoothing (the raw values are aggregated).
+	SmoothAlpha float64 `json:"smooth_alpha" toml:"smooth_alpha"`
+	SmoothJumpK float64 `json:"smooth_jump_k" toml:"smooth_jump_k"`
+	// LowRelaxKps: how fast (K/s) a sensor's recent low relaxes upwards (Store.Rise). Default
+	// 0.3 K per 2 min.
+	LowRelaxKps float64 `json:"low_relax_kps" toml:"low_relax_kps"`
 }
 
 func cfgErr(field, format string, args ...any) error {
@@ -163,6 +182,24 @@ func (c Config) withDefaults() (Config, error) {
 	if c.MaxSensors < 1 {
 		return c, cfgErr("max_sensors", "must be >= 1 (got %d)", c.MaxSensors)
 	}
+	if c.SmoothAlpha == 0 {
+		c.SmoothAlpha = DefaultSmoothAlpha
+	}
+	if math.IsNaN(c.SmoothAlpha) || c.SmoothAlpha > 1 {
+		return c, cfgErr("smooth_alpha", "must be <= 1 (got %g)", c.SmoothAlpha)
+	}
+	if c.SmoothJumpK == 0 {
+		c.SmoothJumpK = DefaultSmoothJumpK
+	}
+	if !finite(c.SmoothJumpK) || c.SmoothJumpK < 0 || c.SmoothJumpK > 10 {
+		return c, cfgErr("smooth_jump_k", "must be 0..10 K (got %g)", c.SmoothJumpK)
+	}
+	if c.LowRelaxKps == 0 {
+		c.LowRelaxKps = DefaultLowRelaxKps
+	}
+	if !finite(c.LowRelaxKps) || c.LowRelaxKps < 0 || c.LowRelaxKps > 1 {
+		return c, cfgErr("low_relax_kps", "must be 0..1 K/s (got %g)", c.LowRelaxKps)
+	}
 	return c, nil
 }
 
@@ -180,6 +217,18 @@ type entry struct {
 	rejSeq    uint8
 
 	interval time.Duration // smoothed observed report interval
+
+	runN int // accepted good readings in the current run of unchanged values
+
+	hist  [histLen]histPoint // the latest smoothed values, a ring (see moved)
+	histI int
+	histN int
+
+	filt     float64 // smoothed value (valid when haveFilt)
+	haveFilt bool
+	low      float64 // recent low of filt, relaxing upwards (valid when haveLow)
+	lowAt    time.Time
+	haveLow  bool
 
 	accepted, duplicates, outOfOrder, resyncs uint64
 }
@@ -270,11 +319,14 @@ func (s *Store) accept(e *entry, r Reading) {
 	e.accepted++
 	e.rejStreak = 0
 	if r.Fault {
-		return // a fault carries no value: it neither extends nor breaks a run
+		e.haveFilt = false // starts afresh from its next good report
+		return             // a fault carries no value: it neither extends nor breaks a run
 	}
+	s.smooth(e, r)
 	if !e.haveRun || math.Abs(r.Value-e.runRef) > s.cfg.FrozenTol {
-		e.runStart, e.runRef, e.haveRun = r.Arrived, r.Value, true
+		e.runStart, e.runRef, e.haveRun, e.runN = r.Arrived, r.Value, true, 0
 	}
+	e.runN++
 }
 
 // classify is Classify without the lock.

@@ -45,6 +45,7 @@ type ZoneConfig struct {
 	// (linear interpolation between order statistics), e.g. 90 for p90. See ParseAggregate.
 	Percentile float64       `json:"percentile" toml:"percentile"`
 	Outliers   OutlierConfig `json:"outliers" toml:"outliers"`
+	Loss       LossConfig    `json:"loss" toml:"loss"`
 }
 
 // ParseAggregate turns "max" (or "") into 0 and "pNN" into NN, for ZoneConfig.Percentile.
@@ -98,30 +99,42 @@ func (z ZoneConfig) withDefaults(m int) (ZoneConfig, error) {
 	case o.HotMinSensors < max(o.MinSensors, 4):
 		return z, cfgErr("outliers.hot_min_sensors", "must be >= max(min_sensors, 4) (got %d)", o.HotMinSensors)
 	}
+	if err := z.Loss.withDefaults(); err != nil {
+		return z, err
+	}
 	return z, nil
 }
 
 // Member is one sensor of a zone in an Aggregate.
 type Member struct {
-	ID      string        `json:"id"`
-	Quality Quality       `json:"quality"`
-	Value   float64       `json:"value"` // latest value (0 when missing or faulty)
-	Age     time.Duration `json:"age"`
-	Used    bool          `json:"used"` // counted in Value
+	ID      string  `json:"id"`
+	Quality Quality `json:"quality"`
+	Value   float64 `json:"value"` // latest value (0 when missing or faulty)
+	// Smoothed is the sensor's smoothed value, which the zone aggregate is taken over (Value
+	// when it has none).
+	Smoothed float64       `json:"smoothed"`
+	Age      time.Duration `json:"age"`
+	// Unchanged counts the reports in a row with this value (FrozenTol), this one included.
+	Unchanged int  `json:"unchanged"`
+	Used      bool `json:"used"` // counted in Value
 }
 
 // Aggregate is a zone's measurement at an instant.
 type Aggregate struct {
-	// Value is the loop's measurement: the hottest valid inlet or the configured percentile. It is
-	// NaN unless OK, so that a caller that forgets to check OK cannot drive a loop with it (pid
-	// holds its output on NaN); use Partial for display.
-	Value   float64
-	OK      bool    // Valid >= Need: the loop may run; otherwise the zone is Insufficient -> fail-safe
-	Valid   int     // sensors used
-	Total   int     // distinct sensors configured (M)
-	Need    int     // N
-	Worst   string  // id of the hottest valid sensor
-	Partial float64 // the same aggregate over whatever sensors are valid, OK or not (0 if none)
+	// Value is the loop's measurement: the hottest valid inlet or the configured percentile, over
+	// the used sensors' smoothed values (Member.Smoothed). It is NaN unless OK, so that a caller
+	// that forgets to check OK cannot drive a loop with it (pid holds its output on NaN); use
+	// Partial for display.
+	Value float64
+	OK    bool   // Valid >= Need: the loop may run; otherwise the zone is Insufficient -> fail-safe
+	Valid int    // sensors used
+	Total int    // distinct sensors configured (M)
+	Need  int    // N
+	Worst string // id of the hottest valid sensor (by its latest raw value)
+	// WorstC is Worst's latest raw value: the alarm limit applies to every counted inlet as it
+	// reads, not only to the smoothed aggregate (a p90 zone can hide one rack far above it).
+	WorstC  float64
+	Partial float64 // the same aggregate as Value over whatever sensors are valid, OK or not (0 if none)
 	// HottestFresh is the hottest fresh reading including implausible ones, with its id, for
 	// alarms.
 	HottestFresh   float64
@@ -136,9 +149,17 @@ type Aggregate struct {
 	// AboveRange are the sensors whose latest value lies above the plausible range (OutOfRange,
 	// not used): a hot reading that is not counted must still be reported.
 	AboveRange []string
-	Members    []Member
-	Counts     map[string]int // by quality name
-	Reason     string         // why not OK (empty when OK)
+	// Flat are the sensors the zone judged Frozen in minutes (flat while their neighbours moved,
+	// see LossConfig): not used. Silent are the sensors of nodes gone silent (every channel
+	// overdue): still used until MaxAge, and carried by Store.Measure.
+	Flat, Silent []string
+	// Carried are the lost sensors (see Store.Measure) whose estimate, their learned offset over
+	// the survivors, raises Value; Survivors is what Value would be without them.
+	Carried   []Carried
+	Survivors float64
+	Members   []Member
+	Counts    map[string]int // by quality name
+	Reason    string         // why not OK (empty when OK)
 }
 
 // MarshalJSON writes NaN values as null (encoding/json refuses NaN).
@@ -176,8 +197,10 @@ func (s *Store) Zone(zoneSensors []string, cfg ZoneConfig, now time.Time) Aggreg
 	a.Need = z.MinValid
 
 	s.mu.Lock()
+	ents := make([]*entry, 0, len(ids))
 	for _, id := range ids {
 		e := s.m[id]
+		ents = append(ents, e)
 		m := Member{ID: id, Quality: s.classify(e, now)}
 		if e != nil && e.accepted > 0 {
 			m.Age = max(now.Sub(e.last.Arrived), 0)
@@ -185,7 +208,15 @@ func (s *Store) Zone(zoneSensors []string, cfg ZoneConfig, now time.Time) Aggreg
 				m.Value = e.last.Value
 			}
 		}
+		m.Smoothed = m.Value
+		if e != nil && e.haveFilt && !e.last.Fault {
+			m.Smoothed = e.filt
+			m.Unchanged = e.runN
+		}
 		a.Members = append(a.Members, m)
+	}
+	if !z.Loss.Disable {
+		a.Flat, a.Silent = s.lossVerdicts(a.Members, ents, z.Loss, now)
 	}
 	s.mu.Unlock()
 
@@ -248,13 +279,13 @@ func (s *Store) Zone(zoneSensors []string, cfg ZoneConfig, now time.Time) Aggreg
 			continue
 		}
 		m.Used = true
-		used = append(used, m.Value)
-		if a.Worst == "" || m.Value > a.Partial {
-			a.Worst, a.Partial = m.ID, m.Value
+		used = append(used, m.Smoothed)
+		if a.Worst == "" || m.Value > a.WorstC {
+			a.Worst, a.WorstC = m.ID, m.Value
 		}
 	}
 	a.Valid = len(used)
-	if a.Valid > 0 && z.Percentile > 0 && z.Percentile < 100 {
+	if a.Valid > 0 {
 		a.Partial = quantile(used, z.Percentile)
 	}
 	a.OK = a.Valid >= a.Need
@@ -303,9 +334,12 @@ func NodeOf(id string) string {
 	return n
 }
 
-// quantile is the p-th percentile (0..100) of xs by linear interpolation between order statistics
-// (Hyndman-Fan type 7). xs is not modified.
+// quantile is the p-th percentile (1..99) of xs by linear interpolation between order statistics
+// (Hyndman-Fan type 7), its max for p <= 0 or >= 100. xs is not modified.
 func quantile(xs []float64, p float64) float64 {
+	if p <= 0 || p >= 100 {
+		return slices.Max(xs)
+	}
 	v := slices.Clone(xs)
 	slices.Sort(v)
 	pos := p / 100 * float64(len(v)-1)

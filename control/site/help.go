@@ -103,6 +103,7 @@ var fieldHelp = map[string]string{
 	"Board.led_active_low":   "true if the LEDs light on a low level",
 	"Board.relay":            "GPIO pin of the RS-485 bus-transfer relay (empty: none)",
 	"Board.relay_active_low": "true if the relay is energised on a low level",
+	"Board.relay_pulse":      "toggle the relay pin at 20 Hz while controlling, for a coil behind a retriggerable timer: a killed process drops the relay",
 	"Board.watchdog":         "watchdog device, e.g. /dev/watchdog (empty: none)",
 	"Board.watchdog_timeout": "watchdog timeout; longer than every bms_timeout",
 	"Board.strict":           "true: a missing LED, relay or watchdog is an error",

@@ -149,9 +149,10 @@ type Board struct {
 	LEDActiveLow    bool     `toml:"led_active_low,omitempty"`
 	Relay           string   `toml:"relay,omitempty"` // RS-485 bus-transfer relay, energised only while controlling
 	RelayActiveLow  bool     `toml:"relay_active_low,omitempty"`
-	Watchdog        string   `toml:"watchdog,omitempty"` // device, e.g. /dev/watchdog; empty = none
-	WatchdogTimeout Duration `toml:"watchdog_timeout"`   // default 15s; must exceed every unit's bms_timeout
-	Strict          bool     `toml:"strict,omitempty"`   // a missing part is an error, not a warning
+	RelayPulse      bool     `toml:"relay_pulse,omitempty"` // pulse the relay pin (20 Hz) while controlling: a dead process drops it
+	Watchdog        string   `toml:"watchdog,omitempty"`    // device, e.g. /dev/watchdog; empty = none
+	WatchdogTimeout Duration `toml:"watchdog_timeout"`      // default 15s; must exceed every unit's bms_timeout
+	Strict          bool     `toml:"strict,omitempty"`      // a missing part is an error, not a warning
 }
 
 // HTTP is the read-only operations server: /metrics, the status page and /api/status.

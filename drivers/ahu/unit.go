@@ -376,6 +376,52 @@ func (u *Unit) ReadOwner(ctx context.Context) (Owner, error) {
 	return o, nil
 }
 
+// ReadCommand reads back the whole command block as the unit holds it (the last block it
+// accepted, from whichever writer): owner, epoch, heartbeat, fan and valve. A 2N board that
+// takes over rewrites it with its own owner block and the same fan and valve (bumpless), and a
+// standby reads it as the witness.
+func (u *Unit) ReadCommand(ctx context.Context) (Command, error) {
+	if u.err != nil {
+		return Command{}, u.err
+	}
+	if len(u.cmd) == 0 {
+		return Command{}, fmt.Errorf("ahu: unit %d: %w: profile %q has no command block", u.id, ErrNoPoint, u.p.Name)
+	}
+	first, last := u.cmd[0], u.cmd[len(u.cmd)-1]
+	n := last.End() - int(first.Addr)
+	if n <= 0 || n > MaxReadRegisters {
+		return Command{}, fmt.Errorf("ahu: unit %d: %w: command block of %d registers", u.id, ErrInvalidProfile, n)
+	}
+	words, err := u.c.ReadHolding(ctx, u.id, first.Addr, uint16(n))
+	if err != nil {
+		return Command{}, fmt.Errorf("ahu: unit %d: read command %s: %w", u.id, names(u.cmd), err)
+	}
+	if len(words) < n {
+		return Command{}, fmt.Errorf("ahu: unit %d: read command: %d registers, want %d", u.id, len(words), n)
+	}
+	var c Command
+	for _, pt := range u.cmd {
+		off := int(pt.Addr - first.Addr)
+		v, err := pt.Decode(words[off : off+pt.Type.Words()])
+		if err != nil {
+			return Command{}, fmt.Errorf("ahu: unit %d: read command: %w", u.id, err)
+		}
+		switch pt.Role {
+		case RoleOwner:
+			c.Owner = uint16(v)
+		case RoleEpoch:
+			c.Epoch = uint16(v)
+		case RoleHeartbeat:
+			c.Heartbeat = uint16(v)
+		case RoleFanCmd, RoleSpeedRef:
+			c.FanPct = v
+		case RoleValveCmd:
+			c.ValvePct = v
+		}
+	}
+	return c, nil
+}
+
 // setting is one configuration register to write.
 type setting struct {
 	pt    *Point

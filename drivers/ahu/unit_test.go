@@ -409,3 +409,25 @@ func TestReadStateNotAvailableIsNaN(t *testing.T) {
 		t.Errorf("edges: fan %v supply %v", s.FanPct, s.SupplyC)
 	}
 }
+
+// ReadCommand reads back the command block a unit holds: what a 2N board rewrites, unchanged
+// but for its own owner block, when it takes over.
+func TestReadCommandBack(t *testing.T) {
+	f := crahFake(3)
+	u := mustUnit(t, f, 3, "crah-generic")
+	ctx := context.Background()
+	if err := u.WriteCommand(ctx, Command{Owner: 2, Epoch: 9, Heartbeat: 41, FanPct: 55.5, ValvePct: 40}); err != nil {
+		t.Fatal(err)
+	}
+	f.take()
+	c, err := u.ReadCommand(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Owner != 2 || c.Epoch != 9 || c.Heartbeat != 41 || math.Abs(c.FanPct-55.5) > 1e-9 || math.Abs(c.ValvePct-40) > 1e-9 {
+		t.Fatalf("read back %+v", c)
+	}
+	if got := f.take(); len(got) != 1 || got[0].Addr != 10 || got[0].Count != 5 {
+		t.Fatalf("one read of the block: %v", got)
+	}
+}

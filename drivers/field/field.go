@@ -376,6 +376,16 @@ func (f *Field) ReadOwner(ctx context.Context, name string) (ahu.Owner, error) {
 	return u.u.ReadOwner(ctx)
 }
 
+// ReadCommand reads back the command block a unit holds (owner block, fan, valve), for a 2N
+// standby's witness and a bumpless takeover.
+func (f *Field) ReadCommand(ctx context.Context, name string) (ahu.Command, error) {
+	u, err := f.unit(name)
+	if err != nil {
+		return ahu.Command{}, err
+	}
+	return u.u.ReadCommand(ctx)
+}
+
 // Settings returns the unit settings the site asks for.
 func Settings(u site.Unit) ahu.Settings {
 	return ahu.Settings{

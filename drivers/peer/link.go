@@ -280,6 +280,15 @@ func (l *Link) SendSeq(m Message) (uint64, error) {
 	return h.Seq, nil
 }
 
+// Queued is the number of frames waiting to be written, on every path and transport.
+func (l *Link) Queued() int {
+	n := 0
+	for p := range l.udpQ {
+		n += len(l.udpQ[p]) + len(l.tcpQ[p])
+	}
+	return n
+}
+
 // Run serves the sockets until ctx ends, then closes them and returns ctx.Err(). It may be
 // called once.
 func (l *Link) Run(ctx context.Context) error {
