@@ -613,6 +613,25 @@ func (b *pairProc) status() (apiStatus, error) {
 	return st, err
 }
 
+// get reads path from the board's operations server.
+func (b *pairProc) get(t testing.TB, path string) string {
+	t.Helper()
+	b.mu.Lock()
+	addr := b.http
+	b.mu.Unlock()
+	c := http.Client{Timeout: 2 * time.Second}
+	resp, err := c.Get("http://" + addr + path)
+	if err != nil {
+		t.Fatalf("board %s: %s: %v", b.name, path, err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("board %s: %s: %s %v", b.name, path, resp.Status, err)
+	}
+	return string(data)
+}
+
 // writeLog is the twin's write log: a file for check-writes, and the entries parsed as they
 // come for the tests' conditions.
 type writeLog struct {
@@ -626,6 +645,22 @@ type writeLog struct {
 type logEntry struct {
 	ahusim.Entry
 	Wall time.Time
+}
+
+func (e logEntry) String() string {
+	w, ep := "?", "-"
+	if e.Writer != nil {
+		w = strconv.Itoa(*e.Writer)
+	}
+	if e.WriterEpoch != nil {
+		ep = strconv.Itoa(*e.WriterEpoch)
+	}
+	verdict := "accepted"
+	if !e.Accepted {
+		verdict = "refused (" + e.Reason + ")"
+	}
+	return fmt.Sprintf("unit %d: writer %s epoch %s, registers %d.. %v, %s at %s (the unit's owner %d epoch %d after it)",
+		e.Unit, w, ep, e.Addr, e.Values, verdict, e.TWall, e.Owner, e.Epoch)
 }
 
 func newWriteLog(path string) (*writeLog, error) {
