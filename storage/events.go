@@ -229,3 +229,18 @@ func (db *DB) StoreEpoch(e uint64) (uint64, error) {
 	})
 	return out, db.wrap(err)
 }
+
+// ResetEpoch sets the failover epoch back to 0 and returns the one it replaced: the way out of
+// the 16-bit top of the units' epoch register, with both boards of a pair stopped and every
+// unit's register 11 reset too (see the README). Never while a controller runs.
+func (db *DB) ResetEpoch() (uint64, error) {
+	var old uint64
+	err := db.update("reset epoch", func(tx *bolt.Tx) error {
+		var err error
+		if old, err = db.readEpoch(tx); err != nil {
+			return err
+		}
+		return tx.Bucket(bMeta).Put(kEpoch, u64(0))
+	})
+	return old, db.wrap(err)
+}

@@ -45,9 +45,13 @@ type pairNode struct {
 	active atomic.Bool // role Active with its epoch stored (the runner's Passive reads it)
 	runner atomic.Pointer[engine.Runner]
 
-	mu      sync.Mutex // everything below
+	// fxMu orders the machine's steps with their effects: a role change is carried out whole
+	// (runner, lines, relay) before the next step's effects, whichever goroutine steps.
+	fxMu sync.Mutex
+
+	mu      sync.Mutex // everything below; never held across I/O
 	m       *pair.Machine
-	sent    [128]sentBeat // our heartbeats by seq (ring), for the peer's echo
+	sent    [256]sentBeat // our messages by seq (ring), for the peer's echo
 	peerHdr peer.Header   // the peer's last heartbeat header
 	peerHB  peer.Heartbeat
 	owners  map[string]pair.Owner // the last witness read, by unit
@@ -59,6 +63,7 @@ type pairNode struct {
 	stream  *engine.State         // the active's loop state (standby)
 	streamN uint64
 	cfgSent time.Time // when our configuration was last sent (rate limit)
+	since   time.Time // when this board last became active
 	errs    map[string]uint64
 }
 
@@ -204,6 +209,8 @@ func (p *pairNode) run(ctx context.Context, wg *sync.WaitGroup) {
 
 // step feeds the machine one message and carries out its effects.
 func (p *pairNode) step(msg any) {
+	p.fxMu.Lock()
+	defer p.fxMu.Unlock()
 	p.mu.Lock()
 	fx := p.m.Step(msg)
 	p.mu.Unlock()
@@ -211,16 +218,21 @@ func (p *pairNode) step(msg any) {
 }
 
 func (p *pairNode) tick(now time.Time) {
+	p.fxMu.Lock()
+	defer p.fxMu.Unlock()
 	p.mu.Lock()
 	fx := p.m.Tick(now)
 	p.mu.Unlock()
 	p.do(fx)
 }
 
-// do carries out the machine's effects, in order. An epoch is stored (synced) before the
-// machine hears it is: the first write of a takeover can never reuse an epoch after a crash.
+// do carries out the machine's effects, in order, under fxMu. An epoch is stored (synced)
+// before the machine hears it is: the first write of a takeover can never reuse an epoch after
+// a crash.
 func (p *pairNode) do(fx []pair.Effect) {
-	for _, e := range fx {
+	for len(fx) > 0 {
+		e := fx[0]
+		fx = fx[1:]
 		switch e.Kind {
 		case pair.PersistEpoch:
 			if _, err := p.a.db.StoreEpoch(uint64(e.Epoch)); err != nil {
@@ -228,7 +240,10 @@ func (p *pairNode) do(fx []pair.Effect) {
 				p.a.storageFailed("epoch", err)
 				continue
 			}
-			p.step(pair.EpochStored{Epoch: e.Epoch})
+			p.mu.Lock()
+			more := p.m.Step(pair.EpochStored{Epoch: e.Epoch})
+			p.mu.Unlock()
+			fx = append(more, fx...)
 		case pair.RoleChanged:
 			p.roleChanged(e)
 		case pair.RaiseAlarm:
@@ -275,6 +290,9 @@ func (p *pairNode) roleChanged(e pair.Effect) {
 // configure the units, and run a control period at once.
 func (p *pairNode) becomeActive(epoch uint16, f *field.Field, fctx context.Context) {
 	fb := map[string]float64{}
+	p.mu.Lock()
+	p.since = time.Now()
+	p.mu.Unlock()
 	for _, u := range p.a.eng.Snapshot().Units {
 		fb[u.Name] = u.FanFeedback
 	}
@@ -451,15 +469,22 @@ func (p *pairNode) sendBeat(now time.Time) {
 		flags |= peer.HBHoldAct
 	}
 	p.link.SetState(peer.State{Role: roleWire(st.Role), Epoch: uint64(st.Epoch), ConfigVersion: uint64(max(ver, 0)), ConfigHash: hash})
-	seq, err := p.link.SendSeq(peer.Message{Header: peer.Header{Type: peer.TypeHeartbeat},
+	p.send(peer.Message{Header: peer.Header{Type: peer.TypeHeartbeat},
 		Heartbeat: peer.Heartbeat{Priority: uint16(max(p.id.Priority, 0)), Flags: flags,
 			IntervalMS: uint32(p.pcfg.Heartbeat / time.Millisecond), UptimeMS: uint64(now.Sub(p.boot) / time.Millisecond)}})
+}
+
+// send sends m and remembers when its sequence number went out: the peer's heartbeats ack the
+// highest sequence they accepted, whatever its type, and that is how fresh their word is.
+func (p *pairNode) send(m peer.Message) {
+	at := time.Now()
+	seq, err := p.link.SendSeq(m)
 	if err != nil {
 		p.count("send_error")
 		return
 	}
 	p.mu.Lock()
-	p.sent[seq%uint64(len(p.sent))] = sentBeat{seq: seq, at: now}
+	p.sent[seq%uint64(len(p.sent))] = sentBeat{seq: seq, at: at}
 	p.mu.Unlock()
 }
 
@@ -565,12 +590,11 @@ func (p *pairNode) flushReadings() {
 		return
 	}
 	data, err := json.Marshal(batch)
-	if err == nil {
-		err = p.link.Send(peer.Message{Header: peer.Header{Type: peer.TypeReadings}, Payload: data})
-	}
 	if err != nil {
 		p.count("send_error")
+		return
 	}
+	p.send(peer.Message{Header: peer.Header{Type: peer.TypeReadings}, Payload: data})
 }
 
 func (p *pairNode) takeReadings(data []byte) {
@@ -601,12 +625,11 @@ func (p *pairNode) sendState() {
 		return
 	}
 	data, err := json.Marshal(p.a.eng.State())
-	if err == nil {
-		err = p.link.Send(peer.Message{Header: peer.Header{Type: peer.TypeLoopState}, Payload: data})
-	}
 	if err != nil {
 		p.count("send_error")
+		return
 	}
+	p.send(peer.Message{Header: peer.Header{Type: peer.TypeLoopState}, Payload: data})
 }
 
 func (p *pairNode) takeState(data []byte, late bool) {
@@ -661,9 +684,7 @@ func (p *pairNode) sendConfig(user, comment string) {
 		return
 	}
 	msg, _ := json.Marshal(wireConfig{Version: ver, Data: data, User: user, Comment: comment})
-	if err := p.link.Send(peer.Message{Header: peer.Header{Type: peer.TypeConfig}, Payload: msg}); err != nil {
-		p.count("send_error")
-	}
+	p.send(peer.Message{Header: peer.Header{Type: peer.TypeConfig}, Payload: msg})
 }
 
 // takeConfig stores and applies a configuration the active committed, checked as every commit
@@ -759,6 +780,7 @@ func (p *pairNode) witnessLoop(ctx context.Context) {
 		}
 		now := time.Now()
 		reach := 0
+		active := p.isActive()
 		p.mu.Lock()
 		for i, o := range owners {
 			if o.Reachable {
@@ -771,7 +793,10 @@ func (p *pairNode) witnessLoop(ctx context.Context) {
 				p.quiet[o.Unit] = now
 			}
 			p.owners[o.Unit] = o
-			if o.Reachable {
+			// The active reaches a unit only when its writes land there too: one that reads
+			// but refuses or loses our writes is a field lost, and the peer should have it.
+			landed := !active || now.Sub(p.last[o.Unit].at) < 3*p.pcfg.WitnessInterval || now.Sub(p.since) < 3*p.pcfg.WitnessInterval
+			if o.Reachable && landed {
 				reach++
 			}
 		}

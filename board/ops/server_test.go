@@ -83,6 +83,8 @@ func fixedNow(v *View) func() time.Time {
 
 func TestMetricsPassPromtool(t *testing.T) {
 	p, v := hall(200, 8)
+	v.Pair = &Pair{NodeID: 1, Role: "standby", Epoch: 5, Highest: 6, Hold: "off", PeerNodeID: 2, PeerRole: "active", PeerHeard: true,
+		PeerAgo: 40 * time.Millisecond, TakeoverBudget: 800 * time.Millisecond, Drops: map[string]uint64{"sent": 120, "bad_mac": 3}}
 	s := serve(t, p, ServerOptions{Now: fixedNow(v)})
 	resp, body := get(t, s.url+"/metrics")
 	if resp.StatusCode != 200 {
@@ -108,6 +110,11 @@ func TestMetricsPassPromtool(t *testing.T) {
 		`coldaisle_alarms_active{severity="critical"} 1`,
 		`coldaisle_alarms_active{severity="minor"} 0`,
 		`coldaisle_alarms_unacknowledged{severity="critical"} 0`,
+		`coldaisle_pair_role{role="standby"} 1`,
+		`coldaisle_pair_role{role="active"} 0`,
+		`coldaisle_pair_peer_heard_age_seconds 0.04`,
+		`coldaisle_pair_lease_remaining_seconds 0`,
+		`coldaisle_pair_link_messages_total{counter="bad_mac"} 3`,
 		"go_goroutines ", "process_",
 	} {
 		if !strings.Contains(text, want) {
@@ -543,5 +550,38 @@ func TestServeStopsWithinItsBound(t *testing.T) {
 	}
 	if _, err := net.DialTimeout("tcp", ln.Addr().String(), time.Second); err == nil {
 		t.Fatal("still accepting after stop")
+	}
+}
+
+// A board of a pair says so in /api/status: its role, epoch, peer, lease and link counters; a
+// board alone has no pair object at all.
+func TestStatusJSONOfAPairBoard(t *testing.T) {
+	p, v := hall(20, 2)
+	v.Pair = &Pair{NodeID: 2, Role: "active", Epoch: 6, Highest: 6, Hold: "off", PeerNodeID: 1, PeerRole: "standby", PeerHeard: true,
+		Lease: 180 * time.Millisecond, TakeoverBudget: 800 * time.Millisecond, Drops: map[string]uint64{"replay": 4}, Alarms: []string{}}
+	s := serve(t, p, ServerOptions{})
+	_, body := get(t, s.url+"/api/status")
+	var st struct {
+		Pair *struct {
+			NodeID       int               `json:"node_id"`
+			Role         string            `json:"role"`
+			Epoch        int               `json:"epoch"`
+			PeerRole     string            `json:"peer_role"`
+			LeaseSeconds float64           `json:"lease_seconds"`
+			Budget       float64           `json:"takeover_budget_seconds"`
+			Counters     map[string]uint64 `json:"counters"`
+		} `json:"pair"`
+	}
+	if err := json.Unmarshal(body, &st); err != nil {
+		t.Fatal(err)
+	}
+	if st.Pair == nil || st.Pair.NodeID != 2 || st.Pair.Role != "active" || st.Pair.Epoch != 6 || st.Pair.PeerRole != "standby" ||
+		st.Pair.LeaseSeconds != 0.18 || st.Pair.Budget != 0.8 || st.Pair.Counters["replay"] != 4 {
+		t.Fatalf("pair: %s", body)
+	}
+	p2, _ := hall(20, 2)
+	s2 := serve(t, p2, ServerOptions{})
+	if _, body := get(t, s2.url+"/api/status"); strings.Contains(string(body), `"pair"`) {
+		t.Fatal("a board alone has a pair object")
 	}
 }

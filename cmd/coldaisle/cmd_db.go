@@ -34,6 +34,8 @@ const dbAbout = `verbs:
   export-config       print the current configuration (or --version N) to stdout
   import-config FILE  store FILE (TOML) as a new configuration version
   export-events       print the event log, oldest first, to stdout (--since, --format)
+  reset-epoch         set the failover epoch back to 0 (a 2N pair at the units' 16-bit top;
+                      both boards stopped, every unit's register 11 reset too: see the README)
 
 The database is --db PATH (check and compact also take it as FILE). Flags may come before or
 after the verb. Exit status 1 when the database is corrupt or busy or a file is bad, 2 for usage.
@@ -72,12 +74,12 @@ func runDB(_ context.Context, args []string, stdout, stderr io.Writer) int {
 		rest = rest[1:]
 	}
 	if len(pos) == 0 {
-		return fs.usageErr("missing verb (check, backup, restore, compact, export-config, import-config, export-events)")
+		return fs.usageErr("missing verb (check, backup, restore, compact, export-config, import-config, export-events, reset-epoch)")
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	verb, vargs := pos[0], pos[1:]
-	wantArgs := map[string]int{"check": 0, "backup": 1, "restore": 1, "compact": 0, "export-config": 0, "import-config": 1, "export-events": 0}
+	wantArgs := map[string]int{"check": 0, "backup": 1, "restore": 1, "compact": 0, "export-config": 0, "import-config": 1, "export-events": 0, "reset-epoch": 0}
 	n, ok := wantArgs[verb]
 	if !ok {
 		return fs.usageErr("unknown verb %q", verb)
@@ -154,6 +156,8 @@ func runDB(_ context.Context, args []string, stdout, stderr io.Writer) int {
 		err = d.importConfig(vargs[0], w, c)
 	case "export-events":
 		err = d.exportEvents(sinceT, *format)
+	case "reset-epoch":
+		err = d.resetEpoch()
 	}
 	if err != nil {
 		fail(stderr, "db "+verb, err)
@@ -183,6 +187,24 @@ type dbCmd struct {
 
 func (d dbCmd) openRO() (*storage.DB, error) {
 	return storage.Open(d.path, &storage.Options{ReadOnly: true, Timeout: d.timeout})
+}
+
+func (d dbCmd) resetEpoch() error {
+	if _, err := os.Stat(d.path); err != nil {
+		return fmt.Errorf("no database to reset: %w", err)
+	}
+	db, err := storage.Open(d.path, &storage.Options{Timeout: d.timeout})
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	old, err := db.ResetEpoch()
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(d.stdout, "epoch reset from %d to 0 in %s\nreset every unit's owner epoch too, with both boards stopped:\n"+
+		"  coldaisle modbus write --target TARGET --unit ID --addr 11 --value 0\n", old, d.path)
+	return nil
 }
 
 func (d dbCmd) check() error {

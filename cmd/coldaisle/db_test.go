@@ -186,3 +186,31 @@ func TestDBCompactNeverGrows(t *testing.T) {
 	expect(t, runBin(t, bin, "db", "check", backup), 0, "b.db: ok (schema 2, 10 configuration versions", "")
 	expect(t, runBin(t, bin, "db", "export-config", "--db", backup), 0, "x9", "")
 }
+
+// db reset-epoch sets a stored epoch back to 0, says what else to reset, and refuses a
+// database that is not there (it never creates one).
+func TestDBResetEpoch(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	bin := testBinary(t)
+	path := filepath.Join(t.TempDir(), "e.db")
+	expect(t, runBin(t, bin, "db", "reset-epoch", "--db", path), 1, "", "no database to reset")
+	db, err := storage.Open(path, &storage.Options{Timeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.StoreEpoch(65535); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	expect(t, runBin(t, bin, "db", "reset-epoch", "--db", path), 0, "epoch reset from 65535 to 0", "")
+	db, err = storage.Open(path, &storage.Options{Timeout: time.Second, ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if e, err := db.Epoch(); err != nil || e != 0 {
+		t.Fatalf("epoch after reset: %d, %v", e, err)
+	}
+}
