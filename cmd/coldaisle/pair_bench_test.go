@@ -24,6 +24,7 @@ func BenchmarkPairTakeover(b *testing.B) {
 	}
 	for range b.N {
 		r := startPair(b, rigOptions{Fencing: true})
+		r.quiet = true
 		var firsts []time.Duration
 		worst, why := 0.0, ""
 		for range kills {

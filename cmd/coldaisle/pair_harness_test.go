@@ -106,6 +106,18 @@ type pairRig struct {
 	wg     sync.WaitGroup
 
 	lastKill time.Time // the last kill of a board (killActive spaces them)
+	quiet    bool      // logf keeps the lines for a failure instead of t.Log (benchmarks)
+}
+
+// logf is t.Logf, or with quiet a line kept for the failure dump (a benchmark's log is cut at
+// ten lines: its summary must be the one it shows).
+func (r *pairRig) logf(format string, a ...any) {
+	r.t.Helper()
+	if r.quiet {
+		r.story.add("test: " + fmt.Sprintf(format, a...))
+		return
+	}
+	r.t.Logf(format, a...)
 }
 
 // startPair starts the twin, the link proxies and both boards, and waits until one board is

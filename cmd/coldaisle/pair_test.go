@@ -50,7 +50,7 @@ func (r *pairRig) killActive(t testing.TB) takeover {
 		return ok
 	})
 	tk.First = first.Wall.Sub(tk.KillAt)
-	t.Logf("kill -9 of %s at %s: %s active (epoch %d) after %v, first accepted write after %v",
+	r.logf("kill -9 of %s at %s: %s active (epoch %d) after %v, first accepted write after %v",
 		active.name, tk.KillAt.Format("15:04:05.000"), standby.name, ev.Epoch, ev.At.Sub(tk.KillAt).Round(time.Millisecond), tk.First.Round(time.Millisecond))
 	// The new owner's first write on every unit.
 	r.waitFor(10*time.Second, "the new active's writes on every unit", func() bool {
@@ -73,7 +73,7 @@ func (r *pairRig) killActive(t testing.TB) takeover {
 			t.Fatalf("the restarted board %s came back active: %s", active.name, e.Msg)
 		}
 	}
-	t.Logf("restarted %s: standby after %v", active.name, back.At.Sub(restart).Round(time.Millisecond))
+	r.logf("restarted %s: standby after %v", active.name, back.At.Sub(restart).Round(time.Millisecond))
 	return tk
 }
 
