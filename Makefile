@@ -10,7 +10,7 @@ BOARDTAGS ?= noplot
 BIN       := bin
 RUNFLAGS  ?= --plot $(BIN)/coldaisle-sim.png
 
-.PHONY: help build arm arm64 run test test-host test-arm test-fuzz test-peers deps vet fmt clean
+.PHONY: help build arm arm64 run test soak test-host test-arm test-fuzz test-peers deps vet fmt clean
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -36,6 +36,10 @@ deps: ## install the test peers (socat, mbpoll, pymodbus, qemu-user-static) if m
 
 test: deps ## all tests: vet, host tests with -race, fuzz smoke, ARM unit tests under qemu, ARM smoke run
 	bash scripts/test.sh
+
+soak: ## the long 2N pair runs: a 60 s peer-link cut, 5 min of flapping, 20 kill -9 takeovers measured
+	COLDAISLE_SOAK=1 $(GO) test -count=1 -timeout 30m -run '^TestPair' -v ./cmd/coldaisle
+	$(GO) test -count=1 -timeout 30m -run '^$$' -bench '^BenchmarkPairTakeover$$' -benchtime 1x ./cmd/coldaisle
 
 clean: ## remove build output
 	rm -rf $(BIN)

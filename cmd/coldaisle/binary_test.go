@@ -18,7 +18,7 @@ var (
 
 // testBinary builds the real, static binary once for every test of this package that runs it
 // as a process (signals, exit codes, SIGKILL).
-func testBinary(t *testing.T) string {
+func testBinary(t testing.TB) string {
 	t.Helper()
 	binOnce.Do(func() {
 		binDir, binErr = os.MkdirTemp("", "coldaisle-test-bin-")

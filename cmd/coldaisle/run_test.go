@@ -43,7 +43,7 @@ func startTwin(t *testing.T, ctx context.Context, dir string) *site.Config {
 	return cfg
 }
 
-func writeConfig(t *testing.T, path string, cfg *site.Config) {
+func writeConfig(t testing.TB, path string, cfg *site.Config) {
 	t.Helper()
 	data, err := site.Encode(cfg)
 	if err != nil {

@@ -5,12 +5,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/coldaisle/coldaisle/drivers/internal/udpproxy"
+	"github.com/coldaisle/coldaisle/drivers/peer/linkproxy"
 )
 
-func startProxy(t *testing.T, target string, seed uint64, f udpproxy.Faults) *udpproxy.Proxy {
+func startProxy(t *testing.T, target string, seed uint64, f linkproxy.Faults) *linkproxy.Proxy {
 	t.Helper()
-	p, err := udpproxy.New("127.0.0.1:0", target, seed, f)
+	p, err := linkproxy.New("127.0.0.1:0", target, seed, f)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -25,9 +25,9 @@ func startProxy(t *testing.T, target string, seed uint64, f udpproxy.Faults) *ud
 // link delivers each message at most once, never a replay, counts what it drops, and a cut
 // path stops being heard while the other carries on.
 func TestLinkUnderLossReorderAndReplay(t *testing.T) {
-	faults := udpproxy.Faults{Loss: 0.3, Reorder: 0.2, Duplicate: 0.05, Replay: 0.1, Jitter: 2 * time.Millisecond}
+	faults := linkproxy.Faults{Loss: 0.3, Reorder: 0.2, Duplicate: 0.05, Replay: 0.1, Jitter: 2 * time.Millisecond}
 	al, bl := []string{freeAddr(t), freeAddr(t)}, []string{freeAddr(t), freeAddr(t)}
-	var ab, ba [2]*udpproxy.Proxy
+	var ab, ba [2]*linkproxy.Proxy
 	for p := range 2 {
 		ab[p] = startProxy(t, bl[p], uint64(10+p), faults)
 		ba[p] = startProxy(t, al[p], uint64(20+p), faults)

@@ -1,4 +1,4 @@
-package udpproxy
+package linkproxy
 
 import (
 	"container/heap"
@@ -28,11 +28,11 @@ func (f Faults) check() error {
 		v    float64
 	}{{"loss", f.Loss}, {"duplicate", f.Duplicate}, {"reorder", f.Reorder}, {"replay", f.Replay}} {
 		if !(p.v >= 0 && p.v <= 1) {
-			return fmt.Errorf("udpproxy: %s probability %v outside 0..1", p.name, p.v)
+			return fmt.Errorf("linkproxy: %s probability %v outside 0..1", p.name, p.v)
 		}
 	}
 	if f.Delay < 0 || f.Jitter < 0 {
-		return errors.New("udpproxy: negative delay or jitter")
+		return errors.New("linkproxy: negative delay or jitter")
 	}
 	return nil
 }
@@ -70,20 +70,20 @@ func New(listen, target string, seed uint64, f Faults) (*Proxy, error) {
 	}
 	la, err := net.ResolveUDPAddr("udp", listen)
 	if err != nil {
-		return nil, fmt.Errorf("udpproxy: listen %q: %w", listen, err)
+		return nil, fmt.Errorf("linkproxy: listen %q: %w", listen, err)
 	}
 	ta, err := net.ResolveUDPAddr("udp", target)
 	if err != nil {
-		return nil, fmt.Errorf("udpproxy: target %q: %w", target, err)
+		return nil, fmt.Errorf("linkproxy: target %q: %w", target, err)
 	}
 	in, err := net.ListenUDP("udp", la)
 	if err != nil {
-		return nil, fmt.Errorf("udpproxy: %w", err)
+		return nil, fmt.Errorf("linkproxy: %w", err)
 	}
 	out, err := net.ListenUDP("udp", &net.UDPAddr{IP: la.IP})
 	if err != nil {
 		in.Close()
-		return nil, fmt.Errorf("udpproxy: %w", err)
+		return nil, fmt.Errorf("linkproxy: %w", err)
 	}
 	in.SetReadBuffer(1 << 20) // a burst must not be lost before the proxy decides its fate
 	return &Proxy{in: in, out: out, target: ta, f: f, rng: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)),
@@ -109,6 +109,18 @@ func (p *Proxy) SetCut(on bool) {
 	p.mu.Lock()
 	p.f.Cut = on
 	p.mu.Unlock()
+}
+
+// History returns copies of the last datagrams forwarded (at most 64, oldest first): real
+// frames for a test to send again from elsewhere.
+func (p *Proxy) History() [][]byte {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := make([][]byte, len(p.history))
+	for i, b := range p.history {
+		out[i] = append([]byte(nil), b...)
+	}
+	return out
 }
 
 // Stats returns the counts so far.

@@ -1,4 +1,4 @@
-package udpproxy
+package linkproxy
 
 import (
 	"container/heap"
