@@ -146,30 +146,7 @@ func holding(c *ahusim.CRAH, reg uint16) uint16 {
 // feedInlets is a one-line plant: both inlets read 30 C minus 0.1 K per % of the unit's fan
 // command, reported every 100 ms, until the test ends.
 func feedInlets(t *testing.T, r *rig) {
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		tk := time.NewTicker(100 * time.Millisecond)
-		defer tk.Stop()
-		for seq := uint8(0); ; seq++ {
-			v := 30 - 0.01*float64(holding(r.crah, ahusim.CRAHFanCmd))
-			now := time.Now()
-			for i, id := range []string{sensor1, sensor2} {
-				r.a.eng.Observe(engine.Reading{Sensor: id, Value: v + 0.05*float64(i), Time: now, Seq: seq, Arrival: now})
-			}
-			select {
-			case <-ctx.Done():
-				return
-			case <-tk.C:
-			}
-		}
-	}()
-	t.Cleanup(func() {
-		cancel()
-		wg.Wait()
-	})
+	feedBoth(t, r.crah, func() []*App { return []*App{r.a} })
 }
 
 func TestBackendUsers(t *testing.T) {

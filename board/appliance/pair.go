@@ -207,21 +207,15 @@ func (p *pairNode) run(ctx context.Context, wg *sync.WaitGroup) {
 	go func() { defer wg.Done(); p.keeper(ctx) }()
 }
 
-// step feeds the machine one message and carries out its effects.
-func (p *pairNode) step(msg any) {
-	p.fxMu.Lock()
-	defer p.fxMu.Unlock()
-	p.mu.Lock()
-	fx := p.m.Step(msg)
-	p.mu.Unlock()
-	p.do(fx)
-}
+// step feeds the machine one message and carries out its effects; tick advances its timers.
+func (p *pairNode) step(msg any)       { p.apply(func() []pair.Effect { return p.m.Step(msg) }) }
+func (p *pairNode) tick(now time.Time) { p.apply(func() []pair.Effect { return p.m.Tick(now) }) }
 
-func (p *pairNode) tick(now time.Time) {
+func (p *pairNode) apply(f func() []pair.Effect) {
 	p.fxMu.Lock()
 	defer p.fxMu.Unlock()
 	p.mu.Lock()
-	fx := p.m.Tick(now)
+	fx := f()
 	p.mu.Unlock()
 	p.do(fx)
 }

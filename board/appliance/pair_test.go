@@ -131,8 +131,9 @@ func runPairBoard(t *testing.T, o Options, dir string) *pairBoard {
 	return b
 }
 
-// feedBoth reports the same inlets to every board, as two gateways on one mesh would.
-func feedBoth(t *testing.T, crah *ahusim.CRAH, boards func() []*pairBoard) {
+// feedBoth reports the same inlets to every app, as two gateways on one mesh would: 30 C minus
+// 0.1 K per % of crah's fan command, every 100 ms, until the test ends.
+func feedBoth(t *testing.T, crah *ahusim.CRAH, apps func() []*App) {
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -143,9 +144,9 @@ func feedBoth(t *testing.T, crah *ahusim.CRAH, boards func() []*pairBoard) {
 		for seq := uint8(0); ; seq++ {
 			v := 30 - 0.01*float64(holding(crah, ahusim.CRAHFanCmd))
 			now := time.Now()
-			for _, b := range boards() {
+			for _, a := range apps() {
 				for i, id := range []string{sensor1, sensor2} {
-					b.a.eng.Observe(engine.Reading{Sensor: id, Value: v + 0.05*float64(i), Time: now, Seq: seq, Arrival: now})
+					a.eng.Observe(engine.Reading{Sensor: id, Value: v + 0.05*float64(i), Time: now, Seq: seq, Arrival: now})
 				}
 			}
 			select {
@@ -171,7 +172,15 @@ func TestPairTakeoverInProcess(t *testing.T) {
 	ports := freeUDP(t, 2)
 	var mu sync.Mutex
 	var boards []*pairBoard
-	feedBoth(t, units[1], func() []*pairBoard { mu.Lock(); defer mu.Unlock(); return append([]*pairBoard(nil), boards...) })
+	feedBoth(t, units[1], func() []*App {
+		mu.Lock()
+		defer mu.Unlock()
+		var out []*App
+		for _, b := range boards {
+			out = append(out, b.a)
+		}
+		return out
+	})
 	a := startPairBoard(t, t.TempDir(), site, 1, ports[0], ports[1])
 	b := startPairBoard(t, t.TempDir(), site, 2, ports[1], ports[0])
 	mu.Lock()
