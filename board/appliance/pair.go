@@ -274,7 +274,10 @@ func (p *pairNode) roleChanged(e pair.Effect) {
 		}
 	}
 	if wasActive && f != nil {
-		// The gate already refuses every write; the lines with one master are let go.
+		// The gate already refuses every new write; what is in flight is reset off the wire
+		// (a request queued on a link that went down would otherwise land when it comes back),
+		// and the lines with one master are let go.
+		f.Abort()
 		f.CloseDeferred()
 	}
 }

@@ -194,6 +194,14 @@ func (f *Field) OpenDeferred() error {
 	return errors.Join(errs...)
 }
 
+// Abort fails every request in progress and resets the TCP connections (modbus.Bus.Abort): a
+// board that stops being active leaves nothing on the wire that could land later.
+func (f *Field) Abort() {
+	for _, b := range f.buses {
+		b.Abort()
+	}
+}
+
 // CloseDeferred closes the deferred lines again (the board is no longer active).
 func (f *Field) CloseDeferred() {
 	for _, lz := range f.lazy {

@@ -206,6 +206,11 @@ func (b *Bus) Close() error {
 	return nil
 }
 
+// Abort fails the request in progress at once and, on TCP, resets the connection so that
+// nothing this bus sent and the unit has not received yet can arrive later (a 2N board that
+// stops being active). The next request reconnects. Safe from any goroutine.
+func (b *Bus) Abort() { b.tr.interrupt() }
+
 // Run blocks until ctx ends or the bus is closed, then closes it. It returns ctx.Err(), or
 // ErrClosed if the bus was closed first.
 func (b *Bus) Run(ctx context.Context) error {

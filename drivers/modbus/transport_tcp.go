@@ -87,11 +87,16 @@ func (t *tcpTransport) connect() (net.Conn, error) {
 	return c, nil
 }
 
-// drop closes the connection after an error.
+// drop closes the connection after an error, abortively: a request the kernel still holds
+// (unacknowledged, say on a link that went down) is discarded with a reset, never delivered
+// later. A write that timed out here must not land on the unit after another controller took it.
 func (t *tcpTransport) drop() {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.conn != nil {
+		if tc, ok := t.conn.(*net.TCPConn); ok {
+			_ = tc.SetLinger(0)
+		}
 		t.conn.Close()
 		t.conn = nil
 		t.stats.drops.Add(1)
