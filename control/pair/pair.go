@@ -588,9 +588,15 @@ func (m *Machine) witness(w Witnessed) {
 	if m.role == Active && newer > 0 {
 		m.stepDown(fmt.Sprintf("a unit holds a newer epoch %d than ours %d: another controller writes", newer, m.epoch))
 	}
-	if moving || reachable == 0 {
+	// The quiet window starts at the read that last saw a block move: the write it saw was
+	// accepted before that read completed, and a live active writes again within one witness
+	// interval, which a read issued a window later would see. (An active that stalls longer
+	// lets its lease, made of those same accepted writes, run out first: a takeover then is
+	// early, never a second writer.)
+	switch {
+	case reachable == 0:
 		m.witnessFrom = time.Time{}
-	} else if m.witnessFrom.IsZero() {
+	case moving || m.witnessFrom.IsZero():
 		m.witnessFrom = w.At
 	}
 	if reachable == 0 && m.role != Active {
