@@ -41,6 +41,24 @@
 // about half an interval of dead time, and a loop tuned for less hunts (SIMC: gain ~ 1/dead time).
 // A late or reordered report is refused by control/sensors (older than the latest), not chased.
 //
+// Feed-forward on a rise: a heat load that returns at once (after a night setback, a batch job)
+// warms the inlets several kelvin a minute, while a zone that sat far below its setpoint asks
+// little air until its inlets cross it, and the peak passes 2 K. Each zone's demand gets, on top of
+// its PI output, the loop gain times how far above max(hottest inlet, setpoint - 0.5 K) its
+// hottest fresh inlets are heading: sensors.Store.Forecast takes each sensor's rate of rise over
+// its last two reports, less 0.06 K/s (3.6 K/min: far above noise, drift or the loop's own moves),
+// times what is left of a 60 s horizon (about the inlets' lag: a first-order inlet rising at r has
+// about tau*r still to come). The term holds its largest value and decays with a 60 s time
+// constant; the zone loop's anti-windup is told the airflow less the term, so the PI does not
+// learn it and takes over as the rise ends. Why it is safe: it is never negative, so it only ever
+// adds air, and it enters before the allocation, so every fan command still goes through the
+// deadband, the rate limits and min/max afterwards (it cannot take a fan below its minimum, nor
+// move one faster than its rate limit: it asks for more, the limits decide how fast). It cannot
+// hunt: it reacts to a fast rise only, never to a fall, and not to a rise that stays below the
+// setpoint less 0.5 K (an inlet coming back up from an undershoot is the loop's own recovery),
+// and once the rise slows below the threshold it only decays; a zone that is held, without a
+// valid measurement or without a unit in auto gets none.
+//
 // Feed-forward on a trip: a unit that is tripped (not running) or isolated (no answer: it may have
 // lost its power, fan and controller at once) contributes nothing, so in the same period the
 // allocator raises the others to carry the missing air, before any inlet warms. The survivors' air

@@ -68,6 +68,13 @@ const (
 	refIntervalS = 30.0
 	plantDeadS   = 20.0
 	minScale     = 0.15
+	// ffHorizon, ffMinRateKps, ffDecayS, ffMarginK: the rise feed-forward (see Engine.riseFF).
+	// ffHorizon is about the inlets' lag; ffMinRateKps (3.6 K/min) is well above what sensor
+	// noise, a drift or the loop's own moves give, so only a sudden heat load drives it.
+	ffHorizon    = 60 * time.Second
+	ffMinRateKps = 0.06
+	ffDecayS     = 60.0
+	ffMarginK    = 0.5
 )
 
 // Engine is the loop engine. Build it with New; drive it with Observe, UpdateUnit and Tick. All
@@ -120,6 +127,7 @@ type zoneRT struct {
 	overAlarm    bool // a counted inlet is past the alarm limit: its units get more air
 	everOK       bool // the zone has had a valid measurement since the engine started
 	mem          *sensors.ZoneMemory
+	ff           float64 // rise feed-forward added to the loop's output (%, >= 0)
 }
 
 type unitRT struct {
@@ -834,6 +842,8 @@ func (e *Engine) Tick(now time.Time) []Command {
 		} else {
 			z.demand = z.pid.out
 		}
+		e.riseFF(z, z.ok && free && dt > 0 && !hold, dt, now)
+		z.demand = math.Min(z.demand+z.ff, 100)
 		in.D[i] = z.demand
 	}
 	// A zone's multiplier falls at most with time constant lambdaTau (once the zone has
@@ -967,7 +977,8 @@ func (e *Engine) Tick(now time.Time) []Command {
 			continue
 		}
 		if z.ok && free {
-			z.pid.achieved(a, dt, z.tt)
+			// the loop's own part of it: the feed-forward on top is not the loop's to learn
+			z.pid.achieved(a-z.ff, dt, z.tt)
 		} else {
 			z.pid.track(a, z.cfg.SetpointC, z.meas, z.ok)
 		}
@@ -1047,6 +1058,9 @@ func (e *Engine) why(j int, u *unitRT, want, fan float64) string {
 		if bind >= 0 {
 			z := e.zones[bind]
 			fmt.Fprintf(&b, "zone %s demand %.0f %% (inlet %.1f C, setpoint %.1f C), this unit's share %.2f", z.cfg.Name, z.demand, z.meas, z.cfg.SetpointC, z.share[j])
+			if z.ff > 0 {
+				fmt.Fprintf(&b, "; +%.0f %% ahead of a fast rise", z.ff)
+			}
 			if lam == 0 {
 				b.WriteString("; no zone needs more air from it")
 			}
@@ -1344,6 +1358,30 @@ func (e *Engine) sparseScale(z *zoneRT) float64 {
 	}
 	f := (refIntervalS/2 + plantDeadS) / (iv/2 + plantDeadS)
 	return math.Max(f, minScale)
+}
+
+// riseFF sets zone z's rise feed-forward: the loop's gain times how much hotter the zone's
+// hottest inlets are heading (Store.Forecast: an inlet behind a lag of about ffHorizon that rises
+// at r K/s has ffHorizon*r still to come), for the rise faster than ffMinRateKps. It is the
+// proportional action on where the inlets are going, taken before they get there: a load that
+// returns at once after a long low stretch warms the inlets several kelvin in a minute, while
+// the loop, far below its setpoint, asks little until the setpoint is crossed. It holds its
+// largest value and decays with ffDecayS, so the PI takes over as the rise ends.
+func (e *Engine) riseFF(z *zoneRT, on bool, dt float64, now time.Time) {
+	if !on {
+		z.ff = 0
+		return
+	}
+	// only what is heading above the setpoint (less ffMarginK): an inlet coming back up from an
+	// undershoot is the loop's own recovery, and air added for it would undershoot again (hunt).
+	t := 0.0
+	if hot, ahead, ok := e.meas.forecast(z.cfg.Sensors, ffHorizon, ffMinRateKps, now); ok {
+		t = z.pid.gain() * math.Max(0, ahead-math.Max(hot, z.cfg.SetpointC-ffMarginK))
+	}
+	z.ff = math.Max(t, z.ff*math.Exp(-dt/ffDecayS))
+	if z.ff < 0.05 {
+		z.ff = 0
+	}
 }
 
 // heldByTune reports whether unit j shares a zone with a unit under autotune (not itself).

@@ -580,3 +580,45 @@ func TestSmoothing(t *testing.T) {
 		t.Fatal("smooth_alpha 2 accepted")
 	}
 }
+
+func TestForecast(t *testing.T) {
+	s := newStore(t, Config{ReportInterval: 30 * time.Second, MaxAge: 3 * time.Minute})
+	seq := map[string]uint8{}
+	report := func(id string, v float64, at time.Time) {
+		seq[id]++
+		if _, err := s.Update(Reading{ID: id, Value: v, Gateway: at, Seq: seq[id]}, at); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ids := []string{"rising", "falling"}
+	report("rising", 20, t0)
+	report("falling", 24, t0)
+	report("rising", 20, t0.Add(30*time.Second))
+	report("falling", 24, t0.Add(30*time.Second))
+	// 3 K in 30 s: 0.1 K/s, 0.04 K/s above a 0.06 K/s threshold, 60 s ahead, 10 s after the report
+	at := t0.Add(60 * time.Second)
+	report("rising", 23, at)
+	report("falling", 22, at)
+	hot, ahead, ok := s.Forecast(ids, time.Minute, 0.06, at.Add(10*time.Second))
+	if !ok || hot != 23 || math.Abs(ahead-(23+0.04*50)) > 1e-9 {
+		t.Fatalf("forecast hot %g ahead %g ok %v, want 23 and %g", hot, ahead, ok, 23+0.04*50)
+	}
+	// past the horizon the report forecasts nothing more
+	if _, ahead, _ := s.Forecast(ids, time.Minute, 0.06, at.Add(2*time.Minute)); ahead != 23 {
+		t.Fatalf("ahead %g two minutes after the report, want the value 23", ahead)
+	}
+	// a rise below the threshold, and a fall, add nothing
+	if _, ahead, _ := s.Forecast(ids, time.Minute, 0.2, at); ahead != 23 {
+		t.Fatalf("ahead %g with a 0.2 K/s threshold, want 23", ahead)
+	}
+	// a report right after the previous one (jitter, a late one) is a rate over the interval
+	report("rising", 23.6, at.Add(2*time.Second))
+	_, ahead, _ = s.Forecast(ids, time.Minute, 0, at.Add(2*time.Second))
+	if r := (ahead - 23.6) / 60; r > 0.6/20 {
+		t.Fatalf("rate %g K/s from 0.6 K in 2 s, want it taken over the ~30 s interval", r)
+	}
+	// a stale sensor forecasts nothing
+	if _, _, ok := s.Forecast(ids, time.Minute, 0, at.Add(10*time.Minute)); ok {
+		t.Fatal("forecast from stale sensors")
+	}
+}
