@@ -36,10 +36,18 @@
 // for nothing. The engine controls on the store's Aggregate.Value as it is.
 //
 // Sparse data: the fan tuning is for sensors reporting every 30 s. A zone whose sensors' median
-// observed report interval is longer has its loop gains (Kp, and with it the integral rate)
-// scaled by (15 s + 20 s) / (interval/2 + 20 s), at least 0.15, bumplessly: sparse reports add
-// about half an interval of dead time, and a loop tuned for less hunts (SIMC: gain ~ 1/dead time).
-// A late or reordered report is refused by control/sensors (older than the latest), not chased.
+// observed report interval is longer (before any sensor has reported twice, at a start: the time
+// since the start divided by the share of its sensors heard so far, their phases being spread
+// over an interval) has its proportional gain scaled by f = (15 s + 20 s) / (interval/2 + 20 s),
+// at least 0.15, bumplessly, and its integral rate by f^2 (Ti/f): sparse reports add about half
+// an interval of dead time, and a loop tuned for less hunts (SIMC: gain ~ 1/dead time); between
+// two reports the loop integrates the same old error every period, so the integral must fall
+// faster than the gain. From reports every 60 s on (f < 0.7) there is no fast descent below the
+// setpoint (the over-cooling seen may be an interval old, the air that caused it gone), and the
+// start-up slew is slower by (30 s / interval)^2: the knee is seen only when a sensor's second
+// report shows its rise, an interval late. Fewer, deliberate moves: on the slow-mesh scenario
+// (3 min reports) the fans move less than twice as much as the oracle's. A late or reordered
+// report is refused by control/sensors (older than the latest), not chased.
 //
 // Feed-forward on a rise: a heat load that returns at once (after a night setback, a batch job)
 // warms the inlets several kelvin a minute, while a zone that sat far below its setpoint asks

@@ -68,6 +68,9 @@ const (
 	refIntervalS = 30.0
 	plantDeadS   = 20.0
 	minScale     = 0.15
+	// sparseFastDescent: a loop whose gain scale is below this (reports every 60 s or sparser)
+	// has no fast descent.
+	sparseFastDescent = 0.7
 	// ffHorizon, ffMinRateKps, ffDecayS, ffMarginK: the rise feed-forward (see Engine.riseFF).
 	// ffHorizon is about the inlets' lag; ffMinRateKps (3.6 K/min) is well above what sensor
 	// noise, a drift or the loop's own moves give, so only a sudden heat load drives it.
@@ -127,6 +130,7 @@ type zoneRT struct {
 	overAlarm    bool // a counted inlet is past the alarm limit: its units get more air
 	everOK       bool // the zone has had a valid measurement since the engine started
 	mem          *sensors.ZoneMemory
+	iv           float64 // the sensors' report interval (s) sparseScale saw, 0 unknown
 	ff           float64 // rise feed-forward added to the loop's output (%, >= 0)
 }
 
@@ -1337,14 +1341,22 @@ func (e *Engine) slew(i int, z *zoneRT) {
 	if z.started || e.meas.rise(z.cfg.Sensors) >= slewRiseK {
 		return
 	}
+	// On sparse data the knee is seen a report interval late (a sensor's rise is against its
+	// own previous report): the slew is slower by (30 s / interval)^2, so that it descends about
+	// as far in one interval at 3 min as it does in a few reports at 30 s.
+	rate := z.slewRate
+	if z.iv > refIntervalS {
+		rate *= math.Pow(refIntervalS/z.iv, 2)
+	}
 	floor := 0.0
 	for j, u := range e.units {
 		floor += e.ain.W[i][j] * u.cfg.MinFanPct
 	}
-	z.pid.slewRate, z.pid.slewFloor = z.slewRate, floor
+	z.pid.slewRate, z.pid.slewFloor = rate, floor
 }
 
-// sparseScale is zone z's loop gain scale for the report interval its sensors really have. The
+// sparseScale is zone z's loop gain scale for the report interval its sensors really have (which
+// it keeps in z.iv). The
 // tuning is for reports every refIntervalS; sparser reports add about half an interval of dead
 // time to the loop (a change is seen on average half an interval late, and between reports the
 // loop acts on old data), so the gains fall with the total dead time, as SIMC tuning (Kc
@@ -1353,6 +1365,14 @@ func (e *Engine) slew(i int, z *zoneRT) {
 // never commands a fan below its minimum (the limits act after the loop).
 func (e *Engine) sparseScale(z *zoneRT) float64 {
 	iv := e.meas.interval(z.cfg.Sensors).Seconds()
+	if iv == 0 {
+		// No sensor has reported twice yet (a start): k of n heard in the time since the
+		// start, with their phases spread over an interval, say it is about elapsed*n/k.
+		if k := e.meas.heard(z.cfg.Sensors); k > 0 {
+			iv = e.now.Sub(e.start).Seconds() * float64(len(z.cfg.Sensors)) / float64(k)
+		}
+	}
+	z.iv = iv
 	if iv <= refIntervalS {
 		return 1
 	}

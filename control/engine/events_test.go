@@ -254,3 +254,33 @@ func TestAllocatorLambdaFloor(t *testing.T) {
 		t.Fatalf("f=%v without the floor", f)
 	}
 }
+
+// On a slow mesh the start-up slew is slower: a sensor's rise is only seen at its second report,
+// an interval late, and at the dense rate the fans would be at their minimum long before.
+func TestStartUpSlewSparse(t *testing.T) {
+	cfg := testConfig(t, 2, [][]string{{"u1", "u2"}}, 3)
+	cfg.Control.FanTuning.Kp, cfg.Control.FanTuning.Ti = 1, 600
+	for i := range cfg.Units {
+		cfg.Units[i].FanRatePct = 2
+	}
+	h := newHarness(t, cfg, 20)
+	h.per = 3 * time.Minute
+	for k, id := range cfg.Zones[0].Sensors { // phases spread over the interval, as on a mesh
+		h.rep[id] = t0.Add(-h.per + time.Duration(k)*time.Minute)
+	}
+	h.r.fan[0], h.r.fan[1] = 100, 100
+	h.r.inlet[0] = 18.2
+	dt := cfg.Control.Period.Duration.Seconds()
+	dense := int(math.Ceil((100-cfg.Units[0].MinFanPct)/(2*dt))) + 4 // TestStartUpSlew's bound
+	for k := 0; k < 3*dense; k++ {
+		h.run(1)
+		for _, c := range h.last {
+			if c.FanPct < cfg.Units[0].MinFanPct-1e-9 {
+				t.Fatalf("step %d: %s at %g, below its minimum", k, c.Unit, c.FanPct)
+			}
+		}
+	}
+	if f := h.cmd("u1").FanPct; f < cfg.Units[0].MinFanPct+20 {
+		t.Fatalf("fan %g after %d periods of 3 min reports, want the slew well above the minimum %g", f, 3*dense, cfg.Units[0].MinFanPct)
+	}
+}

@@ -104,6 +104,19 @@ func (e *entry) moved(since time.Time) float64 {
 	return hi - lo
 }
 
+// Heard is how many of the sensors ids have reported at least once.
+func (s *Store) Heard(ids []string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, id := range ids {
+		if e := s.m[id]; e != nil && e.accepted > 0 {
+			n++
+		}
+	}
+	return n
+}
+
 // Interval is the median observed report interval of the sensors ids (0 when none is known yet).
 func (s *Store) Interval(ids []string) time.Duration {
 	s.mu.Lock()
