@@ -654,9 +654,29 @@ func (e *Engine) setMode(u *unitRT, m Mode, reason string, now time.Time) {
 }
 
 // Tick runs one control period at now and returns one command per unit, in configuration order.
+// Its phases, in this order: the clock, the zone measurements (and their alarms), each unit's
+// condition and mode, the allocation's inputs, the zone loops, the allocation, the commands, the
+// anti-windup, the autotune experiments.
 func (e *Engine) Tick(now time.Time) []Command {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	dt := e.advance(now)
+	e.measureZones(now)
+	for j, u := range e.units {
+		e.unitMode(j, u, now)
+	}
+	e.allocInputs(now)
+	e.zoneDemands(now, dt)
+	e.allocate(dt)
+	cmds := e.commands(now, dt)
+	e.antiWindup(dt)
+	e.finishTunes(now)
+	return cmds
+}
+
+// advance moves the engine's clock to now and returns the period's dt (s): the nominal period at
+// the first tick, at most 10 periods after a gap, 0 when the clock did not move.
+func (e *Engine) advance(now time.Time) float64 {
 	dt := e.period.Seconds()
 	if e.haveLast {
 		if d := now.Sub(e.last).Seconds(); d > 0 {
@@ -669,9 +689,12 @@ func (e *Engine) Tick(now time.Time) []Command {
 		e.start = now
 	}
 	e.last, e.haveLast, e.now = now, true, now
-	stale := time.Duration(staleFeedbackPeriods) * e.period
+	return dt
+}
 
-	// 1. Zone measurements and zone alarms.
+// measureZones takes every zone's measurement from the sensors and raises or clears its alarms
+// (insufficient sensors, hot readings, sensor loss).
+func (e *Engine) measureZones(now time.Time) {
 	for _, z := range e.zones {
 		r := e.meas.measure(z.mem, z.cfg.Sensors, z.pct, z.cfg.MinValid, now)
 		z.meas, z.valid, z.ok = r.v, r.valid, r.ok
@@ -687,104 +710,106 @@ func (e *Engine) Tick(now time.Time) []Command {
 		}
 		e.hotReadingAlarms(z, r, now)
 	}
+}
 
-	// 2. Unit condition and mode.
-	for j, u := range e.units {
-		u.prevMode = u.mode
-		e.expireManual(u, now)
-		if u.cfg.DisableControls {
-			e.setMode(u, ModeDisabled, "disabled in the configuration", now)
-			continue
+// unitMode judges unit j from its read-back (isolated, tripped, in fallback, degraded) and sets its
+// mode for this period.
+func (e *Engine) unitMode(j int, u *unitRT, now time.Time) {
+	stale := time.Duration(staleFeedbackPeriods) * e.period
+	u.prevMode = u.mode
+	e.expireManual(u, now)
+	if u.cfg.DisableControls {
+		e.setMode(u, ModeDisabled, "disabled in the configuration", now)
+		return
+	}
+	fbOK := u.haveSt && u.fails < isolateAfter && now.Sub(u.stAt) <= stale
+	wasIso := u.isolated
+	u.isolated = !fbOK
+	if u.isolated {
+		why := "no read-back yet"
+		if u.lastErr != nil {
+			why = "no answer: " + u.lastErr.Error()
+		} else if u.haveSt {
+			why = fmt.Sprintf("read-back older than %v", stale)
 		}
-		fbOK := u.haveSt && u.fails < isolateAfter && now.Sub(u.stAt) <= stale
-		wasIso := u.isolated
-		u.isolated = !fbOK
-		if u.isolated {
-			why := "no read-back yet"
-			if u.lastErr != nil {
-				why = "no answer: " + u.lastErr.Error()
-			} else if u.haveSt {
-				why = fmt.Sprintf("read-back older than %v", stale)
-			}
-			e.setUnitAlarm(u, "isolated", "isolated: "+why+"; "+e.pickUp(j), now)
-			if !wasIso {
-				u.isoSince, u.wasIso = now, true
-			}
-			u.needTrk = true
-		} else if wasIso {
-			e.clearUnitAlarm(u, "isolated", now)
+		e.setUnitAlarm(u, "isolated", "isolated: "+why+"; "+e.pickUp(j), now)
+		if !wasIso {
+			u.isoSince, u.wasIso = now, true
 		}
-		wasTrip := u.tripped
-		u.tripped, u.fallback, u.degraded = false, false, false
-		if fbOK {
-			e.unitCondition(u, now)
-			if u.tripped && !wasTrip {
-				e.onTrip(j, u)
-			} else if !u.tripped && wasTrip {
-				e.onRestore(j)
-			}
-		} else {
-			u.tripped = wasTrip // unseen: what we knew stands
+		u.needTrk = true
+	} else if wasIso {
+		e.clearUnitAlarm(u, "isolated", now)
+	}
+	wasTrip := u.tripped
+	u.tripped, u.fallback, u.degraded = false, false, false
+	if fbOK {
+		e.unitCondition(u, now)
+		if u.tripped && !wasTrip {
+			e.onTrip(j, u)
+		} else if !u.tripped && wasTrip {
+			e.onRestore(j)
 		}
-		insufficient := ""
-		for _, z := range e.zones {
-			if z.share[j] > 0 && !z.ok {
-				insufficient = fmt.Sprintf("zone %s: %d of %d sensors valid, need %d", z.cfg.Name, z.valid, len(z.cfg.Sensors), z.cfg.MinValid)
-				if !z.everOK {
-					insufficient += " (waiting for the first reports)"
-				}
-				break
+	} else {
+		u.tripped = wasTrip // unseen: what we knew stands
+	}
+	insufficient := ""
+	for _, z := range e.zones {
+		if z.share[j] > 0 && !z.ok {
+			insufficient = fmt.Sprintf("zone %s: %d of %d sensors valid, need %d", z.cfg.Name, z.valid, len(z.cfg.Sensors), z.cfg.MinValid)
+			if !z.everOK {
+				insufficient += " (waiting for the first reports)"
 			}
-		}
-		// A unit that already runs what we command (written, not in fallback) has nothing to be
-		// tracked: the transfer is bumpless as it is.
-		if u.needTrk && fbOK && !u.fallback && !u.tripped && u.haveCmd && math.Abs(u.st.FanPct-u.fan) <= trackMatchPct {
-			u.needTrk = false
-		}
-		switch {
-		case u.isolated:
-			u.tune = e.abortTune(u, "unit isolated", now)
-			e.setMode(u, ModeFailSafe, "no read-back", now)
-		case u.tripped:
-			u.tune = e.abortTune(u, "unit tripped", now)
-			e.setMode(u, ModeTracking, "unit tripped, its command held", now)
-		case u.fallback:
-			u.tune = e.abortTune(u, "unit in local fallback", now)
-			e.setMode(u, ModeTracking, "unit in local fallback", now)
-			u.trkFrom = now
-		case u.manual:
-			u.needTrk = false
-			e.setMode(u, ModeManual, e.manualReason(u), now)
-		case u.tune != nil && insufficient == "":
-			e.setMode(u, ModeAutotune, "relay experiment", now)
-		case insufficient != "":
-			u.tune = e.abortTune(u, "zone measurement insufficient", now)
-			e.setMode(u, ModeFailSafe, insufficient, now)
-		case u.needTrk:
-			if u.mode != ModeTracking || u.trkFrom.IsZero() {
-				u.trkFrom = now
-				e.setMode(u, ModeTracking, "tracking the read-back", now)
-			}
-			if now.Sub(u.trkFrom) >= time.Duration(trackPeriods)*e.period {
-				u.needTrk, u.trkFrom = false, time.Time{}
-				e.setMode(u, ModeAuto, "tracking done", now)
-			}
-		default:
-			e.setMode(u, ModeAuto, autoReason(u.mode), now)
-		}
-		if u.mode != ModeTracking && u.mode != ModeFailSafe {
-			u.wasIso = false
+			break
 		}
 	}
+	// A unit that already runs what we command (written, not in fallback) has nothing to be
+	// tracked: the transfer is bumpless as it is.
+	if u.needTrk && fbOK && !u.fallback && !u.tripped && u.haveCmd && math.Abs(u.st.FanPct-u.fan) <= trackMatchPct {
+		u.needTrk = false
+	}
+	switch {
+	case u.isolated:
+		u.tune = e.abortTune(u, "unit isolated", now)
+		e.setMode(u, ModeFailSafe, "no read-back", now)
+	case u.tripped:
+		u.tune = e.abortTune(u, "unit tripped", now)
+		e.setMode(u, ModeTracking, "unit tripped, its command held", now)
+	case u.fallback:
+		u.tune = e.abortTune(u, "unit in local fallback", now)
+		e.setMode(u, ModeTracking, "unit in local fallback", now)
+		u.trkFrom = now
+	case u.manual:
+		u.needTrk = false
+		e.setMode(u, ModeManual, e.manualReason(u), now)
+	case u.tune != nil && insufficient == "":
+		e.setMode(u, ModeAutotune, "relay experiment", now)
+	case insufficient != "":
+		u.tune = e.abortTune(u, "zone measurement insufficient", now)
+		e.setMode(u, ModeFailSafe, insufficient, now)
+	case u.needTrk:
+		if u.mode != ModeTracking || u.trkFrom.IsZero() {
+			u.trkFrom = now
+			e.setMode(u, ModeTracking, "tracking the read-back", now)
+		}
+		if now.Sub(u.trkFrom) >= time.Duration(trackPeriods)*e.period {
+			u.needTrk, u.trkFrom = false, time.Time{}
+			e.setMode(u, ModeAuto, "tracking done", now)
+		}
+	default:
+		e.setMode(u, ModeAuto, autoReason(u.mode), now)
+	}
+	if u.mode != ModeTracking && u.mode != ModeFailSafe {
+		u.wasIso = false
+	}
+}
 
-	// 3. Zone loops, then the allocation. Units sharing a zone with a unit under autotune hold
-	// their speed so that nothing fights the relay.
+// allocInputs sets the allocation's shares (the plenum refill after a trip or an isolation, a
+// degraded unit's share), which units are free, their limits and the air of those that are not.
+// Units sharing a zone with a unit under autotune hold their speed so that nothing fights the
+// relay.
+func (e *Engine) allocInputs(now time.Time) {
 	in := &e.ain
 	e.plenumShares(in.W)
-	blindZ := make([]bool, len(e.zones))
-	for i := range e.zones {
-		blindZ[i] = e.zoneBlind(i)
-	}
 	for j, u := range e.units {
 		in.Free[j] = u.mode == ModeAuto && !e.heldByTune(j)
 		in.Lo[j], in.Hi[j] = u.cfg.MinFanPct, u.cfg.MaxFanPct
@@ -813,6 +838,16 @@ func (e *Engine) Tick(now time.Time) []Command {
 		default:
 			in.Fixed[j] = u.fan
 		}
+	}
+}
+
+// zoneDemands runs every zone loop (held, slewing at start-up, or the PI) and its rise
+// feed-forward, and sets each zone's demand.
+func (e *Engine) zoneDemands(now time.Time, dt float64) {
+	in := &e.ain
+	blindZ := make([]bool, len(e.zones))
+	for i := range e.zones {
+		blindZ[i] = e.zoneBlind(i)
 	}
 	for i, z := range e.zones {
 		free := false
@@ -850,6 +885,11 @@ func (e *Engine) Tick(now time.Time) []Command {
 		z.demand = math.Min(z.demand+z.ff, 100)
 		in.D[i] = z.demand
 	}
+}
+
+// allocate solves the allocation into e.target.
+func (e *Engine) allocate(dt float64) {
+	in := &e.ain
 	// A zone's multiplier falls at most with time constant lambdaTau (once the zone has
 	// started), unless the shares changed (a trip, a restart: the split must change at once).
 	// Without this a zone lends its units to a neighbour the moment the neighbour's demand rises,
@@ -877,8 +917,12 @@ func (e *Engine) Tick(now time.Time) []Command {
 		in.LamFloor = e.lamFloor
 	}
 	e.alloc.solve(in, e.target)
+}
 
-	// 4. Per unit: bumpless entry into auto, rate limits, absolute limits.
+// commands turns the allocation into one command per unit: bumpless entry into auto, the alarm
+// limit's extra air, the deadband, rate limits and absolute limits.
+func (e *Engine) commands(now time.Time, dt float64) []Command {
+	in := &e.ain
 	// A unit entering auto changes the split for every unit it shares a zone with: all auto units
 	// start from where they are and blend into the new split (a unit lost to a trip or isolation
 	// does not do this: that change is the feed-forward and must act at once).
@@ -961,10 +1005,14 @@ func (e *Engine) Tick(now time.Time) []Command {
 		c.Heartbeat, c.FanPct, c.ValvePct, c.Write = u.hb, fan, e.valve(u, now, dt), true
 		cmds[j] = c
 	}
+	return cmds
+}
 
-	// 5. Anti-windup across the selector: every zone loop learns the airflow its zone really gets
-	// from the allocation (before rate limits and the bumpless bias, so that a trip's feed-forward
-	// is not undone while the fans ramp).
+// antiWindup: across the selector every zone loop learns the airflow its zone really gets from
+// the allocation (before rate limits and the bumpless bias, so that a trip's feed-forward is not
+// undone while the fans ramp).
+func (e *Engine) antiWindup(dt float64) {
+	in := &e.ain
 	for i, z := range e.zones {
 		a := 0.0
 		for j := range e.units {
@@ -987,8 +1035,6 @@ func (e *Engine) Tick(now time.Time) []Command {
 			z.pid.track(a, z.cfg.SetpointC, z.meas, z.ok)
 		}
 	}
-	e.finishTunes(now)
-	return cmds
 }
 
 // expireManual starts an operator's manual clock at the first tick after it was set, and ends the
