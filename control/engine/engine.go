@@ -1108,7 +1108,7 @@ func (e *Engine) why(j int, u *unitRT, want, fan float64) string {
 		if bind >= 0 {
 			z := e.zones[bind]
 			fmt.Fprintf(&b, "zone %s demand %.0f %% (inlet %.1f C, setpoint %.1f C), this unit's share %.2f", z.cfg.Name, z.demand, z.meas, z.cfg.SetpointC, z.share[j])
-			if z.ff > 0 {
+			if z.ff >= 0.5 {
 				fmt.Fprintf(&b, "; +%.0f %% ahead of a fast rise", z.ff)
 			}
 			if lam == 0 {
