@@ -73,7 +73,9 @@
 // fills the shared plenum behind it: in each zone it served the running units' shares are
 // renormalised, and each survivor's air is spread over its zones in proportion to them (equal rack
 // draw per zone assumed), so a survivor that also serves an unaffected zone is raised by what is
-// really missing there, not by the whole lost share. A unit with a fan fault whose fan still runs
+// really missing there, not by the whole lost share. Only 80 % of that redistribution is counted
+// on: with uneven reach the equal-draw refill is optimistic for the racks the survivors reach
+// least, and the rest is the safe side (more air at once; the loops take the excess back). A unit with a fan fault whose fan still runs
 // is degraded: it stays in auto with the share of its air it has left (from its fan power read-back
 // against what it drew when healthy; 50 % when the unit reports no power). Manual, fail-safe,
 // tracking and fallback units contribute their known speed.

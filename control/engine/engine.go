@@ -54,6 +54,9 @@ const (
 	// shareChange: a change of a share larger than this (a trip, a restart) lets the allocation
 	// move at once; smaller ones (a degraded unit's estimate settling) do not.
 	shareChange = 0.02
+	// plenumCredit: how much of the plenum refill after a trip the allocation counts on (see
+	// Engine.plenumShares); the rest of the redistribution is taken as missing air.
+	plenumCredit = 0.8
 	// lambdaTau: a zone's allocation multiplier falls at most with this time constant (s).
 	lambdaTau = 40.0
 	// coolMarginK: a zone this far below its setpoint is over-cooled.
@@ -1251,7 +1254,11 @@ func (e *Engine) unitCondition(u *unitRT, now time.Time) {
 // (the zone's racks now draw only from them), and each survivor's air is spread over its zones in
 // proportion to its renormalised shares (equal rack draw per zone assumed). A survivor that also
 // serves an unaffected zone thus sends more of its air where the trip was and less elsewhere, and
-// is raised by what is really missing, not by the whole lost share.
+// is raised by what is really missing, not by the whole lost share. Only plenumCredit (80 %) of
+// that redistribution is counted on: with uneven reach (a rack the tripped unit fed and no
+// survivor reaches well) the equal-draw refill is optimistic, and the rest is the safe side (more
+// air at once; the zone loops take the excess back). On the asymmetric scenario full credit let
+// the worst rack pass 27 C after a trip.
 func (e *Engine) plenumShares(w [][]float64) {
 	nz, nu := len(e.zones), len(e.units)
 	any := false
@@ -1292,8 +1299,8 @@ func (e *Engine) plenumShares(w [][]float64) {
 			continue
 		}
 		for i := range e.zones {
-			// share x (its part of the unit's air after / before)
-			w[i][j] = w[i][j] * scale[i] * before / after
+			// share x (its part of the unit's air after / before), credited plenumCredit of the way
+			w[i][j] = w[i][j] * (1 - plenumCredit + plenumCredit*scale[i]*before/after)
 		}
 	}
 }

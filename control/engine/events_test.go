@@ -121,14 +121,16 @@ func TestPlenumShares(t *testing.T) {
 	e.units[0].tripped = true
 	e.plenumShares(w)
 	// z1 draws only on u2 now; u2's air goes 1 : 0.5 to z1 : z2 (was 0.5 : 0.5), so z1 gets 2/3
-	// of what u2 gives at full speed and z2 1/3; u3 is unchanged.
-	want = [][]float64{{0, 2.0 / 3, 0}, {0, 1.0 / 3, 0.5}}
+	// of what u2 gives at full speed and z2 1/3, of which plenumCredit is counted on; u3 is
+	// unchanged.
+	part := func(before, after float64) float64 { return before + plenumCredit*(after-before) }
+	want = [][]float64{{0, part(0.5, 2.0/3), 0}, {0, part(0.5, 1.0/3), 0.5}}
 	if !near(w, want) {
 		t.Fatalf("shares after u1 tripped %v, want %v", w, want)
 	}
 	e.units[0].tripped, e.units[2].isolated = false, true // a unit that does not answer may be dead
 	e.plenumShares(w)
-	want = [][]float64{{0.5, 1.0 / 3, 0}, {0, 2.0 / 3, 0}}
+	want = [][]float64{{0.5, part(0.5, 1.0/3), 0}, {0, part(0.5, 2.0/3), 0}}
 	if !near(w, want) {
 		t.Fatalf("shares with u3 isolated %v, want %v", w, want)
 	}
