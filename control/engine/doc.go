@@ -58,14 +58,17 @@
 // times what is left of a 60 s horizon (about the inlets' lag: a first-order inlet rising at r has
 // about tau*r still to come). The term holds its largest value and decays with a 60 s time
 // constant; the zone loop's anti-windup is told the airflow less the term, so the PI does not
-// learn it and takes over as the rise ends. Why it is safe: it is never negative, so it only ever
+// learn it, and as it decays in a zone still 0.2 K over its setpoint the loop's integrator takes
+// over what decays (bumplessly: the load it answered was real; a zone back near its setpoint
+// lets it decay). Why it is safe: it is never negative, so it only ever
 // adds air, and it enters before the allocation, so every fan command still goes through the
 // deadband, the rate limits and min/max afterwards (it cannot take a fan below its minimum, nor
 // move one faster than its rate limit: it asks for more, the limits decide how fast). It cannot
 // hunt: it reacts to a fast rise only, never to a fall, and not to a rise that stays below the
 // setpoint less 0.5 K (an inlet coming back up from an undershoot is the loop's own recovery),
-// and once the rise slows below the threshold it only decays; a zone that is held, without a
-// valid measurement or without a unit in auto gets none.
+// and once the rise slows below the threshold it only decays (or, in a zone still warm, is
+// handed to the integrator, which the PI of a warm zone would raise anyway); a zone that is held,
+// without a valid measurement or without a unit in auto gets none.
 //
 // Feed-forward on a trip: a unit that is tripped (not running) or isolated (no answer: it may have
 // lost its power, fan and controller at once) contributes nothing, so in the same period the

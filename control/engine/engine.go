@@ -81,6 +81,7 @@ const (
 	ffMinRateKps = 0.06
 	ffDecayS     = 60.0
 	ffMarginK    = 0.5
+	ffHandOverK  = 0.2
 )
 
 // Engine is the loop engine. Build it with New; drive it with Observe, UpdateUnit and Tick. All
@@ -1439,7 +1440,8 @@ func (e *Engine) sparseScale(z *zoneRT) float64 {
 // proportional action on where the inlets are going, taken before they get there: a load that
 // returns at once after a long low stretch warms the inlets several kelvin in a minute, while
 // the loop, far below its setpoint, asks little until the setpoint is crossed. It holds its
-// largest value and decays with ffDecayS, so the PI takes over as the rise ends.
+// largest value and decays with ffDecayS, so the PI takes over as the rise ends; while the zone
+// is still warm, the loop's integrator takes over what decays.
 func (e *Engine) riseFF(z *zoneRT, on bool, dt float64, now time.Time) {
 	if !on {
 		z.ff = 0
@@ -1451,9 +1453,18 @@ func (e *Engine) riseFF(z *zoneRT, on bool, dt float64, now time.Time) {
 	if hot, ahead, ok := e.meas.forecast(z.cfg.Sensors, ffHorizon, ffMinRateKps, now); ok {
 		t = z.pid.gain() * math.Max(0, ahead-math.Max(hot, z.cfg.SetpointC-ffMarginK))
 	}
+	prev := z.ff
 	z.ff = math.Max(t, z.ff*math.Exp(-dt/ffDecayS))
 	if z.ff < 0.05 {
 		z.ff = 0
+	}
+	// As it decays in a zone still warm (past setpoint + ffHandOverK) the load it answered was
+	// real: the loop takes over the air it gave (bumplessly: the demand does not move), instead of
+	// letting the zone warm again until its integral catches up. In a zone back near or below its
+	// setpoint it just decays.
+	if z.ff < prev && z.ok && z.meas > z.cfg.SetpointC+ffHandOverK {
+		z.pid.setOutput(z.pid.out + prev - z.ff)
+		z.demand = z.pid.out
 	}
 }
 
