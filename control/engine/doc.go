@@ -9,6 +9,14 @@
 // the bench and tests do: UpdateUnit for every unit, Tick(now), write the commands with Write set,
 // and drain Events() for the event log.
 //
+// One Tick runs its phases in order: advance (the clock), measureZones (zone measurements and
+// their alarms), unitMode (each unit's condition and mode), allocInputs, zoneDemands (the zone
+// loops and their feed-forward), allocate, commands (limits, deadband, more air past the alarm
+// limit) and antiWindup. The rules below are pinned by the transcripts in testdata (start-up,
+// trip, isolation, sensor loss, alarm limit, autotune, rise feed-forward): TestTranscripts
+// replays them, `go test -run TestTranscripts -update` rewrites them with what the engine does
+// now (read the diff before committing it).
+//
 // # Coordination of overlapping zones
 //
 // One PI loop per ZONE (not per unit) turns the zone's measurement into a zone demand D_z: the
