@@ -61,11 +61,13 @@
 // warms the inlets several kelvin a minute, while a zone that sat far below its setpoint asks
 // little air until its inlets cross it, and the peak passes 2 K. Each zone's demand gets, on top of
 // its PI output, the loop gain times how far above max(hottest inlet, setpoint - 0.5 K) its
-// hottest fresh inlets are heading: sensors.Store.Forecast takes each sensor's rate of rise over
-// its last two reports, less 0.06 K/s (3.6 K/min: far above noise, drift or the loop's own moves),
-// times what is left of a 60 s horizon (about the inlets' lag: a first-order inlet rising at r has
-// about tau*r still to come). The term holds its largest value and decays with a 60 s time
-// constant; the zone loop's anti-windup is told the airflow less the term, so the PI does not
+// hottest fresh inlets are heading: sensors.Store.Forecast takes each sensor's rate of rise since
+// its previous report (at least a third of the horizon back: a sensor reporting every second is
+// not judged on its noise), less 3.6 K per horizon (3.6 K/min at 60 s: far above noise, drift or
+// the loop's own moves), times what is left of the horizon, 0.4 x the zone loop's Ti (60 s at the
+// bench's Ti of 150 s; Ti is tuned to the inlets' lag, and a first-order inlet rising at r has
+// about tau*r still to come; a time-scaled twin scales it with Ti). The term holds its largest
+// value and decays with the horizon as time constant; the zone loop's anti-windup is told the airflow less the term, so the PI does not
 // learn it, and as it decays in a zone still 0.2 K over its setpoint the loop's integrator takes
 // over what decays (bumplessly: the load it answered was real; a zone back near its setpoint
 // lets it decay). Why it is safe: it is never negative, so it only ever

@@ -74,14 +74,15 @@ const (
 	// sparseFastDescent: a loop whose gain scale is below this (reports every 60 s or sparser)
 	// has no fast descent.
 	sparseFastDescent = 0.7
-	// ffHorizon, ffMinRateKps, ffDecayS, ffMarginK: the rise feed-forward (see Engine.riseFF).
-	// ffHorizon is about the inlets' lag; ffMinRateKps (3.6 K/min) is well above what sensor
+	// ffHorizonTi, ffMinRiseK, ffMarginK, ffHandOverK: the rise feed-forward (see
+	// Engine.riseFF). Its horizon (and decay time) is 0.4 x the zone loop's Ti, which is tuned to
+	// the inlets' lag (60 s at the bench's Ti of 150 s; a time-scaled twin scales it with Ti); a
+	// rate of rise counts above ffMinRiseK per horizon (3.6 K/min at 60 s): well above what sensor
 	// noise, a drift or the loop's own moves give, so only a sudden heat load drives it.
-	ffHorizon    = 60 * time.Second
-	ffMinRateKps = 0.06
-	ffDecayS     = 60.0
-	ffMarginK    = 0.5
-	ffHandOverK  = 0.2
+	ffHorizonTi = 0.4
+	ffMinRiseK  = 3.6
+	ffMarginK   = 0.5
+	ffHandOverK = 0.2
 )
 
 // Engine is the loop engine. Build it with New; drive it with Observe, UpdateUnit and Tick. All
@@ -1435,13 +1436,14 @@ func (e *Engine) sparseScale(z *zoneRT) float64 {
 }
 
 // riseFF sets zone z's rise feed-forward: the loop's gain times how much hotter the zone's
-// hottest inlets are heading (Store.Forecast: an inlet behind a lag of about ffHorizon that rises
-// at r K/s has ffHorizon*r still to come), for the rise faster than ffMinRateKps. It is the
-// proportional action on where the inlets are going, taken before they get there: a load that
-// returns at once after a long low stretch warms the inlets several kelvin in a minute, while
-// the loop, far below its setpoint, asks little until the setpoint is crossed. It holds its
-// largest value and decays with ffDecayS, so the PI takes over as the rise ends; while the zone
-// is still warm, the loop's integrator takes over what decays.
+// hottest inlets are heading (Store.Forecast: an inlet behind a lag tau that rises at r K/s has
+// tau*r still to come; the horizon is ffHorizonTi x the loop's Ti), for the rise faster than
+// ffMinRiseK per horizon. It is the proportional action on where the inlets are going, taken
+// before they get there: a load that returns at once after a long low stretch warms the inlets
+// several kelvin in a minute, while the loop, far below its setpoint, asks little until the
+// setpoint is crossed. It holds its largest value and decays with the horizon as time constant,
+// so the PI takes over as the rise ends; while the zone is still warm, the loop's integrator
+// takes over what decays.
 func (e *Engine) riseFF(z *zoneRT, on bool, dt float64, now time.Time) {
 	if !on {
 		z.ff = 0
@@ -1449,12 +1451,17 @@ func (e *Engine) riseFF(z *zoneRT, on bool, dt float64, now time.Time) {
 	}
 	// only what is heading above the setpoint (less ffMarginK): an inlet coming back up from an
 	// undershoot is the loop's own recovery, and air added for it would undershoot again (hunt).
+	h := ffHorizonTi * z.pid.ti
+	if h <= 0 {
+		h = 60 // a P-only loop: the bench's horizon
+	}
+	horizon := time.Duration(h * float64(time.Second))
 	t := 0.0
-	if hot, ahead, ok := e.meas.forecast(z.cfg.Sensors, ffHorizon, ffMinRateKps, now); ok {
+	if hot, ahead, ok := e.meas.forecast(z.cfg.Sensors, horizon, ffMinRiseK/h, now); ok {
 		t = z.pid.gain() * math.Max(0, ahead-math.Max(hot, z.cfg.SetpointC-ffMarginK))
 	}
 	prev := z.ff
-	z.ff = math.Max(t, z.ff*math.Exp(-dt/ffDecayS))
+	z.ff = math.Max(t, z.ff*math.Exp(-dt/h))
 	if z.ff < 0.05 {
 		z.ff = 0
 	}

@@ -140,12 +140,15 @@ func (s *Store) Interval(ids []string) time.Duration {
 // An inlet behind a first-order lag tau that rises at r K/s has about tau*r still to come, so with
 // horizon = tau, ahead is what the hottest inlets reach if nothing changes. A falling or slowly
 // drifting sensor counts at its value, and a rate is taken over at least the sensor's own report
-// interval, so that a late report followed closely by the next one (mesh jitter, a duplicate)
-// does not look like a jump. ok is false when no sensor is fresh.
+// interval and over at least a third of horizon (against an older report when the sensor reports
+// faster: 20 s for a 60 s horizon, over which 0.05 K of noise is 0.0025 K/s), so that a late report followed closely by the next one (mesh jitter, a duplicate), or
+// the noise of a sensor reporting every second, does not look like a jump. ok is false when no
+// sensor is fresh.
 func (s *Store) Forecast(ids []string, horizon time.Duration, minRate float64, now time.Time) (hot, ahead float64, ok bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	hot, ahead = math.Inf(-1), math.Inf(-1)
+	window := horizon / 3
 	for _, id := range ids {
 		e := s.m[id]
 		if e == nil || !e.haveFilt || s.classify(e, now) != Fresh {
@@ -156,9 +159,13 @@ func (s *Store) Forecast(ids []string, horizon time.Duration, minRate float64, n
 		if e.histN < 2 {
 			continue
 		}
+		// the rate against the newest report at least window older (or the oldest kept)
 		p1 := e.hist[(e.histI-1+histLen)%histLen]
 		p0 := e.hist[(e.histI-2+histLen)%histLen]
-		dt := max(p1.at.Sub(p0.at), e.interval).Seconds()
+		for k := 2; k < e.histN && p1.at.Sub(p0.at) < window; k++ {
+			p0 = e.hist[(e.histI-1-k+histLen)%histLen]
+		}
+		dt := max(p1.at.Sub(p0.at), e.interval, window).Seconds()
 		left := (horizon - now.Sub(p1.at)).Seconds()
 		if dt <= 0 || left <= 0 {
 			continue
