@@ -9,6 +9,14 @@
 // the bench and tests do: UpdateUnit for every unit, Tick(now), write the commands with Write set,
 // and drain Events() for the event log.
 //
+// One Tick runs its phases in order: advance (the clock), measureZones (zone measurements and
+// their alarms), unitMode (each unit's condition and mode), allocInputs, zoneDemands (the zone
+// loops and their feed-forward), allocate, commands (limits, deadband, more air past the alarm
+// limit) and antiWindup. The rules below are pinned by the transcripts in testdata (start-up,
+// trip, isolation, sensor loss, alarm limit, autotune, rise feed-forward): TestTranscripts
+// replays them, `go test -run TestTranscripts -update` rewrites them with what the engine does
+// now (read the diff before committing it).
+//
 // # Coordination of overlapping zones
 //
 // One PI loop per ZONE (not per unit) turns the zone's measurement into a zone demand D_z: the
@@ -36,10 +44,42 @@
 // for nothing. The engine controls on the store's Aggregate.Value as it is.
 //
 // Sparse data: the fan tuning is for sensors reporting every 30 s. A zone whose sensors' median
-// observed report interval is longer has its loop gains (Kp, and with it the integral rate)
-// scaled by (15 s + 20 s) / (interval/2 + 20 s), at least 0.15, bumplessly: sparse reports add
-// about half an interval of dead time, and a loop tuned for less hunts (SIMC: gain ~ 1/dead time).
-// A late or reordered report is refused by control/sensors (older than the latest), not chased.
+// observed report interval is longer (before any sensor has reported twice, at a start: the time
+// since the start divided by the share of its sensors heard so far, their phases being spread
+// over an interval) has its proportional gain scaled by f = (15 s + 20 s) / (interval/2 + 20 s),
+// at least 0.15, bumplessly, and its integral rate by f^2 (Ti/f): sparse reports add about half
+// an interval of dead time, and a loop tuned for less hunts (SIMC: gain ~ 1/dead time); between
+// two reports the loop integrates the same old error every period, so the integral must rise
+// slower than the gain. From reports every 60 s on (f < 0.7) a cool zone integrates down at f
+// (an over-cooled zone costs fan power while it lasts) but without the fast descent (the
+// over-cooling seen may be an interval old, the air that caused it gone), and the start-up slew
+// is slower by (30 s / interval)^2: the knee is seen only when a sensor's second report shows its
+// rise, an interval late. Fewer, deliberate moves: on the slow-mesh scenario (3 min reports) the
+// fans move 1.7 to 2.6 times as much as the oracle's, at its energy within 5 %. A late or reordered
+// report is refused by control/sensors (older than the latest), not chased.
+//
+// Feed-forward on a rise: a heat load that returns at once (after a night setback, a batch job)
+// warms the inlets several kelvin a minute, while a zone that sat far below its setpoint asks
+// little air until its inlets cross it, and the peak passes 2 K. Each zone's demand gets, on top of
+// its PI output, the loop gain times how far above max(hottest inlet, setpoint - 0.5 K) its
+// hottest fresh inlets are heading: sensors.Store.Forecast takes each sensor's rate of rise since
+// its previous report (at least a third of the horizon back: a sensor reporting every second is
+// not judged on its noise), less 3.6 K per horizon (3.6 K/min at 60 s: far above noise, drift or
+// the loop's own moves), times what is left of the horizon, 0.4 x the zone loop's Ti (60 s at the
+// bench's Ti of 150 s; Ti is tuned to the inlets' lag, and a first-order inlet rising at r has
+// about tau*r still to come; a time-scaled twin scales it with Ti). The term holds its largest
+// value and decays with the horizon as time constant; the zone loop's anti-windup is told the airflow less the term, so the PI does not
+// learn it, and as it decays in a zone still 0.2 K over its setpoint the loop's integrator takes
+// over what decays (bumplessly: the load it answered was real; a zone back near its setpoint
+// lets it decay). Why it is safe: it is never negative, so it only ever
+// adds air, and it enters before the allocation, so every fan command still goes through the
+// deadband, the rate limits and min/max afterwards (it cannot take a fan below its minimum, nor
+// move one faster than its rate limit: it asks for more, the limits decide how fast). It cannot
+// hunt: it reacts to a fast rise only, never to a fall, and not to a rise that stays below the
+// setpoint less 0.5 K (an inlet coming back up from an undershoot is the loop's own recovery),
+// and once the rise slows below the threshold it only decays (or, in a zone still warm, is
+// handed to the integrator, which the PI of a warm zone would raise anyway); a zone that is held,
+// without a valid measurement or without a unit in auto gets none.
 //
 // Feed-forward on a trip: a unit that is tripped (not running) or isolated (no answer: it may have
 // lost its power, fan and controller at once) contributes nothing, so in the same period the
@@ -47,7 +87,9 @@
 // fills the shared plenum behind it: in each zone it served the running units' shares are
 // renormalised, and each survivor's air is spread over its zones in proportion to them (equal rack
 // draw per zone assumed), so a survivor that also serves an unaffected zone is raised by what is
-// really missing there, not by the whole lost share. A unit with a fan fault whose fan still runs
+// really missing there, not by the whole lost share. Only 80 % of that redistribution is counted
+// on: with uneven reach the equal-draw refill is optimistic for the racks the survivors reach
+// least, and the rest is the safe side (more air at once; the loops take the excess back). A unit with a fan fault whose fan still runs
 // is degraded: it stays in auto with the share of its air it has left (from its fan power read-back
 // against what it drew when healthy; 50 % when the unit reports no power). Manual, fail-safe,
 // tracking and fallback units contribute their known speed.

@@ -54,6 +54,9 @@ const (
 	// shareChange: a change of a share larger than this (a trip, a restart) lets the allocation
 	// move at once; smaller ones (a degraded unit's estimate settling) do not.
 	shareChange = 0.02
+	// plenumCredit: how much of the plenum refill after a trip the allocation counts on (see
+	// Engine.plenumShares); the rest of the redistribution is taken as missing air.
+	plenumCredit = 0.8
 	// lambdaTau: a zone's allocation multiplier falls at most with this time constant (s).
 	lambdaTau = 40.0
 	// coolMarginK: a zone this far below its setpoint is over-cooled.
@@ -68,6 +71,18 @@ const (
 	refIntervalS = 30.0
 	plantDeadS   = 20.0
 	minScale     = 0.15
+	// sparseFastDescent: a loop whose gain scale is below this (reports every 60 s or sparser)
+	// has no fast descent.
+	sparseFastDescent = 0.7
+	// ffHorizonTi, ffMinRiseK, ffMarginK, ffHandOverK: the rise feed-forward (see
+	// Engine.riseFF). Its horizon (and decay time) is 0.4 x the zone loop's Ti, which is tuned to
+	// the inlets' lag (60 s at the bench's Ti of 150 s; a time-scaled twin scales it with Ti); a
+	// rate of rise counts above ffMinRiseK per horizon (3.6 K/min at 60 s): well above what sensor
+	// noise, a drift or the loop's own moves give, so only a sudden heat load drives it.
+	ffHorizonTi = 0.4
+	ffMinRiseK  = 3.6
+	ffMarginK   = 0.5
+	ffHandOverK = 0.2
 )
 
 // Engine is the loop engine. Build it with New; drive it with Observe, UpdateUnit and Tick. All
@@ -120,6 +135,8 @@ type zoneRT struct {
 	overAlarm    bool // a counted inlet is past the alarm limit: its units get more air
 	everOK       bool // the zone has had a valid measurement since the engine started
 	mem          *sensors.ZoneMemory
+	iv           float64 // the sensors' report interval (s) sparseScale saw, 0 unknown
+	ff           float64 // rise feed-forward added to the loop's output (%, >= 0)
 }
 
 type unitRT struct {
@@ -642,9 +659,29 @@ func (e *Engine) setMode(u *unitRT, m Mode, reason string, now time.Time) {
 }
 
 // Tick runs one control period at now and returns one command per unit, in configuration order.
+// Its phases, in this order: the clock, the zone measurements (and their alarms), each unit's
+// condition and mode, the allocation's inputs, the zone loops, the allocation, the commands, the
+// anti-windup, the autotune experiments.
 func (e *Engine) Tick(now time.Time) []Command {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	dt := e.advance(now)
+	e.measureZones(now)
+	for j, u := range e.units {
+		e.unitMode(j, u, now)
+	}
+	e.allocInputs(now)
+	e.zoneDemands(now, dt)
+	e.allocate(dt)
+	cmds := e.commands(now, dt)
+	e.antiWindup(dt)
+	e.finishTunes(now)
+	return cmds
+}
+
+// advance moves the engine's clock to now and returns the period's dt (s): the nominal period at
+// the first tick, at most 10 periods after a gap, 0 when the clock did not move.
+func (e *Engine) advance(now time.Time) float64 {
 	dt := e.period.Seconds()
 	if e.haveLast {
 		if d := now.Sub(e.last).Seconds(); d > 0 {
@@ -657,9 +694,12 @@ func (e *Engine) Tick(now time.Time) []Command {
 		e.start = now
 	}
 	e.last, e.haveLast, e.now = now, true, now
-	stale := time.Duration(staleFeedbackPeriods) * e.period
+	return dt
+}
 
-	// 1. Zone measurements and zone alarms.
+// measureZones takes every zone's measurement from the sensors and raises or clears its alarms
+// (insufficient sensors, hot readings, sensor loss).
+func (e *Engine) measureZones(now time.Time) {
 	for _, z := range e.zones {
 		r := e.meas.measure(z.mem, z.cfg.Sensors, z.pct, z.cfg.MinValid, now)
 		z.meas, z.valid, z.ok = r.v, r.valid, r.ok
@@ -675,104 +715,106 @@ func (e *Engine) Tick(now time.Time) []Command {
 		}
 		e.hotReadingAlarms(z, r, now)
 	}
+}
 
-	// 2. Unit condition and mode.
-	for j, u := range e.units {
-		u.prevMode = u.mode
-		e.expireManual(u, now)
-		if u.cfg.DisableControls {
-			e.setMode(u, ModeDisabled, "disabled in the configuration", now)
-			continue
+// unitMode judges unit j from its read-back (isolated, tripped, in fallback, degraded) and sets its
+// mode for this period.
+func (e *Engine) unitMode(j int, u *unitRT, now time.Time) {
+	stale := time.Duration(staleFeedbackPeriods) * e.period
+	u.prevMode = u.mode
+	e.expireManual(u, now)
+	if u.cfg.DisableControls {
+		e.setMode(u, ModeDisabled, "disabled in the configuration", now)
+		return
+	}
+	fbOK := u.haveSt && u.fails < isolateAfter && now.Sub(u.stAt) <= stale
+	wasIso := u.isolated
+	u.isolated = !fbOK
+	if u.isolated {
+		why := "no read-back yet"
+		if u.lastErr != nil {
+			why = "no answer: " + u.lastErr.Error()
+		} else if u.haveSt {
+			why = fmt.Sprintf("read-back older than %v", stale)
 		}
-		fbOK := u.haveSt && u.fails < isolateAfter && now.Sub(u.stAt) <= stale
-		wasIso := u.isolated
-		u.isolated = !fbOK
-		if u.isolated {
-			why := "no read-back yet"
-			if u.lastErr != nil {
-				why = "no answer: " + u.lastErr.Error()
-			} else if u.haveSt {
-				why = fmt.Sprintf("read-back older than %v", stale)
-			}
-			e.setUnitAlarm(u, "isolated", "isolated: "+why+"; "+e.pickUp(j), now)
-			if !wasIso {
-				u.isoSince, u.wasIso = now, true
-			}
-			u.needTrk = true
-		} else if wasIso {
-			e.clearUnitAlarm(u, "isolated", now)
+		e.setUnitAlarm(u, "isolated", "isolated: "+why+"; "+e.pickUp(j), now)
+		if !wasIso {
+			u.isoSince, u.wasIso = now, true
 		}
-		wasTrip := u.tripped
-		u.tripped, u.fallback, u.degraded = false, false, false
-		if fbOK {
-			e.unitCondition(u, now)
-			if u.tripped && !wasTrip {
-				e.onTrip(j, u)
-			} else if !u.tripped && wasTrip {
-				e.onRestore(j)
-			}
-		} else {
-			u.tripped = wasTrip // unseen: what we knew stands
+		u.needTrk = true
+	} else if wasIso {
+		e.clearUnitAlarm(u, "isolated", now)
+	}
+	wasTrip := u.tripped
+	u.tripped, u.fallback, u.degraded = false, false, false
+	if fbOK {
+		e.unitCondition(u, now)
+		if u.tripped && !wasTrip {
+			e.onTrip(j, u)
+		} else if !u.tripped && wasTrip {
+			e.onRestore(j)
 		}
-		insufficient := ""
-		for _, z := range e.zones {
-			if z.share[j] > 0 && !z.ok {
-				insufficient = fmt.Sprintf("zone %s: %d of %d sensors valid, need %d", z.cfg.Name, z.valid, len(z.cfg.Sensors), z.cfg.MinValid)
-				if !z.everOK {
-					insufficient += " (waiting for the first reports)"
-				}
-				break
+	} else {
+		u.tripped = wasTrip // unseen: what we knew stands
+	}
+	insufficient := ""
+	for _, z := range e.zones {
+		if z.share[j] > 0 && !z.ok {
+			insufficient = fmt.Sprintf("zone %s: %d of %d sensors valid, need %d", z.cfg.Name, z.valid, len(z.cfg.Sensors), z.cfg.MinValid)
+			if !z.everOK {
+				insufficient += " (waiting for the first reports)"
 			}
-		}
-		// A unit that already runs what we command (written, not in fallback) has nothing to be
-		// tracked: the transfer is bumpless as it is.
-		if u.needTrk && fbOK && !u.fallback && !u.tripped && u.haveCmd && math.Abs(u.st.FanPct-u.fan) <= trackMatchPct {
-			u.needTrk = false
-		}
-		switch {
-		case u.isolated:
-			u.tune = e.abortTune(u, "unit isolated", now)
-			e.setMode(u, ModeFailSafe, "no read-back", now)
-		case u.tripped:
-			u.tune = e.abortTune(u, "unit tripped", now)
-			e.setMode(u, ModeTracking, "unit tripped, its command held", now)
-		case u.fallback:
-			u.tune = e.abortTune(u, "unit in local fallback", now)
-			e.setMode(u, ModeTracking, "unit in local fallback", now)
-			u.trkFrom = now
-		case u.manual:
-			u.needTrk = false
-			e.setMode(u, ModeManual, e.manualReason(u), now)
-		case u.tune != nil && insufficient == "":
-			e.setMode(u, ModeAutotune, "relay experiment", now)
-		case insufficient != "":
-			u.tune = e.abortTune(u, "zone measurement insufficient", now)
-			e.setMode(u, ModeFailSafe, insufficient, now)
-		case u.needTrk:
-			if u.mode != ModeTracking || u.trkFrom.IsZero() {
-				u.trkFrom = now
-				e.setMode(u, ModeTracking, "tracking the read-back", now)
-			}
-			if now.Sub(u.trkFrom) >= time.Duration(trackPeriods)*e.period {
-				u.needTrk, u.trkFrom = false, time.Time{}
-				e.setMode(u, ModeAuto, "tracking done", now)
-			}
-		default:
-			e.setMode(u, ModeAuto, autoReason(u.mode), now)
-		}
-		if u.mode != ModeTracking && u.mode != ModeFailSafe {
-			u.wasIso = false
+			break
 		}
 	}
+	// A unit that already runs what we command (written, not in fallback) has nothing to be
+	// tracked: the transfer is bumpless as it is.
+	if u.needTrk && fbOK && !u.fallback && !u.tripped && u.haveCmd && math.Abs(u.st.FanPct-u.fan) <= trackMatchPct {
+		u.needTrk = false
+	}
+	switch {
+	case u.isolated:
+		u.tune = e.abortTune(u, "unit isolated", now)
+		e.setMode(u, ModeFailSafe, "no read-back", now)
+	case u.tripped:
+		u.tune = e.abortTune(u, "unit tripped", now)
+		e.setMode(u, ModeTracking, "unit tripped, its command held", now)
+	case u.fallback:
+		u.tune = e.abortTune(u, "unit in local fallback", now)
+		e.setMode(u, ModeTracking, "unit in local fallback", now)
+		u.trkFrom = now
+	case u.manual:
+		u.needTrk = false
+		e.setMode(u, ModeManual, e.manualReason(u), now)
+	case u.tune != nil && insufficient == "":
+		e.setMode(u, ModeAutotune, "relay experiment", now)
+	case insufficient != "":
+		u.tune = e.abortTune(u, "zone measurement insufficient", now)
+		e.setMode(u, ModeFailSafe, insufficient, now)
+	case u.needTrk:
+		if u.mode != ModeTracking || u.trkFrom.IsZero() {
+			u.trkFrom = now
+			e.setMode(u, ModeTracking, "tracking the read-back", now)
+		}
+		if now.Sub(u.trkFrom) >= time.Duration(trackPeriods)*e.period {
+			u.needTrk, u.trkFrom = false, time.Time{}
+			e.setMode(u, ModeAuto, "tracking done", now)
+		}
+	default:
+		e.setMode(u, ModeAuto, autoReason(u.mode), now)
+	}
+	if u.mode != ModeTracking && u.mode != ModeFailSafe {
+		u.wasIso = false
+	}
+}
 
-	// 3. Zone loops, then the allocation. Units sharing a zone with a unit under autotune hold
-	// their speed so that nothing fights the relay.
+// allocInputs sets the allocation's shares (the plenum refill after a trip or an isolation, a
+// degraded unit's share), which units are free, their limits and the air of those that are not.
+// Units sharing a zone with a unit under autotune hold their speed so that nothing fights the
+// relay.
+func (e *Engine) allocInputs(now time.Time) {
 	in := &e.ain
 	e.plenumShares(in.W)
-	blindZ := make([]bool, len(e.zones))
-	for i := range e.zones {
-		blindZ[i] = e.zoneBlind(i)
-	}
 	for j, u := range e.units {
 		in.Free[j] = u.mode == ModeAuto && !e.heldByTune(j)
 		in.Lo[j], in.Hi[j] = u.cfg.MinFanPct, u.cfg.MaxFanPct
@@ -801,6 +843,16 @@ func (e *Engine) Tick(now time.Time) []Command {
 		default:
 			in.Fixed[j] = u.fan
 		}
+	}
+}
+
+// zoneDemands runs every zone loop (held, slewing at start-up, or the PI) and its rise
+// feed-forward, and sets each zone's demand.
+func (e *Engine) zoneDemands(now time.Time, dt float64) {
+	in := &e.ain
+	blindZ := make([]bool, len(e.zones))
+	for i := range e.zones {
+		blindZ[i] = e.zoneBlind(i)
 	}
 	for i, z := range e.zones {
 		free := false
@@ -834,8 +886,15 @@ func (e *Engine) Tick(now time.Time) []Command {
 		} else {
 			z.demand = z.pid.out
 		}
+		e.riseFF(z, z.ok && free && dt > 0 && !hold, dt, now)
+		z.demand = math.Min(z.demand+z.ff, 100)
 		in.D[i] = z.demand
 	}
+}
+
+// allocate solves the allocation into e.target.
+func (e *Engine) allocate(dt float64) {
+	in := &e.ain
 	// A zone's multiplier falls at most with time constant lambdaTau (once the zone has
 	// started), unless the shares changed (a trip, a restart: the split must change at once).
 	// Without this a zone lends its units to a neighbour the moment the neighbour's demand rises,
@@ -863,8 +922,12 @@ func (e *Engine) Tick(now time.Time) []Command {
 		in.LamFloor = e.lamFloor
 	}
 	e.alloc.solve(in, e.target)
+}
 
-	// 4. Per unit: bumpless entry into auto, rate limits, absolute limits.
+// commands turns the allocation into one command per unit: bumpless entry into auto, the alarm
+// limit's extra air, the deadband, rate limits and absolute limits.
+func (e *Engine) commands(now time.Time, dt float64) []Command {
+	in := &e.ain
 	// A unit entering auto changes the split for every unit it shares a zone with: all auto units
 	// start from where they are and blend into the new split (a unit lost to a trip or isolation
 	// does not do this: that change is the feed-forward and must act at once).
@@ -947,10 +1010,14 @@ func (e *Engine) Tick(now time.Time) []Command {
 		c.Heartbeat, c.FanPct, c.ValvePct, c.Write = u.hb, fan, e.valve(u, now, dt), true
 		cmds[j] = c
 	}
+	return cmds
+}
 
-	// 5. Anti-windup across the selector: every zone loop learns the airflow its zone really gets
-	// from the allocation (before rate limits and the bumpless bias, so that a trip's feed-forward
-	// is not undone while the fans ramp).
+// antiWindup: across the selector every zone loop learns the airflow its zone really gets from
+// the allocation (before rate limits and the bumpless bias, so that a trip's feed-forward is not
+// undone while the fans ramp).
+func (e *Engine) antiWindup(dt float64) {
+	in := &e.ain
 	for i, z := range e.zones {
 		a := 0.0
 		for j := range e.units {
@@ -967,13 +1034,12 @@ func (e *Engine) Tick(now time.Time) []Command {
 			continue
 		}
 		if z.ok && free {
-			z.pid.achieved(a, dt, z.tt)
+			// the loop's own part of it: the feed-forward on top is not the loop's to learn
+			z.pid.achieved(a-z.ff, dt, z.tt)
 		} else {
 			z.pid.track(a, z.cfg.SetpointC, z.meas, z.ok)
 		}
 	}
-	e.finishTunes(now)
-	return cmds
 }
 
 // expireManual starts an operator's manual clock at the first tick after it was set, and ends the
@@ -1047,6 +1113,9 @@ func (e *Engine) why(j int, u *unitRT, want, fan float64) string {
 		if bind >= 0 {
 			z := e.zones[bind]
 			fmt.Fprintf(&b, "zone %s demand %.0f %% (inlet %.1f C, setpoint %.1f C), this unit's share %.2f", z.cfg.Name, z.demand, z.meas, z.cfg.SetpointC, z.share[j])
+			if z.ff >= 0.5 {
+				fmt.Fprintf(&b, "; +%.0f %% ahead of a fast rise", z.ff)
+			}
 			if lam == 0 {
 				b.WriteString("; no zone needs more air from it")
 			}
@@ -1187,7 +1256,11 @@ func (e *Engine) unitCondition(u *unitRT, now time.Time) {
 // (the zone's racks now draw only from them), and each survivor's air is spread over its zones in
 // proportion to its renormalised shares (equal rack draw per zone assumed). A survivor that also
 // serves an unaffected zone thus sends more of its air where the trip was and less elsewhere, and
-// is raised by what is really missing, not by the whole lost share.
+// is raised by what is really missing, not by the whole lost share. Only plenumCredit (80 %) of
+// that redistribution is counted on: with uneven reach (a rack the tripped unit fed and no
+// survivor reaches well) the equal-draw refill is optimistic, and the rest is the safe side (more
+// air at once; the zone loops take the excess back). On the asymmetric scenario full credit let
+// the worst rack pass 27 C after a trip.
 func (e *Engine) plenumShares(w [][]float64) {
 	nz, nu := len(e.zones), len(e.units)
 	any := false
@@ -1228,8 +1301,8 @@ func (e *Engine) plenumShares(w [][]float64) {
 			continue
 		}
 		for i := range e.zones {
-			// share x (its part of the unit's air after / before)
-			w[i][j] = w[i][j] * scale[i] * before / after
+			// share x (its part of the unit's air after / before), credited plenumCredit of the way
+			w[i][j] = w[i][j] * (1 - plenumCredit + plenumCredit*scale[i]*before/after)
 		}
 	}
 }
@@ -1323,14 +1396,22 @@ func (e *Engine) slew(i int, z *zoneRT) {
 	if z.started || e.meas.rise(z.cfg.Sensors) >= slewRiseK {
 		return
 	}
+	// On sparse data the knee is seen a report interval late (a sensor's rise is against its
+	// own previous report): the slew is slower by (30 s / interval)^2, so that it descends about
+	// as far in one interval at 3 min as it does in a few reports at 30 s.
+	rate := z.slewRate
+	if z.iv > refIntervalS {
+		rate *= math.Pow(refIntervalS/z.iv, 2)
+	}
 	floor := 0.0
 	for j, u := range e.units {
 		floor += e.ain.W[i][j] * u.cfg.MinFanPct
 	}
-	z.pid.slewRate, z.pid.slewFloor = z.slewRate, floor
+	z.pid.slewRate, z.pid.slewFloor = rate, floor
 }
 
-// sparseScale is zone z's loop gain scale for the report interval its sensors really have. The
+// sparseScale is zone z's loop gain scale for the report interval its sensors really have (which
+// it keeps in z.iv). The
 // tuning is for reports every refIntervalS; sparser reports add about half an interval of dead
 // time to the loop (a change is seen on average half an interval late, and between reports the
 // loop acts on old data), so the gains fall with the total dead time, as SIMC tuning (Kc
@@ -1339,11 +1420,59 @@ func (e *Engine) slew(i int, z *zoneRT) {
 // never commands a fan below its minimum (the limits act after the loop).
 func (e *Engine) sparseScale(z *zoneRT) float64 {
 	iv := e.meas.interval(z.cfg.Sensors).Seconds()
+	if iv == 0 {
+		// No sensor has reported twice yet (a start): k of n heard in the time since the
+		// start, with their phases spread over an interval, say it is about elapsed*n/k.
+		if k := e.meas.heard(z.cfg.Sensors); k > 0 {
+			iv = e.now.Sub(e.start).Seconds() * float64(len(z.cfg.Sensors)) / float64(k)
+		}
+	}
+	z.iv = iv
 	if iv <= refIntervalS {
 		return 1
 	}
 	f := (refIntervalS/2 + plantDeadS) / (iv/2 + plantDeadS)
 	return math.Max(f, minScale)
+}
+
+// riseFF sets zone z's rise feed-forward: the loop's gain times how much hotter the zone's
+// hottest inlets are heading (Store.Forecast: an inlet behind a lag tau that rises at r K/s has
+// tau*r still to come; the horizon is ffHorizonTi x the loop's Ti), for the rise faster than
+// ffMinRiseK per horizon. It is the proportional action on where the inlets are going, taken
+// before they get there: a load that returns at once after a long low stretch warms the inlets
+// several kelvin in a minute, while the loop, far below its setpoint, asks little until the
+// setpoint is crossed. It holds its largest value and decays with the horizon as time constant,
+// so the PI takes over as the rise ends; while the zone is still warm, the loop's integrator
+// takes over what decays.
+func (e *Engine) riseFF(z *zoneRT, on bool, dt float64, now time.Time) {
+	if !on {
+		z.ff = 0
+		return
+	}
+	// only what is heading above the setpoint (less ffMarginK): an inlet coming back up from an
+	// undershoot is the loop's own recovery, and air added for it would undershoot again (hunt).
+	h := ffHorizonTi * z.pid.ti
+	if h <= 0 {
+		h = 60 // a P-only loop: the bench's horizon
+	}
+	horizon := time.Duration(h * float64(time.Second))
+	t := 0.0
+	if hot, ahead, ok := e.meas.forecast(z.cfg.Sensors, horizon, ffMinRiseK/h, now); ok {
+		t = z.pid.gain() * math.Max(0, ahead-math.Max(hot, z.cfg.SetpointC-ffMarginK))
+	}
+	prev := z.ff
+	z.ff = math.Max(t, z.ff*math.Exp(-dt/h))
+	if z.ff < 0.05 {
+		z.ff = 0
+	}
+	// As it decays in a zone still warm (past setpoint + ffHandOverK) the load it answered was
+	// real: the loop takes over the air it gave (bumplessly: the demand does not move), instead of
+	// letting the zone warm again until its integral catches up. In a zone back near or below its
+	// setpoint it just decays.
+	if z.ff < prev && z.ok && z.meas > z.cfg.SetpointC+ffHandOverK {
+		z.pid.setOutput(z.pid.out + prev - z.ff)
+		z.demand = z.pid.out
+	}
 }
 
 // heldByTune reports whether unit j shares a zone with a unit under autotune (not itself).

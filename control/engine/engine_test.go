@@ -487,3 +487,43 @@ func TestAutotuneProducesTuning(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// A heat load back at once after a long low stretch: the rise feed-forward adds air ahead of the
+// loop, only ever adds, keeps every command within its limits, and decays once the rise is over.
+func TestRiseFeedForward(t *testing.T) {
+	cfg := testConfig(t, 2, [][]string{{"u1", "u2"}}, 3)
+	h := newHarness(t, cfg, 100) // low load: the zone sits below its setpoint, fans at minimum
+	h.run(600)
+	if ff := h.e.zones[0].ff; ff != 0 {
+		t.Fatalf("feed-forward %g in a steady room", ff)
+	}
+	h.r.tau = 30
+	h.r.load[0] = 1000
+	prev := h.last
+	dt := cfg.Control.Period.Duration.Seconds()
+	maxFF := 0.0
+	for k := 0; k < 400; k++ {
+		h.run(1)
+		z := h.e.zones[0]
+		if z.ff < 0 {
+			t.Fatalf("step %d: feed-forward %g: it may only add air", k, z.ff)
+		}
+		maxFF = math.Max(maxFF, z.ff)
+		for j, c := range h.last {
+			u := cfg.Units[j]
+			if c.FanPct < u.MinFanPct-1e-9 || c.FanPct > u.MaxFanPct+1e-9 {
+				t.Fatalf("step %d %s fan %g outside %g..%g", k, c.Unit, c.FanPct, u.MinFanPct, u.MaxFanPct)
+			}
+			if d := math.Abs(c.FanPct - prev[j].FanPct); d > u.FanRatePct*dt+1e-9 {
+				t.Fatalf("step %d %s fan moved %g in one period, limit %g", k, c.Unit, d, u.FanRatePct*dt)
+			}
+		}
+		prev = h.last
+	}
+	if maxFF < 1 {
+		t.Fatalf("largest feed-forward %g %%: the fast rise was not seen", maxFF)
+	}
+	if ff := h.e.zones[0].ff; ff != 0 {
+		t.Fatalf("feed-forward %g long after the rise, want it decayed to 0", ff)
+	}
+}

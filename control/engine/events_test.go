@@ -121,14 +121,16 @@ func TestPlenumShares(t *testing.T) {
 	e.units[0].tripped = true
 	e.plenumShares(w)
 	// z1 draws only on u2 now; u2's air goes 1 : 0.5 to z1 : z2 (was 0.5 : 0.5), so z1 gets 2/3
-	// of what u2 gives at full speed and z2 1/3; u3 is unchanged.
-	want = [][]float64{{0, 2.0 / 3, 0}, {0, 1.0 / 3, 0.5}}
+	// of what u2 gives at full speed and z2 1/3, of which plenumCredit is counted on; u3 is
+	// unchanged.
+	part := func(before, after float64) float64 { return before + plenumCredit*(after-before) }
+	want = [][]float64{{0, part(0.5, 2.0/3), 0}, {0, part(0.5, 1.0/3), 0.5}}
 	if !near(w, want) {
 		t.Fatalf("shares after u1 tripped %v, want %v", w, want)
 	}
 	e.units[0].tripped, e.units[2].isolated = false, true // a unit that does not answer may be dead
 	e.plenumShares(w)
-	want = [][]float64{{0.5, 1.0 / 3, 0}, {0, 2.0 / 3, 0}}
+	want = [][]float64{{0.5, part(0.5, 1.0/3), 0}, {0, part(0.5, 2.0/3), 0}}
 	if !near(w, want) {
 		t.Fatalf("shares with u3 isolated %v, want %v", w, want)
 	}
@@ -252,5 +254,35 @@ func TestAllocatorLambdaFloor(t *testing.T) {
 	a.solve(in, f)
 	if math.Abs(f[0]-20) > 1e-3 {
 		t.Fatalf("f=%v without the floor", f)
+	}
+}
+
+// On a slow mesh the start-up slew is slower: a sensor's rise is only seen at its second report,
+// an interval late, and at the dense rate the fans would be at their minimum long before.
+func TestStartUpSlewSparse(t *testing.T) {
+	cfg := testConfig(t, 2, [][]string{{"u1", "u2"}}, 3)
+	cfg.Control.FanTuning.Kp, cfg.Control.FanTuning.Ti = 1, 600
+	for i := range cfg.Units {
+		cfg.Units[i].FanRatePct = 2
+	}
+	h := newHarness(t, cfg, 20)
+	h.per = 3 * time.Minute
+	for k, id := range cfg.Zones[0].Sensors { // phases spread over the interval, as on a mesh
+		h.rep[id] = t0.Add(-h.per + time.Duration(k)*time.Minute)
+	}
+	h.r.fan[0], h.r.fan[1] = 100, 100
+	h.r.inlet[0] = 18.2
+	dt := cfg.Control.Period.Duration.Seconds()
+	dense := int(math.Ceil((100-cfg.Units[0].MinFanPct)/(2*dt))) + 4 // TestStartUpSlew's bound
+	for k := 0; k < 3*dense; k++ {
+		h.run(1)
+		for _, c := range h.last {
+			if c.FanPct < cfg.Units[0].MinFanPct-1e-9 {
+				t.Fatalf("step %d: %s at %g, below its minimum", k, c.Unit, c.FanPct)
+			}
+		}
+	}
+	if f := h.cmd("u1").FanPct; f < cfg.Units[0].MinFanPct+20 {
+		t.Fatalf("fan %g after %d periods of 3 min reports, want the slew well above the minimum %g", f, 3*dense, cfg.Units[0].MinFanPct)
 	}
 }

@@ -65,8 +65,18 @@ func (p *pidLoop) update(sp, pv, dt float64) float64 {
 	kp := p.gain()
 	if p.ti > 0 {
 		k := 1.0
-		if p.reverse && e < -fastDescentBandK {
+		if p.reverse && e < -fastDescentBandK && (p.scale == 0 || p.scale >= sparseFastDescent) {
+			// (not on sparse data: an over-cooling seen there may be a report interval old,
+			// the air that caused it long gone)
 			k = fastDescentGain
+		}
+		if p.scale > 0 && p.scale < 1 && (e > 0 || p.scale >= sparseFastDescent) {
+			// The integral rate rises with the square of the scale (Kp/Ti with Ti/scale): between
+			// two sparse reports the loop integrates the same old error every period, and an
+			// integral that keeps the dense rate overshoots by the time the next report comes.
+			// On sparse data (from 60 s reports on) a cool zone integrates down at the plain
+			// scale: an over-cooled zone costs fan power for as long as it takes.
+			k *= p.scale
 		}
 		di := k * kp * dt / p.ti * e
 		if p.slewRate > 0 {

@@ -22,6 +22,10 @@ type measurer interface {
 	rise(sensors []string) float64
 	// interval is the sensors' median observed report interval (0 unknown).
 	interval(sensors []string) time.Duration
+	// heard is how many of the sensors have reported at least once.
+	heard(sensors []string) int
+	// forecast is where the fresh sensors are heading (sensors.Store.Forecast).
+	forecast(sensors []string, horizon time.Duration, minRate float64, now time.Time) (hot, ahead float64, ok bool)
 }
 
 // zoneReading is one zone's measurement at an instant.
@@ -84,6 +88,12 @@ func (m *storeMeasurer) observe(r Reading) {
 func (m *storeMeasurer) rise(ids []string) float64 { return m.st.Rise(ids) }
 
 func (m *storeMeasurer) interval(ids []string) time.Duration { return m.st.Interval(ids) }
+
+func (m *storeMeasurer) heard(ids []string) int { return m.st.Heard(ids) }
+
+func (m *storeMeasurer) forecast(ids []string, horizon time.Duration, minRate float64, now time.Time) (hot, ahead float64, ok bool) {
+	return m.st.Forecast(ids, horizon, minRate, now)
+}
 
 func (m *storeMeasurer) measure(mem *sensors.ZoneMemory, ids []string, pct float64, minValid int, now time.Time) zoneReading {
 	p := pct

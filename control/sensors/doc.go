@@ -71,7 +71,9 @@
 //   - Carry: a sensor with a learned offset that is not used (stale, frozen, faulty, out of
 //     range, an outlier) or silent is counted at E = S + d + g, where S is the survivors'
 //     estimate of the zone, the largest of (smoothed value - own offset) over the used sensors
-//     with an offset, d the lost sensor's offset, and g its growth, GrowKph (0.5 K/h) since it
+//     with an offset (when a loss is carried and every one of them is of a silent node too, over
+//     those: their last values are still the best estimate, and the carry must not end for it), d the lost
+//     sensor's offset, and g its growth, GrowKph (0.5 K/h) since it
 //     was lost, at most GrowMaxK (1 K). The decay is toward the safe side: an old offset is
 //     worth less the longer the hot spot is not seen, so the estimate rises slowly, never falls
 //     for that reason. At the onset of a loss the value is floored at the zone's previous value

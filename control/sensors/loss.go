@@ -220,7 +220,7 @@ func (s *Store) Measure(mem *ZoneMemory, zoneSensors []string, cfg ZoneConfig, n
 		return a
 	}
 	l := z.Loss
-	survEst := math.Inf(-1)
+	survEst, silentEst := math.Inf(-1), math.Inf(-1)
 	vals := make([]float64, 0, len(a.Members))
 	var lost []int // sensors with a learned offset, not used now or of a silent node
 	for i, m := range a.Members {
@@ -229,12 +229,22 @@ func (s *Store) Measure(mem *ZoneMemory, zoneSensors []string, cfg ZoneConfig, n
 		switch {
 		case o != nil && (!m.Used || silent):
 			lost = append(lost, i)
+			if m.Used {
+				silentEst = math.Max(silentEst, m.Smoothed-o.d)
+			}
 		case m.Used:
 			vals = append(vals, m.Smoothed)
 			if o != nil && !silent {
 				survEst = math.Max(survEst, m.Smoothed-o.d)
 			}
 		}
+	}
+	if math.IsInf(survEst, -1) && len(mem.lost) > 0 {
+		// A loss is carried and every sensor left is of a silent node now: their last values
+		// (still younger than MaxAge) are the best estimate there is; without one the carry
+		// would end and the zone read the lost hot spot as cooler. (A zone gone silent all at
+		// once keeps its last values as they are: nothing was lost relative to the rest.)
+		survEst = silentEst
 	}
 	for id := range mem.lost {
 		if !slices.ContainsFunc(lost, func(i int) bool { return a.Members[i].ID == id }) {

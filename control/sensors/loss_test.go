@@ -154,3 +154,30 @@ func TestLossConfigValidation(t *testing.T) {
 		}
 	}
 }
+
+// TestLossKeptWhenTheSurvivorsGoSilent: the hot spot's node dies, then the other node goes silent
+// too (a gateway down): until the sensors are stale the zone keeps the carried hot spot instead of
+// reading the cooler survivors' last values.
+func TestLossKeptWhenTheSurvivorsGoSilent(t *testing.T) {
+	r := newLossRig(t)
+	for range 40 {
+		r.step(24)
+	}
+	hot := r.step(24).Value
+	r.dead["a/1"], r.dead["a/2"], r.dead["a/3"] = true, true, true
+	for range 6 {
+		if a := r.step(24); a.Value < hot-0.05 {
+			t.Fatalf("hot node dead: zone %.2f, was %.2f", a.Value, hot)
+		}
+	}
+	r.dead["b/1"], r.dead["b/2"], r.dead["b/3"] = true, true, true
+	for k := range 10 {
+		a := r.step(24)
+		if !a.OK {
+			break // stale: the zone is insufficient, and the engine runs fail-safe
+		}
+		if a.Value < hot-0.05 {
+			t.Fatalf("step %d, every node silent: zone %.2f, was %.2f (carried %v)", k, a.Value, hot, a.Carried)
+		}
+	}
+}

@@ -580,3 +580,72 @@ func TestSmoothing(t *testing.T) {
 		t.Fatal("smooth_alpha 2 accepted")
 	}
 }
+
+func TestForecast(t *testing.T) {
+	s := newStore(t, Config{ReportInterval: 30 * time.Second, MaxAge: 3 * time.Minute})
+	seq := map[string]uint8{}
+	report := func(id string, v float64, at time.Time) {
+		seq[id]++
+		if _, err := s.Update(Reading{ID: id, Value: v, Gateway: at, Seq: seq[id]}, at); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ids := []string{"rising", "falling"}
+	report("rising", 20, t0)
+	report("falling", 24, t0)
+	report("rising", 20, t0.Add(30*time.Second))
+	report("falling", 24, t0.Add(30*time.Second))
+	// 3 K in 30 s: 0.1 K/s, 0.04 K/s above a 0.06 K/s threshold, 60 s ahead, 10 s after the report
+	at := t0.Add(60 * time.Second)
+	report("rising", 23, at)
+	report("falling", 22, at)
+	hot, ahead, ok := s.Forecast(ids, time.Minute, 0.06, at.Add(10*time.Second))
+	if !ok || hot != 23 || math.Abs(ahead-(23+0.04*50)) > 1e-9 {
+		t.Fatalf("forecast hot %g ahead %g ok %v, want 23 and %g", hot, ahead, ok, 23+0.04*50)
+	}
+	// past the horizon the report forecasts nothing more
+	if _, ahead, _ := s.Forecast(ids, time.Minute, 0.06, at.Add(2*time.Minute)); ahead != 23 {
+		t.Fatalf("ahead %g two minutes after the report, want the value 23", ahead)
+	}
+	// a rise below the threshold, and a fall, add nothing
+	if _, ahead, _ := s.Forecast(ids, time.Minute, 0.2, at); ahead != 23 {
+		t.Fatalf("ahead %g with a 0.2 K/s threshold, want 23", ahead)
+	}
+	// a report right after the previous one (jitter, a late one) is no jump: the rate is taken
+	// against the report 32 s before it (3.6 K in 32 s), not 0.6 K in 2 s
+	report("rising", 23.6, at.Add(2*time.Second))
+	_, ahead, _ = s.Forecast(ids, time.Minute, 0, at.Add(2*time.Second))
+	if r := (ahead - 23.6) / 60; math.Abs(r-3.6/32) > 1e-9 {
+		t.Fatalf("rate %g K/s, want %g (3.6 K in 32 s), not 0.6 K in 2 s", r, 3.6/32)
+	}
+	// a stale sensor forecasts nothing
+	if _, _, ok := s.Forecast(ids, time.Minute, 0, at.Add(10*time.Minute)); ok {
+		t.Fatal("forecast from stale sensors")
+	}
+}
+
+// TestForecastFastSensorNoise: a sensor reporting every second with 0.05 K of noise does not
+// look like a fast rise (its rate is taken over at least 20 s), while a real rise still does.
+func TestForecastFastSensorNoise(t *testing.T) {
+	s := newStore(t, Config{ReportInterval: time.Second, MaxAge: time.Minute})
+	at := t0
+	for k := 0; k < 60; k++ {
+		at = at.Add(time.Second)
+		v := 24.0 + 0.05*float64(k%2*2-1)
+		if _, err := s.Update(Reading{ID: "a", Value: v, Gateway: at, Seq: uint8(k)}, at); err != nil {
+			t.Fatal(err)
+		}
+		if hot, ahead, _ := s.Forecast([]string{"a"}, time.Minute, 0.06, at); ahead != hot {
+			t.Fatalf("report %d: noise forecast %g over %g", k, ahead, hot)
+		}
+	}
+	for k := 60; k < 90; k++ { // then 0.2 K/s
+		at = at.Add(time.Second)
+		if _, err := s.Update(Reading{ID: "a", Value: 24 + 0.2*float64(k-59), Gateway: at, Seq: uint8(k)}, at); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if hot, ahead, _ := s.Forecast([]string{"a"}, time.Minute, 0.06, at); ahead-hot < 5 {
+		t.Fatalf("a 0.2 K/s rise forecasts only %g over %g", ahead-hot, hot)
+	}
+}

@@ -104,6 +104,19 @@ func (e *entry) moved(since time.Time) float64 {
 	return hi - lo
 }
 
+// Heard is how many of the sensors ids have reported at least once.
+func (s *Store) Heard(ids []string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, id := range ids {
+		if e := s.m[id]; e != nil && e.accepted > 0 {
+			n++
+		}
+	}
+	return n
+}
+
 // Interval is the median observed report interval of the sensors ids (0 when none is known yet).
 func (s *Store) Interval(ids []string) time.Duration {
 	s.mu.Lock()
@@ -119,4 +132,50 @@ func (s *Store) Interval(ids []string) time.Duration {
 	}
 	slices.Sort(iv)
 	return iv[len(iv)/2]
+}
+
+// Forecast is where the fresh sensors ids are heading: hot is the hottest smoothed value and
+// ahead the largest of each sensor's smoothed value plus its rate of rise over its last two
+// reports (less minRate, K/s) times what is left of horizon since that report (ahead >= hot).
+// An inlet behind a first-order lag tau that rises at r K/s has about tau*r still to come, so with
+// horizon = tau, ahead is what the hottest inlets reach if nothing changes. A falling or slowly
+// drifting sensor counts at its value, and a rate is taken over at least the sensor's own report
+// interval and over at least a third of horizon (against an older report when the sensor reports
+// faster: 20 s for a 60 s horizon, over which 0.05 K of noise is 0.0025 K/s), so that a late report followed closely by the next one (mesh jitter, a duplicate), or
+// the noise of a sensor reporting every second, does not look like a jump. ok is false when no
+// sensor is fresh.
+func (s *Store) Forecast(ids []string, horizon time.Duration, minRate float64, now time.Time) (hot, ahead float64, ok bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	hot, ahead = math.Inf(-1), math.Inf(-1)
+	window := horizon / 3
+	for _, id := range ids {
+		e := s.m[id]
+		if e == nil || !e.haveFilt || s.classify(e, now) != Fresh {
+			continue
+		}
+		hot = math.Max(hot, e.filt)
+		ahead = math.Max(ahead, e.filt)
+		if e.histN < 2 {
+			continue
+		}
+		// the rate against the newest report at least window older (or the oldest kept)
+		p1 := e.hist[(e.histI-1+histLen)%histLen]
+		p0 := e.hist[(e.histI-2+histLen)%histLen]
+		for k := 2; k < e.histN && p1.at.Sub(p0.at) < window; k++ {
+			p0 = e.hist[(e.histI-1-k+histLen)%histLen]
+		}
+		dt := max(p1.at.Sub(p0.at), e.interval, window).Seconds()
+		left := (horizon - now.Sub(p1.at)).Seconds()
+		if dt <= 0 || left <= 0 {
+			continue
+		}
+		if r := (p1.f-p0.f)/dt - minRate; r > 0 {
+			ahead = math.Max(ahead, e.filt+r*left)
+		}
+	}
+	if math.IsInf(hot, -1) {
+		return 0, 0, false
+	}
+	return hot, ahead, true
 }
