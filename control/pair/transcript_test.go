@@ -3,8 +3,7 @@ package pair
 import (
 	"flag"
 	"fmt"
-	"os"
-	"path/filepath"
+	"github.com/coldaisle/coldaisle/control/internal/transcript"
 	"sort"
 	"strconv"
 	"strings"
@@ -30,53 +29,10 @@ var update = flag.Bool("update", false, "rewrite the transcripts under testdata 
 //	canwrite [+10ms]                 CanWrite now (or that much later, without ticking)
 //	status
 func TestTranscripts(t *testing.T) {
-	files, _ := filepath.Glob("testdata/*.txt")
-	if len(files) == 0 {
-		t.Fatal("no transcripts")
-	}
-	for _, f := range files {
-		t.Run(filepath.Base(f), func(t *testing.T) {
-			data, err := os.ReadFile(f)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var out strings.Builder
-			r := &runner{t: t, now: time.Unix(1000, 0)}
-			blocks := strings.Split(strings.TrimRight(string(data), "\n"), "\n\n")
-			for _, b := range blocks {
-				lines := strings.Split(b, "\n")
-				var cmd string
-				var comments []string
-				for len(lines) > 0 && strings.HasPrefix(lines[0], "#") {
-					comments = append(comments, lines[0])
-					lines = lines[1:]
-				}
-				if len(lines) == 0 {
-					out.WriteString(strings.Join(comments, "\n") + "\n\n")
-					continue
-				}
-				cmd, lines = lines[0], lines[1:]
-				got := r.run(cmd)
-				want := strings.Join(lines, "\n")
-				if !*update && got != want {
-					t.Errorf("%s: %s\n got:\n%s\nwant:\n%s", f, cmd, got, want)
-				}
-				for _, c := range comments {
-					out.WriteString(c + "\n")
-				}
-				out.WriteString(cmd + "\n")
-				if got != "" {
-					out.WriteString(got + "\n")
-				}
-				out.WriteString("\n")
-			}
-			if *update {
-				if err := os.WriteFile(f, []byte(strings.TrimRight(out.String(), "\n")+"\n"), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-		})
-	}
+	transcript.Run(t, "testdata/*.txt", *update, func(t *testing.T) func(string) string {
+		r := &runner{t: t, now: time.Unix(1000, 0)}
+		return r.run
+	})
 }
 
 type runner struct {
