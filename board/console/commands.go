@@ -695,6 +695,15 @@ func (s *session) confirm(question string) (bool, error) {
 	return ans == "y" || ans == "yes", nil
 }
 
+// confirmed asks question; a no is answered "cmd: cancelled" (nothing done).
+func (s *session) confirmed(cmd, question string) (bool, error) {
+	ok, err := s.confirm(question)
+	if err == nil && !ok {
+		s.write(cmd + ": cancelled\n")
+	}
+	return ok, err
+}
+
 func (s *session) reboot([]string) error {
 	// Ask whether it may happen before asking whether it should: a yes answered with "not
 	// permitted" wastes the technician's decision.
@@ -703,13 +712,8 @@ func (s *session) reboot([]string) error {
 		return backendErr("reboot", err)
 	}
 	s.write("reboot: the units run on their own BMS fallback until the board is back.\n")
-	ok, err := s.confirm("Reboot now?")
-	if err != nil {
+	if ok, err := s.confirmed("reboot", "Reboot now?"); !ok {
 		return err
-	}
-	if !ok {
-		s.write("reboot: cancelled\n")
-		return nil
 	}
 	s.logEvent(EventReboot, "reboot from the console")
 	if err := s.c.b.Reboot(s.ctx); err != nil {

@@ -372,13 +372,8 @@ func (s *session) requestSwitchover([]string) error {
 	if !st.Peer.ConfigMatch {
 		s.say(fmt.Sprintf("request switchover: warning: node %d runs another configuration (version %d; this board %d).", st.Peer.NodeID, st.Peer.ConfigVersion, s.runVer.N))
 	}
-	ok, err := s.confirm("Switch over now?")
-	if err != nil {
+	if ok, err := s.confirmed("request switchover", "Switch over now?"); !ok {
 		return err
-	}
-	if !ok {
-		s.write("request switchover: cancelled\n")
-		return nil
 	}
 	ctx, cancel := context.WithTimeout(s.ctx, pairTimeout)
 	defer cancel()
@@ -411,13 +406,8 @@ func (s *session) pairHold(hold string) error {
 		if why := switchoverBlocked(st); why != "" {
 			s.say("pair hold standby: warning: " + why + "; until a board takes over, the units run on their own BMS fallback.")
 		}
-		ok, err := s.confirm("Hand over and hold standby?")
-		if err != nil {
+		if ok, err := s.confirmed("pair hold standby", "Hand over and hold standby?"); !ok {
 			return err
-		}
-		if !ok {
-			s.write("pair hold standby: cancelled\n")
-			return nil
 		}
 	}
 	ctx, cancel := context.WithTimeout(s.ctx, pairTimeout)
