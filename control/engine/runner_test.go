@@ -224,6 +224,8 @@ func TestRunnerPassiveThenKick(t *testing.T) {
 	passive.Unlock()
 	r.Kick()
 	waitFor(t, 5*time.Second, "the kicked period's writes", func() bool { return io.count("u1") == 1 && io.count("u3") == 1 })
+	// The hook runs after the writes: wait for its report too.
+	waitFor(t, 5*time.Second, "the kicked period's report", func() bool { return periods() == 2 })
 	cancel()
 	if err := <-done; !errors.Is(err, context.Canceled) {
 		t.Fatal(err)
