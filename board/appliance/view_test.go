@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/coldaisle/coldaisle/board/ops"
 	"github.com/coldaisle/coldaisle/control/engine"
 )
 
@@ -16,7 +17,13 @@ func TestBuildView(t *testing.T) {
 	waitFor(t, 10*time.Second, "the zone measured", func() bool { return r.a.eng.Snapshot().Zones[0].OK })
 	n := r.a.periods.Load()
 	waitFor(t, 10*time.Second, "more periods", func() bool { return r.a.periods.Load() > n+3 })
-	v := r.a.buildView(engine.PeriodReport{Elapsed: 3 * time.Millisecond})
+	// The sensors' part is cached for up to sensorViewMin after new readings, so a View built
+	// just before the first reading may still say "missing" for that long: await the refresh.
+	var v *ops.View
+	waitFor(t, 10*time.Second, "the sensors in the view", func() bool {
+		v = r.a.buildView(engine.PeriodReport{Elapsed: 3 * time.Millisecond})
+		return len(v.Sensors) == 2 && v.Sensors[0].State == "ok"
+	})
 	if v.Site != "test-room" || v.ConfigVersion != 1 || v.Role != "active" || v.Period.Count < 3 || v.Period.Length != 200*time.Millisecond {
 		t.Fatalf("header: %+v", v)
 	}
