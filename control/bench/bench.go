@@ -159,11 +159,14 @@ type controller interface {
 	Tick(now time.Time) []engine.Command
 }
 
-// periodTrace is what a run did in each of the oracle's load periods (plant.OracleBounds).
+// periodTrace is what a run did in each of the oracle's load periods (plant.OracleBoundsWith).
 type periodTrace struct {
 	kwh, kwhSettled []float64 // fan energy, and its part after SettleS
 	hotSettled      []float64 // integral of the hottest true inlet after SettleS, C*s
 	settledS        []float64 // length of the part after SettleS, s
+	// fallbackAfter, per scenario unit, is the BMS timeout the controller programmed: the oracle
+	// runs a unit that stops answering at its fallback speed from then on, as the plant does.
+	fallbackAfter []float64
 }
 
 // Run simulates the scenario with the engine in the loop, lockstep on one simulated clock, and
@@ -289,9 +292,14 @@ func simulate(sc *plant.Scenario, opt Options, cfg *site.Config, ctl controller,
 	nextTick := period
 	var fanKWhAtSettle float64
 	settledMarked := false
-	bounds := plant.OracleBounds(sc)
+	fallbackAfter := make([]float64, len(units))
+	for i := range units {
+		fallbackAfter[i] = units[i].bms
+	}
+	bounds := plant.OracleBoundsWith(sc, plant.OracleOptions{FallbackAfterS: fallbackAfter})
 	nP := len(bounds) - 1
-	tr := &periodTrace{kwh: make([]float64, nP), kwhSettled: make([]float64, nP), hotSettled: make([]float64, nP), settledS: make([]float64, nP)}
+	tr := &periodTrace{kwh: make([]float64, nP), kwhSettled: make([]float64, nP), hotSettled: make([]float64, nP), settledS: make([]float64, nP),
+		fallbackAfter: fallbackAfter}
 	pk := 0
 	fanBefore := 0.0
 
@@ -526,7 +534,7 @@ func simulate(sc *plant.Scenario, opt Options, cfg *site.Config, ctl controller,
 // common-speed peer.
 func references(sc *plant.Scenario, seed int64, res *Result, tr *periodTrace, peer *Result) {
 	b := plant.Baseline(sc, seed)
-	o := plant.Oracle(sc, seed)
+	o := plant.OracleWith(sc, seed, plant.OracleOptions{FallbackAfterS: tr.fallbackAfter})
 	res.BaselineFanKWh = b.FanKWh
 	res.OracleFanTV = o.FanTotalVariation
 	res.OracleInfeasibleS = o.InfeasibleS
@@ -540,7 +548,7 @@ func references(sc *plant.Scenario, seed int64, res *Result, tr *periodTrace, pe
 			comfort[k] = tr.hotSettled[k] / tr.settledS[k]
 		}
 	}
-	ec := plant.OracleWith(sc, seed, plant.OracleOptions{SetpointC: comfort, Start: &o})
+	ec := plant.OracleWith(sc, seed, plant.OracleOptions{SetpointC: comfort, Start: &o, FallbackAfterS: tr.fallbackAfter})
 	ourEC := 0.0
 	for k, p := range o.Periods {
 		if !p.Feasible || k >= len(tr.kwh) {

@@ -6,9 +6,11 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/coldaisle/coldaisle/control/engine"
 	"github.com/coldaisle/coldaisle/control/plant"
+	"github.com/coldaisle/coldaisle/control/site"
 )
 
 func load(t *testing.T, name string) *plant.Scenario {
@@ -303,5 +305,36 @@ func TestEqualComfortGivesNoCreditForRunningWarm(t *testing.T) {
 	}
 	if !(hot.OracleRatioEqualComfort > hot.OracleRatioSettled+0.02) {
 		t.Errorf("warm engine: equal-comfort ratio %.3f does not take back the plain ratio's %.3f", hot.OracleRatioEqualComfort, hot.OracleRatioSettled)
+	}
+}
+
+// TestOracleChargedForFallback: while a unit does not answer, past the BMS timeout the
+// controller programmed, it runs at its local fallback speed whatever anyone would command; the
+// oracle the run is compared with runs it there too (with that timeout), so the ratio measures
+// what the controller chose, and stays a lower bound.
+func TestOracleChargedForFallback(t *testing.T) {
+	sc := *load(t, "small-room")
+	sc.Events = append(append([]plant.Event(nil), sc.Events...),
+		plant.Event{At: 700, Kind: plant.EvUnitNoAnswer, Unit: "fan-2"},
+		plant.Event{At: 1000, Kind: plant.EvUnitAnswerAgain, Unit: "fan-2", Generated: true})
+	sort.SliceStable(sc.Events, func(i, j int) bool { return sc.Events[i].At < sc.Events[j].At })
+	cfg := SiteConfig(&sc)
+	cfg.Unit("fan-2").BMSTimeout = site.D(20 * time.Second)
+	res, err := Run(&sc, Options{Seed: 1, Config: cfg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	prog := make([]float64, len(sc.Units))
+	for i, u := range sc.Units {
+		prog[i] = cfg.Unit(u.Name).BMSTimeout.Seconds()
+	}
+	charged := plant.OracleWith(&sc, 1, plant.OracleOptions{FallbackAfterS: prog})
+	free := plant.OracleWith(&sc, 1, plant.OracleOptions{FallbackAfterS: []float64{1e9, 1e9}})
+	t.Logf("oracle %.4f kWh with fan-2 in fallback from 720 s, %.4f kWh choosing it; ratio %.3f", res.OracleFanKWh, free.FeasibleFanKWh, res.OracleRatio)
+	if math.Abs(res.OracleFanKWh-charged.FeasibleFanKWh) > 1e-9 || !(charged.FeasibleFanKWh > free.FeasibleFanKWh) {
+		t.Errorf("oracle %.6f kWh, with the programmed timeout %.6f, free %.6f", res.OracleFanKWh, charged.FeasibleFanKWh, free.FeasibleFanKWh)
+	}
+	if res.OracleRatio < 1 {
+		t.Errorf("ratio %.3f below the lower bound", res.OracleRatio)
 	}
 }

@@ -47,9 +47,12 @@
 //
 // Caveats: "passed" is no true inlet above the alarm limit after the first 10 minutes (SettleS).
 // The oracle is steady state with perfect knowledge: it pays nothing for the start (units in
-// local fallback at 100 % until the zones have enough sensors reported, then the descent) nor for
-// field events it does not model (a unit that stops answering falls back to 100 % by itself, and
-// its neighbours are raised in case it died); both are in our whole-run energy, as they should be.
+// local fallback at 100 % until the zones have enough sensors reported, then the descent), which
+// is in our whole-run energy, as it should be. A unit that stops answering falls back to its
+// fallback speed by itself once the BMS timeout the controller programmed runs out: no one chooses
+// its speed until it answers again, so the oracle runs it there too (plant.OracleOptions
+// FallbackAfterS) and re-optimises the others around it; what the controller does meanwhile (it
+// raises the neighbours in case the unit died) is charged to it.
 // The total variation counts every command the engine produces, also those of a unit that does
 // not answer (its fail-safe speed, never delivered here); the oracle's counts only its steps
 // between load periods.

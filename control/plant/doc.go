@@ -116,7 +116,11 @@
 // Baseline simulates every unit at 100 % fan on its local supply-air loop for the whole timeline.
 // Oracle splits the timeline into load periods (at physical events), and for each finds the least
 // total fan power holding every sensor's true temperature <= setpoint in steady state, within
-// min_speed..1, tripped units at 0, valves on the local supply loops as in the baseline. The
+// min_speed..1, tripped units at 0, valves on the local supply loops as in the baseline, and a
+// unit that stops answering at its fallback speed from its BMS timeout after that until it
+// answers again (its own stretch of the timeline: nobody chooses that speed, so it is not counted
+// in the fan total variation either; OracleOptions.FallbackAfterS gives the timeout the
+// controller programmed, else the unit's bms_timeout; without one it never falls back). The
 // search runs over the boundary of the feasible speeds: every direction from the minimum speeds
 // gives the least feasible point on its ray, and Nelder-Mead minimises the fan power over the
 // directions from several starts (a common speed, the per-unit refinement, each unit weighted

@@ -39,6 +39,7 @@ type Period struct {
 	SetpointC  float64   // the limit the period was solved for
 	Fan        []float64 // per unit, 0..1; 0 for a tripped unit
 	Available  []bool    // per unit: not tripped
+	Fallback   []bool    // per unit: not answering and past its BMS timeout, at its fallback speed
 	FanKW      float64
 	CoilKW     float64
 	MaxInletC  float64 // steady-state hottest true inlet
@@ -84,6 +85,54 @@ type OracleOptions struct {
 	// each period's search starts from its speeds instead of from a common speed and the
 	// per-unit refinement. Faster; the bench's equal-comfort re-solve uses it.
 	Start *Result
+	// FallbackAfterS, per scenario unit, is how long after it stops answering (unit_no_answer)
+	// the unit's BMS timer runs out and it runs on its own at its fallback fan speed: the timeout
+	// the controller programmed. Missing, NaN or <= 0: the unit's own bms_timeout from the
+	// scenario; a unit with none never falls back (it holds its last command).
+	FallbackAfterS []float64
+}
+
+// fallbackAfter is unit i's delay from no answer to local fallback, +Inf for never.
+func (opt OracleOptions) fallbackAfter(sc *Scenario, i int) float64 {
+	if i < len(opt.FallbackAfterS) && opt.FallbackAfterS[i] > 0 && !bad(opt.FallbackAfterS[i]) {
+		return opt.FallbackAfterS[i]
+	}
+	if b := sc.Units[i].BMSTimeout; b > 0 {
+		return b
+	}
+	return math.Inf(1)
+}
+
+// fallbackWindow is one stretch in which a unit that does not answer runs at its fallback speed.
+type fallbackWindow struct {
+	unit       int
+	start, end float64
+}
+
+// fallbackWindows lists, from the scenario's unit_no_answer events, when each unit runs on its
+// own at its fallback speed: from its BMS timeout after it stops answering until it answers
+// again (or the end). No controller can choose its speed there, so the oracle may not either.
+func fallbackWindows(sc *Scenario, opt OracleOptions) []fallbackWindow {
+	var out []fallbackWindow
+	for _, e := range sc.Events {
+		if e.Kind != EvUnitNoAnswer {
+			continue
+		}
+		i := sc.UnitIndex(e.Unit)
+		if i < 0 {
+			continue
+		}
+		w := fallbackWindow{unit: i, start: e.At + opt.fallbackAfter(sc, i), end: sc.Duration}
+		for _, a := range sc.Events {
+			if a.Kind == EvUnitAnswerAgain && a.Unit == e.Unit && a.At > e.At && a.At < w.end {
+				w.end = a.At
+			}
+		}
+		if w.start < w.end {
+			out = append(out, w)
+		}
+	}
+	return out
 }
 
 // Oracle finds, for each load period (between events that change load or unit availability),
@@ -99,11 +148,25 @@ type OracleOptions struct {
 func Oracle(sc *Scenario, seed int64) Result { return OracleWith(sc, seed, OracleOptions{}) }
 
 // OracleBounds returns the load periods' boundaries Oracle uses: period k is [b[k], b[k+1]).
-func OracleBounds(sc *Scenario) []float64 {
-	bounds := []float64{0}
+func OracleBounds(sc *Scenario) []float64 { return OracleBoundsWith(sc, OracleOptions{}) }
+
+// OracleBoundsWith is OracleBounds for OracleWith's options (a unit's fallback after no answer
+// starts and ends a period).
+func OracleBoundsWith(sc *Scenario, opt OracleOptions) []float64 {
+	var at []float64
 	for _, e := range sc.Events {
-		if e.Physical() && e.At > 0 && e.At < sc.Duration && e.At != bounds[len(bounds)-1] {
-			bounds = append(bounds, e.At)
+		if e.Physical() {
+			at = append(at, e.At)
+		}
+	}
+	for _, w := range fallbackWindows(sc, opt) {
+		at = append(at, w.start, w.end)
+	}
+	sort.Float64s(at)
+	bounds := []float64{0}
+	for _, t := range at {
+		if t > 0 && t < sc.Duration && t != bounds[len(bounds)-1] {
+			bounds = append(bounds, t)
 		}
 	}
 	return append(bounds, sc.Duration)
@@ -114,13 +177,22 @@ func OracleWith(sc *Scenario, seed int64, opt OracleOptions) Result {
 	m := build(sc, seed)
 	res := Result{Kind: "oracle", Scenario: sc.Name, Seed: seed, Duration: sc.Duration, Feasible: true, MaxInletC: math.Inf(-1)}
 	res.UnitFanKWh = make([]float64, m.nU)
-	bounds := OracleBounds(sc)
+	bounds := OracleBoundsWith(sc, opt)
+	windows := fallbackWindows(sc, opt)
 	o := newOptimizer(m)
 	var prev *Period
 	var keys [][]float64
 	for k := 0; k+1 < len(bounds); k++ {
 		start, end := bounds[k], bounds[k+1]
 		m.applyDue(start)
+		for i := range o.fixed {
+			o.fixed[i] = math.NaN()
+		}
+		for _, w := range windows {
+			if start >= w.start && start < w.end {
+				o.fixed[w.unit] = math.Max(sc.Units[w.unit].MinSpeed, math.Min(1, sc.Units[w.unit].FallbackFan))
+			}
+		}
 		sp := sc.SetpointC
 		if k < len(opt.SetpointC) && !bad(opt.SetpointC[k]) {
 			sp = opt.SetpointC[k]
@@ -138,6 +210,7 @@ func OracleWith(sc *Scenario, seed int64, opt OracleOptions) Result {
 			p.Start, p.End = start, end
 			p.Fan = append([]float64(nil), p.Fan...)
 			p.Available = append([]bool(nil), p.Available...)
+			p.Fallback = append([]bool(nil), p.Fallback...)
 		} else {
 			p = o.period(start, end, sp, warm)
 		}
@@ -165,7 +238,8 @@ func OracleWith(sc *Scenario, seed int64, opt OracleOptions) Result {
 		res.Feasible = res.Feasible && p.Feasible
 		if prev != nil {
 			for i := range p.Fan {
-				if p.Available[i] && prev.Available[i] {
+				// A unit's jump to its fallback speed and back is nobody's choice.
+				if p.Available[i] && prev.Available[i] && !p.Fallback[i] && !prev.Fallback[i] {
 					res.FanTotalVariation += 100 * math.Abs(p.Fan[i]-prev.Fan[i])
 				}
 			}
@@ -186,7 +260,11 @@ func (o *optimizer) key(sp float64) []float64 {
 		if u.tripped {
 			tr = 1
 		}
-		k = append(k, tr, u.capacity, u.chw)
+		fx := -1.0
+		if !math.IsNaN(o.fixed[i]) {
+			fx = o.fixed[i]
+		}
+		k = append(k, tr, u.capacity, u.chw, fx)
 	}
 	return append(k, sp)
 }
@@ -208,7 +286,8 @@ type optimizer struct {
 	limit  float64 // the inlet limit being solved for
 	avail  []int
 	evals  int
-	lastT  float64 // the last ray's crossing, a warm start for the next
+	lastT  float64   // the last ray's crossing, a warm start for the next
+	fixed  []float64 // per unit: a speed no one chooses (fallback after no answer), NaN: free
 	// scratch
 	t, ray, best []float64
 }
@@ -216,8 +295,10 @@ type optimizer struct {
 func newOptimizer(m *Model) *optimizer {
 	n := m.nU
 	o := &optimizer{m: m, valves: make([]float64, n), sp: make([]float64, n), lo: make([]float64, n),
-		t: make([]float64, n), ray: make([]float64, n), best: make([]float64, n), limit: m.sc.SetpointC}
+		t: make([]float64, n), ray: make([]float64, n), best: make([]float64, n), limit: m.sc.SetpointC,
+		fixed: make([]float64, n)}
 	for i := range m.units {
+		o.fixed[i] = math.NaN()
 		o.valves[i] = -1
 		o.sp[i] = m.units[i].cfg.LocalSupplySP
 		o.lo[i] = m.units[i].cfg.MinSpeed
@@ -489,17 +570,22 @@ func (o *optimizer) period(start, end, sp float64, warm []float64) Period {
 	m := o.m
 	n := m.nU
 	o.limit = sp
-	p := Period{Start: start, End: end, SetpointC: sp, Fan: make([]float64, n), Available: make([]bool, n)}
+	p := Period{Start: start, End: end, SetpointC: sp, Fan: make([]float64, n), Available: make([]bool, n), Fallback: make([]bool, n)}
 	o.avail = o.avail[:0]
+	s := p.Fan
 	for i := range m.units {
-		if !m.units[i].tripped {
+		// The scratch points carry every unit the search does not move at its speed.
+		o.t[i], o.best[i] = 0, 0
+		switch {
+		case m.units[i].tripped:
+		case !math.IsNaN(o.fixed[i]):
+			p.Available[i], p.Fallback[i] = true, true
+			s[i], o.t[i], o.best[i] = o.fixed[i], o.fixed[i], o.fixed[i]
+		default:
 			o.avail = append(o.avail, i)
 			p.Available[i] = true
+			s[i] = 1
 		}
-	}
-	s := p.Fan
-	for _, i := range o.avail {
-		s[i] = 1
 	}
 	p.Feasible = o.feasible(s)
 	if !p.Feasible && len(o.avail) > 0 {
@@ -647,6 +733,11 @@ func (o *optimizer) least(s, warm []float64) {
 // then lower each unit alone and try trades (raise one, lower the others) while the power falls.
 func (o *optimizer) greedy() []float64 {
 	s := make([]float64, o.m.nU)
+	for i, f := range o.fixed {
+		if !math.IsNaN(f) && !o.m.units[i].tripped {
+			s[i] = f
+		}
+	}
 	common := func(k float64) {
 		for _, i := range o.avail {
 			s[i] = math.Max(o.lo[i], k)

@@ -3,6 +3,7 @@ package plant
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 	"time"
 )
@@ -299,5 +300,54 @@ func TestOracleWithSetpoints(t *testing.T) {
 	// NaN: the scenario's setpoint.
 	if r := OracleWith(sc, 1, OracleOptions{SetpointC: []float64{math.NaN()}}); math.Abs(r.FanKWh-mid.FanKWh) > 1e-9 {
 		t.Errorf("NaN setpoint: %.6f kWh", r.FanKWh)
+	}
+}
+
+// TestOracleUnitInFallback: a unit that stops answering runs on its own at its fallback speed
+// once its BMS timer runs out, until it answers again. No controller chooses its speed there, so
+// the oracle may not: that stretch is its own period, the unit at its fallback speed (counted in
+// the fan power), the others re-optimised around it (less air from them, never more); the jump
+// is not counted in the oracle's fan total variation. A unit without a BMS timeout never falls
+// back, and the programmed timeout (FallbackAfterS) overrides the unit's own.
+func TestOracleUnitInFallback(t *testing.T) {
+	sc := quiet(mustLoad(t, "small-room"))
+	free := Oracle(sc, 1)
+	sc.Events = []Event{
+		{At: 600, Kind: EvUnitNoAnswer, Unit: "fan-2"},
+		{At: 900, Kind: EvUnitAnswerAgain, Unit: "fan-2", Generated: true},
+	}
+	u := sc.UnitIndex("fan-2")
+	other := 1 - u
+	if b := OracleBounds(sc); !slices.Equal(b, []float64{0, 610, 900, sc.Duration}) {
+		t.Fatalf("bounds %v, want the unit's own 10 s BMS timeout after 600 s and its answer at 900 s", b)
+	}
+	prog := make([]float64, len(sc.Units))
+	prog[u] = 30
+	if b := OracleBoundsWith(sc, OracleOptions{FallbackAfterS: prog}); !slices.Equal(b, []float64{0, 630, 900, sc.Duration}) {
+		t.Fatalf("bounds %v with a programmed 30 s timeout", b)
+	}
+	o := Oracle(sc, 1)
+	if len(o.Periods) != 3 {
+		t.Fatalf("%d periods", len(o.Periods))
+	}
+	before, fb, after := o.Periods[0], o.Periods[1], o.Periods[2]
+	want := math.Max(sc.Units[u].MinSpeed, sc.Units[u].FallbackFan)
+	if !fb.Fallback[u] || fb.Fan[u] != want || before.Fallback[u] || after.Fallback[u] || fb.Fallback[other] {
+		t.Fatalf("fallback period %+v, want fan-2 at %g", fb, want)
+	}
+	if !(fb.Fan[other] <= before.Fan[other]+1e-9) || !(fb.FanKW > before.FanKW) || !(fb.MaxInletC <= sc.SetpointC+1e-9) {
+		t.Errorf("around the fallback: %s %.3f -> %.3f, fan %.3f -> %.3f kW, hottest %.2f C", sc.Units[other].Name, before.Fan[other], fb.Fan[other], before.FanKW, fb.FanKW, fb.MaxInletC)
+	}
+	if math.Abs(after.FanKW-before.FanKW) > 1e-9 || math.Abs(o.FanTotalVariation-free.FanTotalVariation-2*100*math.Abs(fb.Fan[other]-before.Fan[other])) > 1e-6 {
+		t.Errorf("after %.4f kW before %.4f kW; total variation %.3f %% (free %.3f %%)", after.FanKW, before.FanKW, o.FanTotalVariation, free.FanTotalVariation)
+	}
+	if !(o.FanKWh > free.FanKWh) {
+		t.Errorf("fan %.4f kWh with the unit in fallback, %.4f kWh free", o.FanKWh, free.FanKWh)
+	}
+	// A unit with no BMS timeout holds its last command: the oracle chooses it as before.
+	sc.Units = slices.Clone(sc.Units)
+	sc.Units[u].BMSTimeout = 0
+	if b := OracleBounds(sc); !slices.Equal(b, []float64{0, sc.Duration}) {
+		t.Errorf("bounds %v for a unit that never falls back", b)
 	}
 }
