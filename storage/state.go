@@ -30,8 +30,8 @@ func (l LoopState) equal(o LoopState) bool {
 		l.Setpoint == o.Setpoint && l.LastError == o.LastError && bytes.Equal(l.Data, o.Data)
 }
 
-// maxLoopData bounds Data so the hot state stays small (flash wear, see doc.go).
-const maxLoopData = 1024
+// MaxLoopData bounds LoopState.Data so the hot state stays small (flash wear, see doc.go).
+const MaxLoopData = 1024
 
 func (l LoopState) validate(name string) error {
 	if err := checkName("loop", name, maxNameLen); err != nil {
@@ -45,8 +45,8 @@ func (l LoopState) validate(name string) error {
 			return invalid("loop %q: %s is %v", name, f.n, f.v)
 		}
 	}
-	if len(l.Data) > maxLoopData {
-		return invalid("loop %q: data is %d bytes, more than %d", name, len(l.Data), maxLoopData)
+	if len(l.Data) > MaxLoopData {
+		return invalid("loop %q: data is %d bytes, more than %d", name, len(l.Data), MaxLoopData)
 	}
 	if len(l.Data) > 0 && !json.Valid(l.Data) {
 		return invalid("loop %q: data is not JSON", name)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
 	"sort"
@@ -616,7 +617,7 @@ func (a *App) shutdown() {
 func toLoops(s engine.State) map[string]storage.LoopState {
 	out := make(map[string]storage.LoopState, len(s.Zones)+len(s.Units))
 	for name, z := range s.Zones {
-		data, _ := json.Marshal(z)
+		data := zoneData(z)
 		out["z:"+sanitize(name)] = storage.LoopState{Mode: "zone", Integrator: finite(z.Loop.Integral), LastOut: finite(z.Loop.Output), Data: data}
 	}
 	for name, u := range s.Units {
@@ -624,6 +625,25 @@ func toLoops(s engine.State) map[string]storage.LoopState {
 		out["u:"+sanitize(name)] = storage.LoopState{Mode: u.Mode.String(), LastOut: finite(u.FanPct), Data: data}
 	}
 	return out
+}
+
+// zoneData is a zone's checkpoint within storage.MaxLoopData: with long sensor ids its learned
+// offsets are dropped from the coolest up (the hottest are the ones that carry a loss).
+func zoneData(z engine.ZoneState) []byte {
+	data, _ := json.Marshal(z)
+	for len(data) > storage.MaxLoopData && len(z.Offsets) > 0 {
+		coolest := ""
+		for id, d := range z.Offsets {
+			if c, ok := z.Offsets[coolest]; !ok || d < c || (d == c && id > coolest) {
+				coolest = id
+			}
+		}
+		off := maps.Clone(z.Offsets)
+		delete(off, coolest)
+		z.Offsets = off
+		data, _ = json.Marshal(z)
+	}
+	return data
 }
 
 func fromLoops(m map[string]storage.LoopState) (engine.State, bool) {

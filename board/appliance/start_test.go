@@ -2,8 +2,10 @@ package appliance
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,6 +16,7 @@ import (
 
 	"github.com/coldaisle/coldaisle/board"
 	"github.com/coldaisle/coldaisle/board/console"
+	"github.com/coldaisle/coldaisle/control/engine"
 	"github.com/coldaisle/coldaisle/drivers/field"
 	"github.com/coldaisle/coldaisle/storage"
 )
@@ -319,4 +322,44 @@ func (a *App) shutdownField() {
 func (a *App) fieldNow() *field.Field {
 	f, _ := a.fld.get()
 	return f
+}
+
+// Issue 11: a zone's learned sensor offsets (what carries a lost hot spot) are in the checkpoint
+// on a real database and restored at the next boot; a zone with long sensor ids keeps the
+// hottest within the store's size for one loop.
+func TestLearnedOffsetsSurviveRestart(t *testing.T) {
+	dir := t.TempDir()
+	dbPath := filepath.Join(dir, "state.db")
+	a, _ := bootOnce(t, Options{ConfigPath: writeSite(t, dir, siteTOML), DBPath: dbPath})
+	st := a.eng.State()
+	z := st.Zones["z1"]
+	z.Offsets = map[string]float64{sensor1: 0, sensor2: -1.25}
+	st.Zones["z1"] = z
+	a.db.Close()
+	withDB(t, dbPath, func(db *storage.DB) {
+		if _, err := db.SaveCheckpoint(storage.Checkpoint{Time: time.Now(), Loops: toLoops(st)}); err != nil {
+			t.Fatal(err)
+		}
+	})
+	b, rec := bootOnce(t, Options{DBPath: dbPath})
+	if got := b.eng.State().Zones["z1"].Offsets; !maps.Equal(got, z.Offsets) {
+		t.Fatalf("offsets after the restart %v, want %v\n%s", got, z.Offsets, rec.text())
+	}
+
+	long := engine.ZoneState{Offsets: map[string]float64{}}
+	for i := range engine.CheckpointOffsets * 2 {
+		long.Offsets[fmt.Sprintf("%062d/%d", i, i%8)] = -float64(i) / 10
+	}
+	data := zoneData(long)
+	var back engine.ZoneState
+	if err := json.Unmarshal(data, &back); err != nil || len(data) > storage.MaxLoopData || len(back.Offsets) == 0 {
+		t.Fatalf("%d bytes, %d offsets kept: %v", len(data), len(back.Offsets), err)
+	}
+	for id, d := range back.Offsets {
+		for id2, d2 := range long.Offsets {
+			if _, kept := back.Offsets[id2]; !kept && d2 > d {
+				t.Errorf("kept %s (%g) but dropped the hotter %s (%g)", id, d, id2, d2)
+			}
+		}
+	}
 }

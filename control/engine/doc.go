@@ -170,7 +170,10 @@
 // unit found in local fallback (no controller wrote to it yet) is alarmed only if it stays there
 // for 5 periods of commands, and a zone whose sensors have not reported yet runs fail-safe without
 // an alarm for about one report interval (max_age/3, at most 1 min). State/Restore checkpoint every loop
-// (integrators, last outputs, modes, heartbeats); ApplyConfig switches configuration keeping the
+// (integrators, last outputs, modes, heartbeats) and each zone's learned sensor offsets, of its
+// CheckpointOffsets hottest sensors: a hot spot lost before a restart or a takeover is carried at
+// once, not read as the cooler survivors until it is learned again (it cannot be: it is lost);
+// ApplyConfig switches configuration keeping the
 // loops that still exist and retuning them bumplessly.
 //
 // # Runner

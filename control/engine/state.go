@@ -3,9 +3,11 @@ package engine
 import (
 	"fmt"
 	"math"
+	"sort"
 	"time"
 
 	"github.com/coldaisle/coldaisle/control/pid"
+	"github.com/coldaisle/coldaisle/control/sensors"
 )
 
 // StateVersion is the checkpoint format version.
@@ -24,6 +26,42 @@ type State struct {
 type ZoneState struct {
 	Loop   LoopState `json:"loop"`
 	Lambda float64   `json:"lambda"` // the allocator's warm start
+	// Offsets are the learned offsets (K, 0.01 K steps) of the zone's CheckpointOffsets hottest
+	// sensors from its value: what carries a lost hot spot (control/sensors, "Sensor loss")
+	// across a restart or a takeover. Older checkpoints have none: the zone learns them again.
+	Offsets map[string]float64 `json:"offsets,omitempty"`
+}
+
+// CheckpointOffsets is how many learned offsets a zone's checkpoint keeps: those of its hottest
+// sensors (the largest offsets), the only ones whose loss can carry the zone's value, within the
+// store's size for one loop.
+const CheckpointOffsets = 8
+
+// hottestOffsets keeps the n largest offsets (ties by id), rounded to 0.01 K.
+func hottestOffsets(all map[string]float64, n int) map[string]float64 {
+	ids := make([]string, 0, len(all))
+	for id, d := range all {
+		if !bad(d) {
+			ids = append(ids, id)
+		}
+	}
+	sort.Slice(ids, func(i, j int) bool {
+		if all[ids[i]] != all[ids[j]] {
+			return all[ids[i]] > all[ids[j]]
+		}
+		return ids[i] < ids[j]
+	})
+	if len(ids) > n {
+		ids = ids[:n]
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	out := make(map[string]float64, len(ids))
+	for _, id := range ids {
+		out[id] = math.Round(all[id]*100) / 100
+	}
+	return out
 }
 
 // UnitLoop is one unit's checkpoint.
@@ -47,7 +85,7 @@ func (e *Engine) State() State {
 	defer e.mu.Unlock()
 	s := State{Version: StateVersion, Epoch: e.epoch, Zones: map[string]ZoneState{}, Units: map[string]UnitLoop{}}
 	for i, z := range e.zones {
-		zs := ZoneState{Loop: z.pid.state()}
+		zs := ZoneState{Loop: z.pid.state(), Offsets: hottestOffsets(z.mem.Offsets(), CheckpointOffsets)}
 		if i < len(e.alloc.lambda) {
 			zs.Lambda = e.alloc.lambda[i]
 		}
@@ -73,6 +111,11 @@ func (e *Engine) Restore(s State) error {
 		if bad(l.Integral) || bad(l.Output) || bad(l.LastPV) || bad(z.Lambda) {
 			return fmt.Errorf("%w: zone %s: not finite", ErrBadState, name)
 		}
+		for id, d := range z.Offsets {
+			if bad(d) || math.Abs(d) > sensors.MaxOffsetK {
+				return fmt.Errorf("%w: zone %s: offset of %q: %v K", ErrBadState, name, id, d)
+			}
+		}
 	}
 	for name, u := range s.Units {
 		if bad(u.ManualPct) || bad(u.FanPct) || bad(u.ValvePct) || u.ManualPct < 0 || u.ManualPct > 100 || u.ManualLeft < 0 {
@@ -85,6 +128,14 @@ func (e *Engine) Restore(s State) error {
 	for i, z := range e.zones {
 		if zs, ok := s.Zones[z.cfg.Name]; ok {
 			z.pid.restore(zs.Loop)
+			// Only the zone's own sensors: a checkpoint from another configuration names others.
+			off := map[string]float64{}
+			for _, id := range z.cfg.Sensors {
+				if d, ok := zs.Offsets[id]; ok {
+					off[id] = d
+				}
+			}
+			_ = z.mem.RestoreOffsets(off, e.now) // checked above
 			if i < len(e.alloc.lambda) {
 				e.alloc.lambda[i] = math.Max(0, zs.Lambda)
 			}

@@ -84,8 +84,11 @@
 // Assumptions: the offsets between a zone's sensors change slowly compared with OffsetTau (a rack
 // that changes its load while its probe is lost is followed only through its neighbours); a
 // sensor lost before it was ever learned (never heard, or lost at start-up) cannot be carried;
-// the survivors' estimate is the largest over them, so it errs warm; the memory is not
-// checkpointed (a restart relearns it, in OffsetTau).
+// the survivors' estimate is the largest over them, so it errs warm. The offsets are the part of
+// the memory that outlives the process (Offsets, RestoreOffsets: the engine's checkpoint and the
+// standby's warm copy keep a zone's hottest few); a loss being carried is not, so after a restart
+// a sensor still lost is carried again from the restored offset, its growth and the onset floor
+// starting over.
 //
 // # Usage
 //

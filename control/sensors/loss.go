@@ -203,6 +203,35 @@ func (zm *ZoneMemory) Offset(id string) (float64, bool) {
 	return o.d, true
 }
 
+// MaxOffsetK bounds a learned offset taken from outside (a checkpoint, the active board's
+// stream): a sensor more than this far from its zone's value is not one hot spot.
+const MaxOffsetK = 30.0
+
+// Offsets returns a copy of the learned offsets (K by sensor id), for a checkpoint.
+func (zm *ZoneMemory) Offsets() map[string]float64 {
+	out := make(map[string]float64, len(zm.off))
+	for id, o := range zm.off {
+		out[id] = o.d
+	}
+	return out
+}
+
+// RestoreOffsets takes learned offsets from a checkpoint or from the active board, as if learned
+// at now; offsets of other sensors stay. A carried loss is not part of a checkpoint: a sensor
+// that is lost when its offset is restored is carried from then on (its growth starts at 0). It
+// refuses the whole set, changing nothing, if any offset is not finite or beyond MaxOffsetK.
+func (zm *ZoneMemory) RestoreOffsets(off map[string]float64, now time.Time) error {
+	for id, d := range off {
+		if math.IsNaN(d) || math.IsInf(d, 0) || math.Abs(d) > MaxOffsetK {
+			return fmt.Errorf("%w: offset of %q: %v K", ErrBadOffset, id, d)
+		}
+	}
+	for id, d := range off {
+		zm.off[id] = &offset{d: d, at: now}
+	}
+	return nil
+}
+
 // Measure is Zone with memory: it learns each used sensor's offset from the zone's value while no
 // loss is carried, and when sensors with a learned offset are lost (any quality but Fresh, or
 // left out as outliers) it counts each at the survivors' estimate of the zone plus its own offset

@@ -1,6 +1,7 @@
 package sensors
 
 import (
+	"errors"
 	"math"
 	"slices"
 	"strings"
@@ -178,6 +179,51 @@ func TestLossKeptWhenTheSurvivorsGoSilent(t *testing.T) {
 		}
 		if a.Value < hot-0.05 {
 			t.Fatalf("step %d, every node silent: zone %.2f, was %.2f (carried %v)", k, a.Value, hot, a.Carried)
+		}
+	}
+}
+
+// TestRestoredOffsetsCarryAtOnce: the learned offsets outlive the memory (a restart, a takeover):
+// a fresh memory given them carries a hot spot that is already dead, so the zone does not read
+// its cooler survivors; a fresh memory without them does (what a restart did before). A bad
+// offset is refused whole and changes nothing.
+func TestRestoredOffsetsCarryAtOnce(t *testing.T) {
+	r := newLossRig(t)
+	for range 40 {
+		r.step(24)
+	}
+	saved := r.mem.Offsets()
+	if d := saved["a/3"]; len(saved) != len(lossIDs) || math.Abs(d) > 0.05 {
+		t.Fatalf("offsets %v", saved)
+	}
+	saved["a/3"] -= 0.001 // a copy: the memory is not changed through it
+	if d, _ := r.mem.Offset("a/3"); d == saved["a/3"] {
+		t.Fatal("Offsets returned the memory's own values")
+	}
+	r.dead["a/3"], r.dead["b/3"] = true, true
+	for range 8 { // 4 min: the tops are stale (MaxAge 3 intervals by default)
+		r.step(24)
+	}
+	r.mem = NewZoneMemory() // the board restarted
+	if err := r.mem.RestoreOffsets(saved, r.now); err != nil {
+		t.Fatal(err)
+	}
+	warm := r.step(24)
+	fresh := r.s.Measure(NewZoneMemory(), lossIDs, ZoneConfig{}, r.now)
+	t.Logf("restored: %.2f C (carried %v); without offsets %.2f C", warm.Value, warm.Carried, fresh.Value)
+	if warm.Value < 24-0.1 || len(warm.Carried) == 0 {
+		t.Errorf("restored memory: zone %.2f C, carried %v; the hot spot is at 24", warm.Value, warm.Carried)
+	}
+	if !(fresh.Value < 24-0.4) {
+		t.Errorf("without offsets the zone reads %.2f C: the test shows nothing", fresh.Value)
+	}
+	for _, bad := range []float64{math.NaN(), math.Inf(1), MaxOffsetK + 1} {
+		m := NewZoneMemory()
+		if err := m.RestoreOffsets(map[string]float64{"a/1": -1, "a/2": bad}, r.now); !errors.Is(err, ErrBadOffset) {
+			t.Errorf("offset %v: %v", bad, err)
+		}
+		if len(m.Offsets()) != 0 {
+			t.Errorf("offset %v: the memory took %v", bad, m.Offsets())
 		}
 	}
 }

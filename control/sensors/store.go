@@ -69,6 +69,8 @@ var (
 	ErrReading = errors.New("sensors: bad reading")
 	// ErrTooMany: the store already tracks MaxSensors sensors; a new id is refused.
 	ErrTooMany = errors.New("sensors: too many sensors")
+	// ErrBadOffset: a learned offset to restore is not finite or beyond MaxOffsetK.
+	ErrBadOffset = errors.New("sensors: bad learned offset")
 )
 
 // Reading is one inlet temperature as delivered by the mesh.
