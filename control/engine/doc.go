@@ -13,9 +13,9 @@
 // their alarms), unitMode (each unit's condition and mode), allocInputs, zoneDemands (the zone
 // loops and their feed-forward), allocate, commands (limits, deadband, more air past the alarm
 // limit) and antiWindup. The rules below are pinned by the transcripts in testdata (start-up,
-// trip, isolation, sensor loss, alarm limit, autotune, rise feed-forward): TestTranscripts
-// replays them, `go test -run TestTranscripts -update` rewrites them with what the engine does
-// now (read the diff before committing it).
+// trip, isolation, sensor loss, a restart with a hot spot lost, alarm limit, autotune, rise
+// feed-forward): TestTranscripts replays them, `go test -run TestTranscripts -update` rewrites
+// them with what the engine does now (read the diff before committing it).
 //
 // # Coordination of overlapping zones
 //

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"encoding/json"
 	"flag"
 	"fmt"
 	"github.com/coldaisle/coldaisle/control/internal/transcript"
@@ -36,6 +37,8 @@ var update = flag.Bool("update", false, "rewrite the transcripts under testdata 
 //	                                 last period's commands (unit, mode, fan, valve)
 //	manual u1 60 [for=30m] | auto u1 | autotune u1 | abort u1
 //	status                           zones (measurement, demand, alarms) and units (mode, why)
+//	restart [offsets=no]             a cold restart from the checkpoint (without the learned
+//	                                 offsets: an older one); prints each zone's restored offsets
 func TestTranscripts(t *testing.T) {
 	transcript.Run(t, "testdata/*.txt", *update, func(t *testing.T) func(string) string {
 		r := &script{t: t, now: t0}
@@ -185,9 +188,75 @@ func (r *script) run(line string) string {
 		return errText(r.e.AbortAutotune(w[1]))
 	case "status":
 		return r.status()
+	case "restart":
+		return r.restart(kvs(w[1:]))
 	}
 	r.t.Fatalf("unknown command %q", line)
 	return ""
+}
+
+// restart is a cold restart: a new engine on the same configuration, restored from the old
+// one's checkpoint (through JSON, as storage keeps it); with offsets=no the learned offsets are
+// left out (an older checkpoint). Every sensor reports again at the next tick.
+func (r *script) restart(a map[string]string) string {
+	st := r.e.State()
+	if a["offsets"] == "no" {
+		for n, z := range st.Zones {
+			z.Offsets = nil
+			st.Zones[n] = z
+		}
+	}
+	data, err := json.Marshal(st)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	var back State
+	if err := json.Unmarshal(data, &back); err != nil {
+		r.t.Fatal(err)
+	}
+	e, err := New(r.cfg)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	if err := e.Restore(back); err != nil {
+		return "error: " + err.Error()
+	}
+	r.e = e
+	var out []string
+	names := make([]string, 0, len(back.Zones))
+	for n := range back.Zones {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		ids := make([]string, 0, len(back.Zones[n].Offsets))
+		for id := range back.Zones[n].Offsets {
+			ids = append(ids, id)
+		}
+		sort.Strings(ids)
+		line := "zone " + n + " offsets"
+		if len(ids) == 0 {
+			line += " none"
+		}
+		for _, id := range ids {
+			line += fmt.Sprintf(" %s=%+.2f", r.sensorName(id), back.Zones[n].Offsets[id])
+		}
+		out = append(out, line)
+	}
+	for _, s := range r.sensors {
+		s.report = true
+	}
+	return strings.Join(out, "\n")
+}
+
+// sensorName is the transcript's name (s1, s2, ...) of a sensor id.
+func (r *script) sensorName(id string) string {
+	for _, n := range r.order {
+		if r.sensors[n].id == id {
+			return n
+		}
+	}
+	return id
 }
 
 func errText(err error) string {
