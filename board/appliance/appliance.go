@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"maps"
 	"os"
 	"path/filepath"
 	"sort"
@@ -627,20 +626,13 @@ func toLoops(s engine.State) map[string]storage.LoopState {
 	return out
 }
 
-// zoneData is a zone's checkpoint within storage.MaxLoopData: with long sensor ids its learned
-// offsets are dropped from the coolest up (the hottest are the ones that carry a loss).
+// zoneData is a zone's checkpoint within storage.MaxLoopData: with long sensor ids it keeps
+// fewer learned offsets, the hottest (the ones that carry a loss).
 func zoneData(z engine.ZoneState) []byte {
+	all := z.Offsets
 	data, _ := json.Marshal(z)
-	for len(data) > storage.MaxLoopData && len(z.Offsets) > 0 {
-		coolest := ""
-		for id, d := range z.Offsets {
-			if c, ok := z.Offsets[coolest]; !ok || d < c || (d == c && id > coolest) {
-				coolest = id
-			}
-		}
-		off := maps.Clone(z.Offsets)
-		delete(off, coolest)
-		z.Offsets = off
+	for n := len(all) - 1; len(data) > storage.MaxLoopData && n >= 0; n-- {
+		z.Offsets = engine.HottestOffsets(all, n)
 		data, _ = json.Marshal(z)
 	}
 	return data

@@ -37,8 +37,9 @@ type ZoneState struct {
 // store's size for one loop.
 const CheckpointOffsets = 8
 
-// hottestOffsets keeps the n largest offsets (ties by id), rounded to 0.01 K.
-func hottestOffsets(all map[string]float64, n int) map[string]float64 {
+// HottestOffsets keeps the n largest offsets (ties by id), rounded to 0.01 K; nil for none. A
+// store with less room than CheckpointOffsets takes fewer with it.
+func HottestOffsets(all map[string]float64, n int) map[string]float64 {
 	ids := make([]string, 0, len(all))
 	for id, d := range all {
 		if !bad(d) {
@@ -85,7 +86,7 @@ func (e *Engine) State() State {
 	defer e.mu.Unlock()
 	s := State{Version: StateVersion, Epoch: e.epoch, Zones: map[string]ZoneState{}, Units: map[string]UnitLoop{}}
 	for i, z := range e.zones {
-		zs := ZoneState{Loop: z.pid.state(), Offsets: hottestOffsets(z.mem.Offsets(), CheckpointOffsets)}
+		zs := ZoneState{Loop: z.pid.state(), Offsets: HottestOffsets(z.mem.Offsets(), CheckpointOffsets)}
 		if i < len(e.alloc.lambda) {
 			zs.Lambda = e.alloc.lambda[i]
 		}
@@ -111,10 +112,8 @@ func (e *Engine) Restore(s State) error {
 		if bad(l.Integral) || bad(l.Output) || bad(l.LastPV) || bad(z.Lambda) {
 			return fmt.Errorf("%w: zone %s: not finite", ErrBadState, name)
 		}
-		for id, d := range z.Offsets {
-			if bad(d) || math.Abs(d) > sensors.MaxOffsetK {
-				return fmt.Errorf("%w: zone %s: offset of %q: %v K", ErrBadState, name, id, d)
-			}
+		if err := sensors.CheckOffsets(z.Offsets); err != nil {
+			return fmt.Errorf("%w: zone %s: %v", ErrBadState, name, err)
 		}
 	}
 	for name, u := range s.Units {

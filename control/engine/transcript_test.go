@@ -5,7 +5,9 @@ import (
 	"flag"
 	"fmt"
 	"github.com/coldaisle/coldaisle/control/internal/transcript"
+	"maps"
 	"math"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -223,23 +225,14 @@ func (r *script) restart(a map[string]string) string {
 	}
 	r.e = e
 	var out []string
-	names := make([]string, 0, len(back.Zones))
-	for n := range back.Zones {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
-		ids := make([]string, 0, len(back.Zones[n].Offsets))
-		for id := range back.Zones[n].Offsets {
-			ids = append(ids, id)
-		}
-		sort.Strings(ids)
+	for _, n := range slices.Sorted(maps.Keys(back.Zones)) {
+		off := back.Zones[n].Offsets
 		line := "zone " + n + " offsets"
-		if len(ids) == 0 {
+		if len(off) == 0 {
 			line += " none"
 		}
-		for _, id := range ids {
-			line += fmt.Sprintf(" %s=%+.2f", r.sensorName(id), back.Zones[n].Offsets[id])
+		for _, id := range slices.Sorted(maps.Keys(off)) {
+			line += fmt.Sprintf(" %s=%+.2f", r.sensorName(id), off[id])
 		}
 		out = append(out, line)
 	}

@@ -107,6 +107,7 @@ func (opt OracleOptions) fallbackAfter(sc *Scenario, i int) float64 {
 type fallbackWindow struct {
 	unit       int
 	start, end float64
+	speed      float64 // its fallback speed, within min_speed..1
 }
 
 // fallbackWindows lists, from the scenario's unit_no_answer events, when each unit runs on its
@@ -122,7 +123,9 @@ func fallbackWindows(sc *Scenario, opt OracleOptions) []fallbackWindow {
 		if i < 0 {
 			continue
 		}
-		w := fallbackWindow{unit: i, start: e.At + opt.fallbackAfter(sc, i), end: sc.Duration}
+		u := sc.Units[i]
+		w := fallbackWindow{unit: i, start: e.At + opt.fallbackAfter(sc, i), end: sc.Duration,
+			speed: math.Max(u.MinSpeed, math.Min(1, u.FallbackFan))}
 		for _, a := range sc.Events {
 			if a.Kind == EvUnitAnswerAgain && a.Unit == e.Unit && a.At > e.At && a.At < w.end {
 				w.end = a.At
@@ -153,13 +156,17 @@ func OracleBounds(sc *Scenario) []float64 { return OracleBoundsWith(sc, OracleOp
 // OracleBoundsWith is OracleBounds for OracleWith's options (a unit's fallback after no answer
 // starts and ends a period).
 func OracleBoundsWith(sc *Scenario, opt OracleOptions) []float64 {
+	return oracleBounds(sc, fallbackWindows(sc, opt))
+}
+
+func oracleBounds(sc *Scenario, windows []fallbackWindow) []float64 {
 	var at []float64
 	for _, e := range sc.Events {
 		if e.Physical() {
 			at = append(at, e.At)
 		}
 	}
-	for _, w := range fallbackWindows(sc, opt) {
+	for _, w := range windows {
 		at = append(at, w.start, w.end)
 	}
 	sort.Float64s(at)
@@ -177,8 +184,8 @@ func OracleWith(sc *Scenario, seed int64, opt OracleOptions) Result {
 	m := build(sc, seed)
 	res := Result{Kind: "oracle", Scenario: sc.Name, Seed: seed, Duration: sc.Duration, Feasible: true, MaxInletC: math.Inf(-1)}
 	res.UnitFanKWh = make([]float64, m.nU)
-	bounds := OracleBoundsWith(sc, opt)
 	windows := fallbackWindows(sc, opt)
+	bounds := oracleBounds(sc, windows)
 	o := newOptimizer(m)
 	var prev *Period
 	var keys [][]float64
@@ -190,7 +197,7 @@ func OracleWith(sc *Scenario, seed int64, opt OracleOptions) Result {
 		}
 		for _, w := range windows {
 			if start >= w.start && start < w.end {
-				o.fixed[w.unit] = math.Max(sc.Units[w.unit].MinSpeed, math.Min(1, sc.Units[w.unit].FallbackFan))
+				o.fixed[w.unit] = w.speed
 			}
 		}
 		sp := sc.SetpointC

@@ -216,15 +216,24 @@ func (zm *ZoneMemory) Offsets() map[string]float64 {
 	return out
 }
 
+// CheckOffsets is RestoreOffsets' check alone, for a caller that must refuse a whole checkpoint
+// before it restores any part of it: every offset finite and within MaxOffsetK.
+func CheckOffsets(off map[string]float64) error {
+	for id, d := range off {
+		if math.IsNaN(d) || math.IsInf(d, 0) || math.Abs(d) > MaxOffsetK {
+			return fmt.Errorf("%w: offset of %q: %v K", ErrBadOffset, id, d)
+		}
+	}
+	return nil
+}
+
 // RestoreOffsets takes learned offsets from a checkpoint or from the active board, as if learned
 // at now; offsets of other sensors stay. A carried loss is not part of a checkpoint: a sensor
 // that is lost when its offset is restored is carried from then on (its growth starts at 0). It
 // refuses the whole set, changing nothing, if any offset is not finite or beyond MaxOffsetK.
 func (zm *ZoneMemory) RestoreOffsets(off map[string]float64, now time.Time) error {
-	for id, d := range off {
-		if math.IsNaN(d) || math.IsInf(d, 0) || math.Abs(d) > MaxOffsetK {
-			return fmt.Errorf("%w: offset of %q: %v K", ErrBadOffset, id, d)
-		}
+	if err := CheckOffsets(off); err != nil {
+		return err
 	}
 	for id, d := range off {
 		zm.off[id] = &offset{d: d, at: now}
