@@ -2,6 +2,7 @@ package appliance
 
 import (
 	"context"
+	"fmt"
 	"maps"
 	"path/filepath"
 	"regexp"
@@ -183,7 +184,7 @@ func TestAutotuneOnTwinFromConsole(t *testing.T) {
 		}
 		return true
 	}
-	waitFor(t, 120*time.Second, "every zone near its setpoint and 1.5 K below the alarm limit", cool)
+	waitFor(t, 120*time.Second, "every zone near its setpoint and 1.5 K below the alarm limit", logZones(t, a, cool))
 	t.Logf("room settled %v after the start (plant %v)", time.Since(wall).Round(100*time.Millisecond), tw.PlantTime().Round(time.Second))
 	// The nodes' battery voltages come through the gateway link to the console's sensor view
 	// (the twin gives each node 2.9..3.3 V).
@@ -218,7 +219,7 @@ func TestAutotuneOnTwinFromConsole(t *testing.T) {
 		}
 		t.Logf("try %d aborted by the engine's alarm margin; again once the room is cool:\n%s", try, out)
 		tm.expect(prompt)
-		waitFor(t, 120*time.Second, "every zone near its setpoint and 1.5 K below the alarm limit", cool)
+		waitFor(t, 120*time.Second, "every zone near its setpoint and 1.5 K below the alarm limit", logZones(t, a, cool))
 	}
 	took, plantTook := time.Since(start), tw.PlantTime()-plant0
 	m := tuneDoneRe.FindStringSubmatch(out)
@@ -317,4 +318,26 @@ func TestAutotuneOnTwinFromConsole(t *testing.T) {
 		time.Sleep(20 * time.Millisecond) // polling the status for the next period's alarms
 	}
 	t.Logf("whole test %v of wall time", time.Since(wall).Round(time.Second))
+}
+
+// logZones is cond that, while false, logs the zones and units every 10 s of wall time: when the
+// room does not settle on a loaded machine, the log says why.
+func logZones(t *testing.T, a *App, cond func() bool) func() bool {
+	last := time.Now()
+	return func() bool {
+		ok := cond()
+		if !ok && time.Since(last) > 10*time.Second {
+			last = time.Now()
+			snap := a.eng.Snapshot()
+			var b strings.Builder
+			for _, z := range snap.Zones {
+				fmt.Fprintf(&b, " %s measure %.2f set %.2f demand %.1f hot %.2f %v;", z.Name, z.MeasureC, z.SetpointC, z.DemandPct, z.HottestC, z.Alarms)
+			}
+			for _, u := range snap.Units {
+				fmt.Fprintf(&b, " %s %v %.1f%% (%s);", u.Name, u.Mode, u.FanPct, u.Why)
+			}
+			t.Logf("not yet:%s", b.String())
+		}
+		return ok
+	}
 }

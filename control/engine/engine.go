@@ -57,7 +57,11 @@ const (
 	// plenumCredit: how much of the plenum refill after a trip the allocation counts on (see
 	// Engine.plenumShares); the rest of the redistribution is taken as missing air.
 	plenumCredit = 0.8
-	// lambdaTau: a zone's allocation multiplier falls at most with this time constant (s).
+	// lambdaTi: a zone's allocation multiplier falls at most with a time constant of this times
+	// the zone loop's integral time (40 s at the bench's Ti of 150 s): the loop's own pace, so a
+	// retuned loop (or a time-scaled twin, which scales Ti) keeps the same balance. lambdaTau is
+	// the time constant of a P-only loop.
+	lambdaTi  = 40.0 / 150
 	lambdaTau = 40.0
 	// coolMarginK: a zone this far below its setpoint is over-cooled.
 	coolMarginK = 0.5
@@ -895,8 +899,8 @@ func (e *Engine) zoneDemands(now time.Time, dt float64) {
 // allocate solves the allocation into e.target.
 func (e *Engine) allocate(dt float64) {
 	in := &e.ain
-	// A zone's multiplier falls at most with time constant lambdaTau (once the zone has
-	// started), unless the shares changed (a trip, a restart: the split must change at once).
+	// A zone's multiplier falls at most with time constant lambdaTi x its loop's Ti (once the
+	// zone has started), unless the shares changed (a trip, a restart: the split must change at once).
 	// Without this a zone lends its units to a neighbour the moment the neighbour's demand rises,
 	// before its own sensors (which report one after the other) show the same load, and takes
 	// them back a report later.
@@ -912,11 +916,14 @@ func (e *Engine) allocate(dt float64) {
 	e.haveW = true
 	in.LamFloor = nil
 	if same && dt > 0 {
-		k := math.Exp(-dt / lambdaTau)
 		for i, z := range e.zones {
 			e.lamFloor[i] = 0
 			if z.started { // the start-up descent is not slowed
-				e.lamFloor[i] = k * e.alloc.lambda[i]
+				tau := lambdaTau
+				if z.pid.ti > 0 {
+					tau = lambdaTi * z.pid.ti
+				}
+				e.lamFloor[i] = math.Exp(-dt/tau) * e.alloc.lambda[i]
 			}
 		}
 		in.LamFloor = e.lamFloor
