@@ -33,8 +33,8 @@
 // other zones force its units up has lambda = 0 and moves nothing. This is the max-selector done
 // properly: a unit serving two zones is never fought over, and a zone's other units may run lower
 // when a shared unit is already high for its neighbour. Dual coordinate ascent, warm-started, costs
-// one sweep in steady state. A zone's lambda falls at most with a 40 s time constant (while the
-// shares stay the same): the sensors of a room report one after the other, and a zone must not
+// one sweep in steady state. A zone's lambda falls at most with a time constant of 40/150 of its
+// loop's Ti (40 s at the bench's tuning; while the shares stay the same): the sensors of a room report one after the other, and a zone must not
 // lend its units to a neighbour whose load rose a report before its own (ping-pong).
 //
 // The measurement is the hottest valid inlet (or the configured percentile) with the N-of-M rule of
